@@ -1,0 +1,187 @@
+//! The start-up path of every service binary: parse flags and environment, validate, set up
+//! logging and signals, run the service, and turn the outcome into an exit code.
+//!
+//! Exit codes: 0 after a clean shutdown, 1 when the service fails while running, 2 for a
+//! configuration error (printed as one line naming the setting and the reason).
+
+use std::future::Future;
+use std::process::ExitCode;
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{ServiceConfig, ServiceInfo};
+use crate::{shutdown, telemetry};
+
+/// Exit code for a configuration error.
+pub const EXIT_CONFIG: u8 = 2;
+
+/// Runs a service binary: `main` for each `chatmesh-<name>`.
+pub fn run_service<C, F, Fut, E>(info: &ServiceInfo, serve: F) -> ExitCode
+where
+    C: ServiceConfig,
+    F: FnOnce(C, CancellationToken) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let binary = info.binary();
+    let config = match parse_config::<C, _, _>(info, std::env::args_os()) {
+        Ok(config) => config,
+        Err(exit) => return exit,
+    };
+    let server = config.server();
+    if let Err(e) = telemetry::init_logging(server.log_format, &server.log_filter) {
+        eprintln!("{binary}: {e}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("{binary}: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let token = shutdown::on_signal();
+        match serve(config, token).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!(error = %e, "{binary} failed");
+                eprintln!("{binary}: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+/// Parses and validates `C` from `args` (the first is the program name). On failure prints
+/// help/version to stdout (exit 0) or one error line to stderr (exit 2), and returns the code.
+pub fn parse_config<C, I, T>(info: &ServiceInfo, args: I) -> Result<C, ExitCode>
+where
+    C: ServiceConfig,
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let binary = info.binary();
+    let mut command = with_service_defaults(C::command(), info).name(binary.clone());
+    let parsed = command
+        .try_get_matches_from_mut(args)
+        .and_then(|mut matches| C::from_arg_matches_mut(&mut matches));
+    let mut config = match parsed {
+        Ok(config) => config,
+        Err(err) => return Err(report_parse_error(&binary, &err, &command)),
+    };
+    if let Err(err) = config.validate() {
+        eprintln!("{binary}: {err}");
+        return Err(ExitCode::from(EXIT_CONFIG));
+    }
+    Ok(config)
+}
+
+/// Prints a clap outcome the chatmesh way: help and version to stdout (exit 0), an error as one
+/// line on stderr naming the setting (exit 2).
+pub fn report_parse_error(program: &str, err: &clap::Error, command: &clap::Command) -> ExitCode {
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = err.print();
+        let code = if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            EXIT_CONFIG
+        } else {
+            0
+        };
+        return ExitCode::from(code);
+    }
+    eprintln!("{program}: {}", one_line(err, command));
+    ExitCode::from(EXIT_CONFIG)
+}
+
+/// Shows the per-service defaults of the shared flags in `--help`.
+fn with_service_defaults(command: clap::Command, info: &ServiceInfo) -> clap::Command {
+    let listen = format!("0.0.0.0:{}", info.default_port);
+    let data_dir = format!("data/{}", info.name);
+    let mut command = command;
+    if command.get_arguments().any(|a| a.get_id() == "listen") {
+        command = command.mut_arg("listen", |a| a.default_value(listen));
+    }
+    if command.get_arguments().any(|a| a.get_id() == "data_dir") {
+        command = command.mut_arg("data_dir", |a| a.default_value(data_dir));
+    }
+    command
+}
+
+/// The first line of a clap error, plus the environment variable when the value came from one.
+fn one_line(err: &clap::Error, command: &clap::Command) -> String {
+    let rendered = err.render().to_string();
+    let first = rendered.lines().next().unwrap_or("invalid arguments");
+    let mut line = first.trim_start_matches("error: ").to_owned();
+    if let Some(ContextValue::String(flag)) = err.get(ContextKind::InvalidArg) {
+        let long = flag.split_whitespace().next().unwrap_or_default();
+        let env = command
+            .get_arguments()
+            .find(|a| a.get_long().is_some_and(|l| format!("--{l}") == long))
+            .and_then(|a| a.get_env())
+            .map(|e| e.to_string_lossy().into_owned());
+        if let Some(env) = env.filter(|e| std::env::var_os(e).is_some()) {
+            line.push_str(&format!(" (from {env})"));
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DataDirArgs, ServerArgs};
+
+    #[derive(clap::Parser, Debug)]
+    struct TestConfig {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(flatten)]
+        data: DataDirArgs,
+    }
+
+    impl ServiceConfig for TestConfig {
+        fn server(&self) -> &ServerArgs {
+            &self.server
+        }
+    }
+
+    const INFO: ServiceInfo = ServiceInfo {
+        name: "test",
+        fqn: "chatmesh.test.v1.TestService",
+        default_port: 50099,
+    };
+
+    #[test]
+    fn defaults_come_from_the_service_info() {
+        let config: TestConfig = parse_config(&INFO, ["x"]).unwrap();
+        assert_eq!(config.server.listen_addr(&INFO).port(), 50099);
+        assert_eq!(config.data.path(&INFO), std::path::Path::new("data/test"));
+    }
+
+    #[test]
+    fn bad_values_are_exit_code_two() {
+        for args in [
+            vec!["x", "--bogus"],
+            vec!["x", "--listen", "0.0.0.0:99999"],
+            vec!["x", "--shutdown-grace", "soon"],
+        ] {
+            let err = parse_config::<TestConfig, _, _>(&INFO, args.clone()).unwrap_err();
+            assert_eq!(err, ExitCode::from(EXIT_CONFIG), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn help_is_not_an_error() {
+        let exit = parse_config::<TestConfig, _, _>(&INFO, ["x", "--help"]).unwrap_err();
+        assert_eq!(exit, ExitCode::SUCCESS);
+    }
+}

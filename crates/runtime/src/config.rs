@@ -1,0 +1,239 @@
+//! Typed settings every service shares, read from CLI flags and `CHATMESH_*` environment
+//! variables, plus the checks that need the file system (data directories).
+//!
+//! A service's own `Config` flattens [`ServerArgs`] (and [`DataDirArgs`] when it keeps data)
+//! and implements [`ServiceConfig`]; `crate::cli` turns a bad value into one line and exit 2.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+/// Static facts about one service: who it is and where it listens by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceInfo {
+    /// Short name, also the suffix of the binary (`chatmesh-<name>`) and of default data dirs.
+    pub name: &'static str,
+    /// Fully qualified gRPC service name, reported by health and listed by reflection.
+    pub fqn: &'static str,
+    /// Port of the default listen address.
+    pub default_port: u16,
+}
+
+impl ServiceInfo {
+    /// `chatmesh-<name>`, the binary and the program name in messages.
+    pub fn binary(&self) -> String {
+        format!("chatmesh-{}", self.name)
+    }
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Settings of the gRPC server every service runs.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Address to listen on [default: 0.0.0.0:<the service's port>]. Port 0 picks a free port.
+    #[arg(long, env = "CHATMESH_LISTEN", value_name = "ADDR", value_parser = parse_listen_addr)]
+    pub listen: Option<SocketAddr>,
+
+    /// Log format.
+    #[arg(long, env = "CHATMESH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+
+    /// Log filter, in `tracing` env-filter syntax (e.g. `info`, `chatmesh_graph=debug,info`).
+    #[arg(long, env = "CHATMESH_LOG", value_name = "FILTER", default_value = "info",
+          value_parser = parse_log_filter)]
+    pub log_filter: String,
+
+    /// Largest gRPC message accepted, in bytes; larger ones get RESOURCE_EXHAUSTED.
+    #[arg(long, env = "CHATMESH_MAX_MESSAGE_BYTES", value_name = "BYTES",
+          default_value_t = 4 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..))]
+    pub max_message_bytes: u32,
+
+    /// Interval of HTTP/2 keepalive pings on idle connections.
+    #[arg(long, env = "CHATMESH_KEEPALIVE_INTERVAL", value_name = "DURATION",
+          default_value = "30s", value_parser = parse_duration)]
+    pub keepalive_interval: Duration,
+
+    /// How long a keepalive ping may go unanswered before the connection is closed.
+    #[arg(long, env = "CHATMESH_KEEPALIVE_TIMEOUT", value_name = "DURATION",
+          default_value = "10s", value_parser = parse_duration)]
+    pub keepalive_timeout: Duration,
+
+    /// On shutdown, how long to keep accepting while health reports NOT_SERVING, so that load
+    /// balancers and probes stop sending traffic before the listener closes.
+    #[arg(long, env = "CHATMESH_DRAIN_DELAY", value_name = "DURATION",
+          default_value = "0s", value_parser = parse_duration)]
+    pub drain_delay: Duration,
+
+    /// On shutdown, how long in-flight requests may take to finish before they are dropped.
+    #[arg(long, env = "CHATMESH_SHUTDOWN_GRACE", value_name = "DURATION",
+          default_value = "10s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+}
+
+impl ServerArgs {
+    /// The listen address, with the service's default port when none was given.
+    pub fn listen_addr(&self, info: &ServiceInfo) -> SocketAddr {
+        self.listen
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], info.default_port)))
+    }
+
+    /// Settings for tests and embedded use: loopback, ephemeral port, quick shutdown.
+    pub fn for_tests() -> Self {
+        Self {
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            log_format: LogFormat::Human,
+            log_filter: "info".into(),
+            max_message_bytes: 4 * 1024 * 1024,
+            keepalive_interval: Duration::from_secs(30),
+            keepalive_timeout: Duration::from_secs(10),
+            drain_delay: Duration::ZERO,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Where a service that keeps data stores it.
+#[derive(Debug, Clone, Args)]
+pub struct DataDirArgs {
+    /// Directory for this service's data (created if missing; must be writable)
+    /// [default: ./data/<service name>].
+    #[arg(long, env = "CHATMESH_DATA_DIR", value_name = "PATH")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl DataDirArgs {
+    /// The data directory, with the service's default when none was given.
+    pub fn path(&self, info: &ServiceInfo) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| Path::new("data").join(info.name))
+    }
+}
+
+/// A setting whose value was parsed but cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid value '{value}' for {setting}: {reason}")]
+pub struct ConfigError {
+    /// The flag and its environment variable, e.g. `--data-dir (CHATMESH_DATA_DIR)`.
+    pub setting: String,
+    /// The offending value as given.
+    pub value: String,
+    /// Why it cannot be used.
+    pub reason: String,
+}
+
+/// A service's whole configuration, as parsed by clap.
+pub trait ServiceConfig: clap::Parser + Send + 'static {
+    /// The shared server settings.
+    fn server(&self) -> &ServerArgs;
+
+    /// Checks beyond parsing (file system, cross-field rules); runs once at start-up.
+    fn validate(&mut self) -> Result<(), ConfigError> {
+        Ok(())
+    }
+}
+
+/// Creates `path` if needed and proves it is a writable directory.
+pub fn ensure_writable_dir(path: &Path, setting: &str) -> Result<(), ConfigError> {
+    let fail = |reason: String| ConfigError {
+        setting: setting.to_owned(),
+        value: path.display().to_string(),
+        reason,
+    };
+    std::fs::create_dir_all(path).map_err(|e| fail(e.to_string()))?;
+    let probe = path.join(".chatmesh-write-probe");
+    std::fs::write(&probe, b"ok").map_err(|e| fail(format!("not writable: {e}")))?;
+    std::fs::remove_file(&probe).map_err(|e| fail(format!("not writable: {e}")))?;
+    Ok(())
+}
+
+/// Parses `HOST:PORT` (IPv6 in brackets), naming the bad part when it fails.
+pub fn parse_listen_addr(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Err("expected HOST:PORT, e.g. 0.0.0.0:50053".into());
+    };
+    if port.parse::<u16>().is_err() {
+        return Err(format!("port '{port}' is not a number from 0 to 65535"));
+    }
+    Err(format!(
+        "host '{host}' is not an IP address (use 0.0.0.0, 127.0.0.1 or [::])"
+    ))
+}
+
+/// Parses a duration such as `250ms`, `10s` or `1m 30s`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 250ms, 10s, 1m)"))
+}
+
+fn parse_log_filter(text: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::builder()
+        .parse(text)
+        .map(|_| text.to_owned())
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_addr_errors_name_the_bad_part() {
+        assert_eq!(parse_listen_addr("127.0.0.1:50053").unwrap().port(), 50053);
+        assert!(parse_listen_addr("[::]:1").is_ok());
+        assert!(
+            parse_listen_addr("0.0.0.0:99999")
+                .unwrap_err()
+                .contains("port '99999'")
+        );
+        assert!(
+            parse_listen_addr("localhost:80")
+                .unwrap_err()
+                .contains("host 'localhost'")
+        );
+        assert!(
+            parse_listen_addr("50053")
+                .unwrap_err()
+                .contains("HOST:PORT")
+        );
+    }
+
+    #[test]
+    fn durations_accept_units_and_reject_garbage() {
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("1m 30s").unwrap(), Duration::from_secs(90));
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn log_filter_is_validated() {
+        assert!(parse_log_filter("chatmesh_graph=debug,info").is_ok());
+        assert!(parse_log_filter("=[").is_err());
+    }
+
+    #[test]
+    fn writable_dir_is_created_and_a_file_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("a/b");
+        ensure_writable_dir(&dir, "--data-dir").unwrap();
+        assert!(dir.is_dir());
+
+        let file = tmp.path().join("file");
+        std::fs::write(&file, b"x").unwrap();
+        let err = ensure_writable_dir(&file.join("sub"), "--data-dir").unwrap_err();
+        assert!(err.to_string().starts_with("invalid value"), "{err}");
+        assert!(err.to_string().contains("--data-dir"), "{err}");
+    }
+}

@@ -1,0 +1,24 @@
+//! What every chatmesh service shares, written once: typed configuration with one-line errors
+//! ([`config`], [`cli`]), logging ([`telemetry`]), the gRPC server with health, reflection,
+//! deadlines, message limits and graceful shutdown ([`server`]), shutdown signals
+//! ([`shutdown`]), and client channels for service-to-service calls ([`channel`]).
+
+pub mod channel;
+pub mod cli;
+pub mod config;
+pub mod deadline;
+pub mod health;
+pub mod limit;
+mod reflection;
+pub mod server;
+pub mod shutdown;
+pub mod telemetry;
+#[doc(hidden)]
+pub mod test_support;
+mod watch_close;
+
+pub use config::{DataDirArgs, ServerArgs, ServiceConfig, ServiceInfo};
+pub use deadline::Deadline;
+pub use health::Health;
+pub use server::{GrpcServer, ServeError, bind};
+pub use tokio_util::sync::CancellationToken;

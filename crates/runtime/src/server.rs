@@ -1,0 +1,151 @@
+//! Serving one chatmesh service on one port: the service's own gRPC API next to health and
+//! reflection, behind the shared layers (deadlines, message size), with HTTP/2 keepalive and
+//! the shutdown sequence every service follows:
+//!
+//! shutdown requested → health NOT_SERVING → keep accepting for `--drain-delay` → stop accepting
+//! → in-flight requests finish within `--shutdown-grace` (then are dropped) → return.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::body::Body;
+use tonic::server::NamedService;
+use tonic::service::RoutesBuilder;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+use tower_service::Service;
+
+use crate::config::{ServerArgs, ServiceInfo};
+use crate::deadline::DeadlineLayer;
+use crate::health::Health;
+use crate::limit::MessageLimitLayer;
+use crate::reflection;
+use crate::watch_close::WatchCloseLayer;
+
+/// Why a server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The reflection service could not be built from the descriptor sets.
+    #[error("cannot build the reflection service: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The transport failed while serving.
+    #[error("transport error: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// The service could not start (e.g. its store failed to open).
+    #[error("{0}")]
+    Startup(String),
+}
+
+/// Binds a listener, with an error that names the address.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })
+}
+
+/// A gRPC server for one service, being assembled. Health starts NOT_SERVING; the service calls
+/// [`Health::set_serving`] on [`GrpcServer::health`] once it is ready for traffic.
+pub struct GrpcServer {
+    info: ServiceInfo,
+    args: ServerArgs,
+    health: Health,
+    routes: RoutesBuilder,
+}
+
+impl GrpcServer {
+    /// A server with health (NOT_SERVING) and reflection (v1 and v1alpha) in place.
+    pub async fn new(info: &ServiceInfo, args: &ServerArgs) -> Result<Self, ServeError> {
+        let (reporter, health_service) = tonic_health::server::health_reporter();
+        let health = Health::new(reporter, info.fqn);
+        health.set_not_serving().await;
+        let mut routes = RoutesBuilder::default();
+        routes.add_service(health_service);
+        reflection::add_services(&mut routes, info.fqn)?;
+        Ok(Self {
+            info: *info,
+            args: args.clone(),
+            health,
+            routes,
+        })
+    }
+
+    /// The handle that sets what health reports.
+    pub fn health(&self) -> Health {
+        self.health.clone()
+    }
+
+    /// Adds a gRPC service (a generated `*Server`) to the port.
+    pub fn add_service<S>(mut self, service: S) -> Self
+    where
+        S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.routes.add_service(service);
+        self
+    }
+
+    /// Serves on `listener` until `shutdown` is cancelled, then drains (see the module docs).
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> Result<(), ServeError> {
+        let Self {
+            info,
+            args,
+            health,
+            routes,
+        } = self;
+        let addr = listener.local_addr().ok();
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        let closing = CancellationToken::new();
+        let layers = tower::ServiceBuilder::new()
+            .layer(WatchCloseLayer::new(closing.clone()))
+            .layer(DeadlineLayer)
+            .layer(MessageLimitLayer::new(args.max_message_bytes))
+            .into_inner();
+        let router = Server::builder()
+            .http2_keepalive_interval(Some(args.keepalive_interval))
+            .http2_keepalive_timeout(Some(args.keepalive_timeout))
+            .layer(layers)
+            .add_routes(routes.routes());
+
+        let stop_accepting = {
+            let (shutdown, closing) = (shutdown.clone(), closing.clone());
+            async move {
+                shutdown.cancelled().await;
+                health.set_not_serving().await;
+                tracing::info!(service = info.name, "draining: health is NOT_SERVING");
+                tokio::time::sleep(args.drain_delay).await;
+                closing.cancel();
+                tracing::info!(service = info.name, "stopped accepting connections");
+            }
+        };
+        tracing::info!(service = info.name, addr = ?addr, "serving {}", info.fqn);
+        let grace = args.shutdown_grace;
+        tokio::select! {
+            result = router.serve_with_incoming_shutdown(incoming, stop_accepting) => result?,
+            () = async { closing.cancelled().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!(service = info.name, ?grace,
+                    "shutdown grace period elapsed; dropping requests still in flight");
+            }
+        }
+        tracing::info!(service = info.name, "stopped");
+        Ok(())
+    }
+}

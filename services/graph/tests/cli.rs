@@ -1,0 +1,48 @@
+//! `chatmesh-graph`'s command line: configuration errors are one line and exit code 2.
+
+use chatmesh_runtime::test_support::{config_error_line, help_text};
+
+const BIN: &str = env!("CARGO_BIN_EXE_chatmesh-graph");
+
+#[test]
+fn unknown_flag() {
+    let line = config_error_line(BIN, &["--bogus"], &[]);
+    assert!(line.contains("unexpected argument '--bogus'"), "{line}");
+}
+
+#[test]
+fn bad_port() {
+    let line = config_error_line(BIN, &["--listen", "0.0.0.0:99999"], &[]);
+    assert!(
+        line.contains("--listen") && line.contains("port '99999'"),
+        "{line}"
+    );
+}
+
+#[test]
+fn unusable_data_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let bad = file.join("graph");
+    let line = config_error_line(BIN, &["--data-dir", bad.to_str().unwrap()], &[]);
+    assert!(line.contains("--data-dir (CHATMESH_DATA_DIR)"), "{line}");
+    assert!(line.contains(bad.to_str().unwrap()), "{line}");
+}
+
+#[test]
+fn help_documents_every_setting_with_its_environment_variable() {
+    let help = help_text(BIN);
+    for env in [
+        "CHATMESH_LISTEN",
+        "CHATMESH_DATA_DIR",
+        "CHATMESH_LOG_FORMAT",
+        "CHATMESH_SHUTDOWN_GRACE",
+    ] {
+        assert!(help.contains(env), "--help lacks {env}");
+    }
+    assert!(
+        help.contains("0.0.0.0:50053"),
+        "--help shows the default port"
+    );
+}

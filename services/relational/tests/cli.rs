@@ -1,0 +1,30 @@
+//! `chatmesh-relational`'s command line: configuration errors are one line and exit code 2.
+
+use chatmesh_runtime::test_support::{config_error_line, help_text};
+
+const BIN: &str = env!("CARGO_BIN_EXE_chatmesh-relational");
+
+#[test]
+fn unsupported_database_url() {
+    let line = config_error_line(BIN, &["--database-url", "mysql://db/orders"], &[]);
+    assert!(
+        line.contains("--database-url (CHATMESH_DATABASE_URL)"),
+        "{line}"
+    );
+    assert!(line.contains("expected sqlite://"), "{line}");
+}
+
+#[test]
+fn unwritable_sqlite_location() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let url = format!("sqlite://{}/db/chatmesh.db", file.display());
+    let line = config_error_line(BIN, &["--database-url", &url], &[]);
+    assert!(line.contains(&url), "{line}");
+}
+
+#[test]
+fn help_shows_the_default_port() {
+    assert!(help_text(BIN).contains("0.0.0.0:50055"));
+}

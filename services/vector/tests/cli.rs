@@ -1,0 +1,26 @@
+//! `chatmesh-vector`'s command line: configuration errors are one line and exit code 2.
+
+use chatmesh_runtime::test_support::{config_error_line, help_text};
+
+const BIN: &str = env!("CARGO_BIN_EXE_chatmesh-vector");
+
+#[test]
+fn unusable_data_dir_from_the_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let bad = file.join("vector");
+    let line = config_error_line(BIN, &[], &[("CHATMESH_DATA_DIR", bad.to_str().unwrap())]);
+    assert!(line.contains("--data-dir (CHATMESH_DATA_DIR)"), "{line}");
+}
+
+#[test]
+fn bad_duration() {
+    let line = config_error_line(BIN, &["--shutdown-grace", "soon"], &[]);
+    assert!(line.contains("--shutdown-grace"), "{line}");
+}
+
+#[test]
+fn help_shows_the_default_port() {
+    assert!(help_text(BIN).contains("0.0.0.0:50054"));
+}
