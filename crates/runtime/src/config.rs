@@ -49,7 +49,7 @@ pub struct ServerArgs {
     pub log_format: LogFormat,
 
     /// Log filter, in `tracing` env-filter syntax (e.g. `info`, `chatmesh_graph=debug,info`).
-    #[arg(long, env = "CHATMESH_LOG", value_name = "FILTER", default_value = "info",
+    #[arg(long = "log", env = "CHATMESH_LOG", value_name = "FILTER", default_value = "info",
           value_parser = parse_log_filter)]
     pub log_filter: String,
 

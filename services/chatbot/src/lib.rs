@@ -67,7 +67,7 @@ pub async fn serve_on(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
-    let api = ChatServiceServer::new(api::ChatServiceApi::default())
+    let api = ChatServiceServer::new(api::ChatServiceApi)
         .max_decoding_message_size(config.server.max_message_bytes as usize);
     let server = GrpcServer::new(&INFO, &config.server)
         .await?

@@ -58,7 +58,7 @@ pub async fn serve_on(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
-    let api = GraphServiceServer::new(api::GraphServiceApi::default())
+    let api = GraphServiceServer::new(api::GraphServiceApi)
         .max_decoding_message_size(config.server.max_message_bytes as usize);
     let server = GrpcServer::new(&INFO, &config.server)
         .await?

@@ -64,7 +64,7 @@ pub async fn serve_on(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
-    let api = RelationalServiceServer::new(api::RelationalServiceApi::default())
+    let api = RelationalServiceServer::new(api::RelationalServiceApi)
         .max_decoding_message_size(config.server.max_message_bytes as usize);
     let server = GrpcServer::new(&INFO, &config.server)
         .await?

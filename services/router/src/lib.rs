@@ -93,7 +93,7 @@ pub async fn serve_on(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
-    let api = RouterServiceServer::new(api::RouterServiceApi::default())
+    let api = RouterServiceServer::new(api::RouterServiceApi)
         .max_decoding_message_size(config.server.max_message_bytes as usize);
     let server = GrpcServer::new(&INFO, &config.server)
         .await?
