@@ -16,7 +16,10 @@ fn bad_backend_address() {
 #[test]
 fn bad_log_filter() {
     let line = config_error_line(BIN, &["--log", "=["], &[]);
-    assert!(line.contains("invalid value '=['") && line.contains("--log"), "{line}");
+    assert!(
+        line.contains("invalid value '=['") && line.contains("--log"),
+        "{line}"
+    );
 }
 
 #[test]
