@@ -1,17 +1,31 @@
 //! The chatmesh vector service: similarity search over embedded documents, on hnsw_rs.
 //!
 //! The library is what `chatmesh-vector` and `chatmesh up` run: [`serve`] binds the configured
-//! address, [`serve_on`] serves on a listener the caller bound (tests, `chatmesh up`).
+//! address, [`serve_on`] serves on a listener the caller bound (tests, `chatmesh up`). The code
+//! follows the request: [`api`] (gRPC edge) → [`store`] (the `VectorStore` trait and its
+//! durable embedded implementation) → [`collection`] (objects, search) → [`index`] (HNSW),
+//! with [`filter`] and [`embed`] beside them.
 
-mod api;
+pub mod api;
+pub mod collection;
+pub mod embed;
+pub mod error;
+pub mod filter;
+pub mod index;
+pub mod seed;
+pub mod store;
+
+use std::sync::{Arc, OnceLock};
 
 use chatmesh_proto::vector::vector_service_server::{SERVICE_NAME, VectorServiceServer};
-use chatmesh_runtime::DataDirArgs;
 use chatmesh_runtime::config::ConfigError;
 use chatmesh_runtime::{
-    CancellationToken, GrpcServer, ServeError, ServerArgs, ServiceConfig, ServiceInfo,
+    CancellationToken, DataDirArgs, GrpcServer, ServeError, ServerArgs, ServiceConfig, ServiceInfo,
 };
 use tokio::net::TcpListener;
+
+use crate::api::{Limits, VectorApi};
+use crate::store::{EmbeddedStore, StoreOptions};
 
 /// Who this service is and where it listens by default.
 pub const INFO: ServiceInfo = ServiceInfo {
@@ -31,6 +45,20 @@ pub struct Config {
     pub server: ServerArgs,
     #[command(flatten)]
     pub data: DataDirArgs,
+    /// Create and fill the demo `docs` collection if it does not exist.
+    #[arg(long, env = "CHATMESH_SEED_DEMO")]
+    pub seed_demo: bool,
+    /// Largest k a search may ask for (at most 1000).
+    #[arg(long, env = "CHATMESH_VECTOR_MAX_K", default_value_t = 1000,
+          value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub max_k: u16,
+    /// Most objects or ids in one write (at most 1000).
+    #[arg(long, env = "CHATMESH_VECTOR_MAX_BATCH", default_value_t = 1000,
+          value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub max_batch: u16,
+    /// Write-ahead log size, in bytes, that triggers a snapshot.
+    #[arg(long, env = "CHATMESH_VECTOR_SNAPSHOT_AFTER_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub snapshot_after_bytes: u64,
 }
 
 impl ServiceConfig for Config {
@@ -52,17 +80,67 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
     serve_on(config, listener, shutdown).await
 }
 
-/// Runs the service on `listener` until `shutdown` is cancelled.
+/// Runs the service on `listener` until `shutdown` is cancelled. Health stays NOT_SERVING
+/// (and calls answer UNAVAILABLE) until the store has loaded its snapshot and replayed its log.
 pub async fn serve_on(
     config: Config,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
-    let api = VectorServiceServer::new(api::VectorServiceApi)
+    let ready: api::ReadyStore = Arc::new(OnceLock::new());
+    let limits = Limits {
+        max_k: config.max_k.into(),
+        max_batch: config.max_batch.into(),
+    };
+    let api = VectorServiceServer::new(VectorApi::new(ready.clone(), limits))
         .max_decoding_message_size(config.server.max_message_bytes as usize);
     let server = GrpcServer::new(&INFO, &config.server)
         .await?
         .add_service(api);
-    server.health().set_serving().await;
-    server.serve(listener, shutdown).await
+    let health = server.health();
+
+    let dir = config.data.path(&INFO);
+    let options = StoreOptions {
+        snapshot_after_bytes: config.snapshot_after_bytes,
+    };
+    let seed_demo = config.seed_demo;
+    let load = async {
+        let opened = tokio::task::spawn_blocking(move || {
+            let store = EmbeddedStore::open(&dir, options)?;
+            if seed_demo {
+                seed::demo(&store)?;
+            }
+            Ok::<_, error::VectorError>(store)
+        })
+        .await;
+        match opened {
+            Ok(Ok(store)) => {
+                let _ = ready.set(Arc::new(store));
+                health.set_serving().await;
+                Ok(())
+            }
+            Ok(Err(e)) => Err(format!("cannot open the vector store: {e}")),
+            Err(e) => Err(format!("the vector store loader failed: {e}")),
+        }
+    };
+    let load = async {
+        let result = load.await;
+        if result.is_err() {
+            shutdown.cancel();
+        }
+        result
+    };
+    let (served, loaded) = tokio::join!(server.serve(listener, shutdown.clone()), load);
+    served?;
+    loaded.map_err(ServeError::Startup)?;
+    if let Some(store) = ready.get().cloned() {
+        // A snapshot at shutdown makes the next start a load rather than a log replay.
+        let flushed = tokio::task::spawn_blocking(move || store.flush()).await;
+        if let Ok(Err(e)) | Err(e) =
+            flushed.map_err(|e| error::VectorError::Unavailable(e.to_string()))
+        {
+            tracing::warn!(error = %e, "snapshot at shutdown failed; the log keeps every write");
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,296 @@
+//! The approximate nearest-neighbour index: an HNSW graph from hnsw_rs over the collection's
+//! vectors, addressed by slot number, for one of three metrics.
+//!
+//! The distances are our own rather than hnsw_rs's: hnsw_rs asserts that distances are
+//! non-negative and its dot-product distance panics on vectors that are not unit length, and
+//! client input must never panic the server. Cosine works on vectors normalised at insert.
+
+use std::path::Path;
+
+use hnsw_rs::prelude::{AnnT, Distance, FilterT, Hnsw, HnswIo};
+
+/// How closeness is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// 1 - cosine similarity.
+    Cosine,
+    /// Euclidean distance.
+    L2,
+    /// Inner product (larger is closer).
+    Dot,
+}
+
+impl Metric {
+    /// The vector as the index stores it (unit length for cosine).
+    pub fn prepare(self, vector: &[f32]) -> Vec<f32> {
+        match self {
+            Metric::Cosine => {
+                let norm = dot(vector, vector).sqrt();
+                vector.iter().map(|x| x / norm).collect()
+            }
+            Metric::L2 | Metric::Dot => vector.to_vec(),
+        }
+    }
+
+    /// Exact `(score, distance)` between two prepared vectors, as the API reports them.
+    pub fn score_and_distance(self, a: &[f32], b: &[f32]) -> (f32, f32) {
+        match self {
+            Metric::Cosine => {
+                let cos = dot(a, b).clamp(-1.0, 1.0);
+                (cos, 1.0 - cos)
+            }
+            Metric::L2 => {
+                let d = l2(a, b);
+                (-d, d)
+            }
+            Metric::Dot => {
+                let d = dot(a, b);
+                (d, -d)
+            }
+        }
+    }
+}
+
+/// Sum of products, in eight lanes so the compiler vectorises it.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            lanes[i] += x[i] * y[i];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+fn l2(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            let d = x[i] - y[i];
+            lanes[i] += d * d;
+        }
+    }
+    (lanes.iter().sum::<f32>() + tail).sqrt()
+}
+
+/// 1 - cosine, on unit vectors: in [0, 2].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CosineDistance;
+/// Euclidean distance.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct L2Distance;
+/// A positive, strictly decreasing function of the inner product (HNSW needs d ≥ 0).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DotDistance;
+
+impl Distance<f32> for CosineDistance {
+    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
+        (1.0 - dot(a, b)).max(0.0)
+    }
+}
+
+impl Distance<f32> for L2Distance {
+    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
+        l2(a, b)
+    }
+}
+
+impl Distance<f32> for DotDistance {
+    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
+        let d = dot(a, b);
+        if d >= 0.0 { 1.0 / (1.0 + d) } else { 1.0 - d }
+    }
+}
+
+/// HNSW build parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HnswParams {
+    /// Links per node per layer.
+    pub m: usize,
+    /// Candidate list size while inserting.
+    pub ef_construction: usize,
+}
+
+const MAX_LAYERS: usize = 16;
+
+/// An HNSW index for one metric.
+pub enum Index {
+    /// Cosine.
+    Cosine(Hnsw<'static, f32, CosineDistance>),
+    /// Euclidean.
+    L2(Hnsw<'static, f32, L2Distance>),
+    /// Inner product.
+    Dot(Hnsw<'static, f32, DotDistance>),
+}
+
+macro_rules! each {
+    ($index:expr, $h:ident => $body:expr) => {
+        match $index {
+            Index::Cosine($h) => $body,
+            Index::L2($h) => $body,
+            Index::Dot($h) => $body,
+        }
+    };
+}
+
+impl Index {
+    /// An empty index expecting about `capacity` points.
+    pub fn new(metric: Metric, params: HnswParams, capacity: usize) -> Self {
+        let capacity = capacity.max(1024);
+        let (m, ef) = (params.m, params.ef_construction);
+        match metric {
+            Metric::Cosine => Index::Cosine(Hnsw::new(m, capacity, MAX_LAYERS, ef, CosineDistance)),
+            Metric::L2 => Index::L2(Hnsw::new(m, capacity, MAX_LAYERS, ef, L2Distance)),
+            Metric::Dot => Index::Dot(Hnsw::new(m, capacity, MAX_LAYERS, ef, DotDistance)),
+        }
+    }
+
+    /// Adds prepared vectors under their slot numbers (in parallel for large batches).
+    pub fn insert(&self, points: &[(&[f32], usize)]) {
+        if points.len() >= 64 {
+            let batch = points.to_vec();
+            each!(self, h => h.parallel_insert_slice(&batch));
+        } else {
+            for point in points {
+                each!(self, h => h.insert_slice(*point));
+            }
+        }
+    }
+
+    /// Points ever inserted (including tombstoned ones).
+    pub fn len(&self) -> usize {
+        each!(self, h => h.get_nb_point())
+    }
+
+    /// Whether nothing was inserted yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Up to `k` slots near `query` among those `keep` accepts, nearest first.
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        keep: &dyn Fn(usize) -> bool,
+    ) -> Vec<usize> {
+        let filter = Keep(keep);
+        let found = each!(self, h => h.search_filter(query, k, ef.max(k), Some(&filter)));
+        found.into_iter().map(|n| n.d_id).collect()
+    }
+
+    /// Writes the graph and its vectors to `dir` as `basename.hnsw.{graph,data}`.
+    pub fn dump(&self, dir: &Path, basename: &str) -> std::io::Result<()> {
+        each!(self, h => h.file_dump(dir, basename))
+            .map(|_| ())
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    }
+
+    /// Reads an index written by [`Index::dump`]. A damaged dump is an error, never a panic.
+    pub fn load(metric: Metric, dir: &Path, basename: &str) -> std::io::Result<Self> {
+        let dir = dir.to_path_buf();
+        let basename = basename.to_owned();
+        std::panic::catch_unwind(move || {
+            // The loaded graph borrows its reader for its whole life; loads happen once per
+            // collection at start-up, so the reader is kept for the life of the process.
+            let io: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(&dir, &basename)));
+            let loaded = match metric {
+                Metric::Cosine => io.load_hnsw::<f32, CosineDistance>().map(Index::Cosine),
+                Metric::L2 => io.load_hnsw::<f32, L2Distance>().map(Index::L2),
+                Metric::Dot => io.load_hnsw::<f32, DotDistance>().map(Index::Dot),
+            };
+            loaded.map_err(|e| std::io::Error::other(e.to_string()))
+        })
+        .unwrap_or_else(|_| Err(std::io::Error::other("index dump is damaged")))
+    }
+}
+
+struct Keep<'a>(&'a dyn Fn(usize) -> bool);
+
+impl FilterT for Keep<'_> {
+    fn hnsw_filter(&self, id: &usize) -> bool {
+        (self.0)(*id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_scores_follow_the_documented_conventions() {
+        let a = Metric::Cosine.prepare(&[3.0, 4.0]);
+        let b = Metric::Cosine.prepare(&[4.0, 3.0]);
+        let (score, distance) = Metric::Cosine.score_and_distance(&a, &b);
+        assert!((score - 0.96).abs() < 1e-6 && (distance - 0.04).abs() < 1e-6);
+        assert_eq!(
+            Metric::L2.score_and_distance(&[0.0, 0.0], &[3.0, 4.0]),
+            (-5.0, 5.0)
+        );
+        assert_eq!(
+            Metric::Dot.score_and_distance(&[1.0, 2.0], &[3.0, 4.0]),
+            (11.0, -11.0)
+        );
+    }
+
+    #[test]
+    fn dot_distance_is_positive_and_decreasing() {
+        let d = |x: f32| DotDistance.eval(&[x], &[1.0]);
+        let samples = [-1e6, -3.0, -0.5, 0.0, 0.5, 3.0, 1e6];
+        for pair in samples.windows(2) {
+            assert!(d(pair[0]) > d(pair[1]), "{pair:?}");
+            assert!(d(pair[1]) > 0.0);
+        }
+    }
+
+    #[test]
+    fn lane_sums_match_the_plain_definition() {
+        let a: Vec<f32> = (0..19).map(|i| i as f32 * 0.5).collect();
+        let b: Vec<f32> = (0..19).map(|i| 3.0 - i as f32).collect();
+        let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        assert!((dot(&a, &b) - plain).abs() < 1e-3);
+    }
+
+    #[test]
+    fn search_honours_the_keep_predicate_and_dump_round_trips() {
+        let index = Index::new(
+            Metric::L2,
+            HnswParams {
+                m: 8,
+                ef_construction: 50,
+            },
+            100,
+        );
+        let points: Vec<Vec<f32>> = (0..100).map(|i| vec![i as f32, 0.0]).collect();
+        let refs: Vec<(&[f32], usize)> = points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.as_slice(), i))
+            .collect();
+        index.insert(&refs);
+        let near_ten = index.search(&[10.2, 0.0], 3, 50, &|slot| slot != 10);
+        assert_eq!(near_ten, vec![11, 9, 12]);
+
+        let dir = tempfile::tempdir().unwrap();
+        index.dump(dir.path(), "test").unwrap();
+        let loaded = Index::load(Metric::L2, dir.path(), "test").unwrap();
+        assert_eq!(loaded.len(), 100);
+        assert_eq!(loaded.search(&[10.2, 0.0], 1, 50, &|_| true), vec![10]);
+        assert!(Index::load(Metric::L2, dir.path(), "missing").is_err());
+    }
+}

@@ -1,0 +1,120 @@
+//! The on-disk record types of the log and the snapshot, as protobuf messages (prost derive).
+//! Objects and collection descriptions reuse the public v1 messages, whose wire format buf's
+//! breaking-change check already keeps stable.
+
+use chatmesh_proto::vector as pb;
+
+/// One logged write, with its log sequence number.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct LogEntry {
+    /// Increases by one per write, across restarts.
+    #[prost(uint64, tag = "1")]
+    pub lsn: u64,
+    /// The write.
+    #[prost(oneof = "Op", tags = "2, 3, 4, 5")]
+    pub op: Option<Op>,
+}
+
+/// A write.
+#[derive(Clone, PartialEq, prost::Oneof)]
+pub enum Op {
+    /// A new collection (name, dimension, distance, HNSW parameters, embedder, time).
+    #[prost(message, tag = "2")]
+    CreateCollection(pb::Collection),
+    /// A collection removed with its objects.
+    #[prost(string, tag = "3")]
+    DeleteCollection(String),
+    /// Objects inserted or replaced, with their final vectors.
+    #[prost(message, tag = "4")]
+    Upsert(UpsertOp),
+    /// Objects deleted by id.
+    #[prost(message, tag = "5")]
+    Delete(DeleteOp),
+}
+
+/// Objects written to one collection.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct UpsertOp {
+    /// The collection.
+    #[prost(string, tag = "1")]
+    pub collection: String,
+    /// The objects, vectors filled in.
+    #[prost(message, repeated, tag = "2")]
+    pub objects: Vec<pb::VectorObject>,
+}
+
+/// Ids deleted from one collection.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct DeleteOp {
+    /// The collection.
+    #[prost(string, tag = "1")]
+    pub collection: String,
+    /// The ids.
+    #[prost(string, repeated, tag = "2")]
+    pub ids: Vec<String>,
+}
+
+/// One record of a snapshot file.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SnapshotRecord {
+    /// The part.
+    #[prost(oneof = "SnapshotPart", tags = "1, 2, 3, 4")]
+    pub part: Option<SnapshotPart>,
+}
+
+/// The parts of a snapshot, in file order: header, then per collection its description
+/// followed by its objects in chunks, then the end marker.
+#[derive(Clone, PartialEq, prost::Oneof)]
+pub enum SnapshotPart {
+    /// The log sequence number the snapshot includes (later log entries are replayed).
+    #[prost(uint64, tag = "1")]
+    Header(u64),
+    /// A collection.
+    #[prost(message, tag = "2")]
+    Collection(SnapshotCollection),
+    /// Objects of the collection before, with their slots.
+    #[prost(message, tag = "3")]
+    Objects(SnapshotObjects),
+    /// The number of collections and objects written, proving the file is complete.
+    #[prost(message, tag = "4")]
+    End(SnapshotEnd),
+}
+
+/// A collection's description and index bookkeeping.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SnapshotCollection {
+    /// The description.
+    #[prost(message, optional, tag = "1")]
+    pub spec: Option<pb::Collection>,
+    /// Slots allocated so far.
+    #[prost(uint64, tag = "2")]
+    pub next_slot: u64,
+    /// Points in the dumped index, or 0 when no dump was written.
+    #[prost(uint64, tag = "3")]
+    pub index_points: u64,
+    /// Base name of the index dump in the data directory.
+    #[prost(string, tag = "4")]
+    pub index_basename: String,
+}
+
+/// A chunk of objects.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SnapshotObjects {
+    /// Slot of each object.
+    #[prost(uint64, repeated, tag = "1")]
+    pub slots: Vec<u64>,
+    /// The objects.
+    #[prost(message, repeated, tag = "2")]
+    pub objects: Vec<pb::VectorObject>,
+}
+
+/// Totals closing a snapshot.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SnapshotEnd {
+    /// Collections written.
+    #[prost(uint64, tag = "1")]
+    pub collections: u64,
+    /// Objects written.
+    #[prost(uint64, tag = "2")]
+    pub objects: u64,
+}
