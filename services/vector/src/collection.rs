@@ -475,9 +475,9 @@ impl Collection {
         let mut slots = if scan {
             Vec::new()
         } else if filter.is_none() && self.tombstones() == 0 {
-            self.index.search(&query, k, ef, &|_| true)
+            self.index.search(&query, k, ef, None)
         } else {
-            self.index.search(&query, k, ef, &keep)
+            self.index.search(&query, k, ef, Some(&keep))
         };
         if slots.len() < wanted {
             slots = (0..self.slots.len()).filter(|&s| keep(s)).collect();

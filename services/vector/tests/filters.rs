@@ -1,0 +1,165 @@
+//! Filtered search through gRPC equals the brute-force filtered top-k, and returns k hits
+//! whenever k objects match, even when the filter is selective.
+
+mod common;
+
+use chatmesh_proto::vector::{self as pb, filter::Kind as F};
+use common::*;
+
+fn payload_for(i: usize) -> Vec<(&'static str, pb::PayloadValue)> {
+    let colours = ["red", "green", "blue"];
+    vec![
+        ("colour", text(colours[i % 3])),
+        ("rank", int((i % 17) as i64)),
+    ]
+}
+
+fn matches(i: usize, filter: &Case) -> bool {
+    let colour = ["red", "green", "blue"][i % 3];
+    let rank = (i % 17) as i64;
+    match filter {
+        Case::Colour(c) => colour == *c,
+        Case::RankBelow(r) => rank < *r,
+        Case::ColourAndRank(c, r) => colour == *c && rank >= *r,
+        Case::NotColourOrRank(c, r) => colour != *c || rank == *r,
+    }
+}
+
+enum Case {
+    Colour(&'static str),
+    RankBelow(i64),
+    ColourAndRank(&'static str, i64),
+    NotColourOrRank(&'static str, i64),
+}
+
+fn to_pb(case: &Case) -> pb::Filter {
+    let f = |kind| pb::Filter { kind: Some(kind) };
+    let colour = |c: &str| {
+        f(F::MatchCondition(pb::MatchCondition {
+            key: "colour".into(),
+            value: Some(text(c)),
+        }))
+    };
+    let range = |gte: Option<f64>, lt: Option<f64>| {
+        f(F::RangeCondition(pb::RangeCondition {
+            key: "rank".into(),
+            gte,
+            lt,
+            ..Default::default()
+        }))
+    };
+    match case {
+        Case::Colour(c) => colour(c),
+        Case::RankBelow(r) => range(None, Some(*r as f64)),
+        Case::ColourAndRank(c, r) => f(F::AndFilter(pb::FilterList {
+            filters: vec![colour(c), range(Some(*r as f64), None)],
+        })),
+        Case::NotColourOrRank(c, r) => f(F::OrFilter(pb::FilterList {
+            filters: vec![
+                f(F::NotFilter(Box::new(colour(c)))),
+                f(F::InCondition(pb::InCondition {
+                    key: "rank".into(),
+                    values: vec![int(*r)],
+                })),
+            ],
+        })),
+    }
+}
+
+async fn load(
+    c: &mut pb::vector_service_client::VectorServiceClient<tonic::transport::Channel>,
+    n: usize,
+) -> Vec<Vec<f32>> {
+    c.create_collection(create("f", 8, pb::Distance::L2))
+        .await
+        .unwrap();
+    let mut rng = Lcg(42);
+    let vectors: Vec<Vec<f32>> = (0..n).map(|_| rng.vector(8)).collect();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        let objects = chunk
+            .iter()
+            .map(|&i| object(&format!("o{i:05}"), vectors[i].clone(), &payload_for(i)))
+            .collect();
+        c.upsert_objects(pb::UpsertObjectsRequest {
+            collection: "f".into(),
+            objects,
+        })
+        .await
+        .unwrap();
+    }
+    vectors
+}
+
+fn l2(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f32>()
+        .sqrt()
+}
+
+#[tokio::test]
+async fn filtered_results_equal_brute_force_on_small_data() {
+    let data = tempfile::tempdir().unwrap();
+    let mut svc = Service::start(data.path(), &[]).await;
+    let vectors = load(&mut svc.client, 300).await;
+    let cases = [
+        Case::Colour("red"),
+        Case::RankBelow(4),
+        Case::ColourAndRank("blue", 10),
+        Case::NotColourOrRank("green", 3),
+    ];
+    let mut rng = Lcg(5);
+    for case in &cases {
+        for k in [1, 5, 20, 300] {
+            let query = rng.vector(8);
+            let request = pb::SearchRequest {
+                filter: Some(to_pb(case)),
+                ..near_vector("f", query.clone(), k)
+            };
+            let got = svc.client.search(request).await.unwrap().into_inner();
+            let mut expected: Vec<(f32, String)> = (0..vectors.len())
+                .filter(|&i| matches(i, case))
+                .map(|i| (l2(&query, &vectors[i]), format!("o{i:05}")))
+                .collect();
+            expected.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+            expected.truncate(k as usize);
+            let expected: Vec<String> = expected.into_iter().map(|(_, id)| id).collect();
+            assert_eq!(ids(&got), expected, "k={k}");
+        }
+    }
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn k_hits_come_back_whenever_k_objects_match_on_larger_data() {
+    let data = tempfile::tempdir().unwrap();
+    let mut svc = Service::start(data.path(), &[]).await;
+    let vectors = load(&mut svc.client, 3000).await;
+    let mut rng = Lcg(9);
+    for case in [
+        Case::Colour("green"),
+        Case::RankBelow(1),
+        Case::ColourAndRank("red", 16),
+        Case::NotColourOrRank("red", 0),
+    ] {
+        let matching = (0..vectors.len()).filter(|&i| matches(i, &case)).count();
+        for k in [10, 100] {
+            let request = pb::SearchRequest {
+                filter: Some(to_pb(&case)),
+                ..near_vector("f", rng.vector(8), k)
+            };
+            let got = svc.client.search(request).await.unwrap().into_inner();
+            assert_eq!(
+                got.hits.len(),
+                matching.min(k as usize),
+                "matching={matching} k={k}"
+            );
+            for hit in &got.hits {
+                let i: usize = hit.id[1..].parse().unwrap();
+                assert!(matches(i, &case), "{} does not match", hit.id);
+            }
+        }
+    }
+    svc.stop().await;
+}
