@@ -117,6 +117,21 @@ async fn health_is_not_serving_until_the_service_says_it_is_ready() {
         health(running.addr, SLEEPER.fqn).await.unwrap(),
         ServingStatus::Serving
     );
+    // A dependency lost: readiness (the service name) drops, liveness ("") stays.
+    health_handle.set_ready(false).await;
+    assert_eq!(
+        health(running.addr, "").await.unwrap(),
+        ServingStatus::Serving
+    );
+    assert_eq!(
+        health(running.addr, SLEEPER.fqn).await.unwrap(),
+        ServingStatus::NotServing
+    );
+    health_handle.set_ready(true).await;
+    assert_eq!(
+        health(running.addr, SLEEPER.fqn).await.unwrap(),
+        ServingStatus::Serving
+    );
     running.stop().await.unwrap();
 }
 

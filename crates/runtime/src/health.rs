@@ -27,6 +27,15 @@ impl Health {
         self.set(ServingStatus::NotServing).await;
     }
 
+    /// Readiness alone: only the service's own name changes, while `""` keeps its status. For a
+    /// hard dependency that comes and goes (a database): probes that ask for the service name
+    /// (readiness) take the pod out of rotation, while probes that ask for `""` (liveness) do not
+    /// restart a process that is healthy and only waiting.
+    pub async fn set_ready(&self, ready: bool) {
+        let status = if ready { ServingStatus::Serving } else { ServingStatus::NotServing };
+        self.reporter.set_service_status(self.fqn, status).await;
+    }
+
     async fn set(&self, status: ServingStatus) {
         self.reporter.set_service_status("", status).await;
         self.reporter.set_service_status(self.fqn, status).await;

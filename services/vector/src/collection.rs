@@ -205,8 +205,10 @@ pub const MAX_TEXT_BYTES: usize = 64 * 1024;
 const MAX_PAYLOAD_KEYS: usize = 256;
 const MAX_KEY_BYTES: usize = 128;
 const MAX_LIST_DEPTH: usize = 8;
-/// Below this many candidates a search is exact (a scan) rather than approximate.
-pub const EXACT_SEARCH_LIMIT: usize = 512;
+/// Searches over at most this many vector components (candidates × dimension, 10 MB of
+/// floats) scan exactly instead of walking the graph: measured here, hnsw_rs's walk costs more
+/// than a scan below that size, and a scan is exact.
+pub const FULL_SCAN_FLOATS: usize = 2_500_000;
 
 struct Slot {
     object: Object,
@@ -221,6 +223,7 @@ pub struct Collection {
     ids: HashMap<String, usize>,
     slots: Vec<Option<Slot>>,
     index: Index,
+    full_scan_floats: usize,
 }
 
 impl Collection {
@@ -239,6 +242,7 @@ impl Collection {
             ids: HashMap::new(),
             slots: Vec::new(),
             index,
+            full_scan_floats: FULL_SCAN_FLOATS,
         }
     }
 
@@ -275,6 +279,11 @@ impl Collection {
             collection.index.insert(&points);
         }
         collection
+    }
+
+    /// Changes the size below which searches scan exactly (benchmarks and tests of the index).
+    pub fn set_full_scan_threshold(&mut self, floats: usize) {
+        self.full_scan_floats = floats;
     }
 
     /// The collection's description.
@@ -471,7 +480,8 @@ impl Collection {
         }
         // Small or very selective candidate sets are scanned exactly; otherwise HNSW, with the
         // filter applied while it walks the graph, and a scan if it came back short.
-        let scan = candidates <= EXACT_SEARCH_LIMIT || candidates * 20 < self.slots.len();
+        let scan = candidates * self.spec.dimension <= self.full_scan_floats
+            || candidates * 20 < self.slots.len();
         let mut slots = if scan {
             Vec::new()
         } else if filter.is_none() && self.tombstones() == 0 {
@@ -486,12 +496,16 @@ impl Collection {
             .into_iter()
             .map(|slot| self.score(&query, slot))
             .collect();
-        hits.sort_by(|a, b| {
+        let order = |a: &Hit, b: &Hit| {
             b.score
                 .total_cmp(&a.score)
                 .then_with(|| self.object(a.slot).id.cmp(&self.object(b.slot).id))
-        });
-        hits.truncate(k);
+        };
+        if hits.len() > k {
+            hits.select_nth_unstable_by(k - 1, order);
+            hits.truncate(k);
+        }
+        hits.sort_by(order);
         hits
     }
 

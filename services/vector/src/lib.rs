@@ -56,6 +56,10 @@ pub struct Config {
     #[arg(long, env = "CHATMESH_VECTOR_MAX_BATCH", default_value_t = 1000,
           value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub max_batch: u16,
+    /// Searches over at most this many vector components (candidates × dimension) scan exactly
+    /// instead of walking the HNSW graph; 0 always uses the graph.
+    #[arg(long, env = "CHATMESH_VECTOR_FULL_SCAN_FLOATS", default_value_t = collection::FULL_SCAN_FLOATS)]
+    pub full_scan_floats: usize,
     /// Write-ahead log size, in bytes, that triggers a snapshot.
     #[arg(long, env = "CHATMESH_VECTOR_SNAPSHOT_AFTER_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub snapshot_after_bytes: u64,
@@ -102,6 +106,7 @@ pub async fn serve_on(
     let dir = config.data.path(&INFO);
     let options = StoreOptions {
         snapshot_after_bytes: config.snapshot_after_bytes,
+        full_scan_floats: config.full_scan_floats,
     };
     let seed_demo = config.seed_demo;
     let load = async {

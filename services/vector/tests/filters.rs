@@ -134,7 +134,8 @@ async fn filtered_results_equal_brute_force_on_small_data() {
 #[tokio::test]
 async fn k_hits_come_back_whenever_k_objects_match_on_larger_data() {
     let data = tempfile::tempdir().unwrap();
-    let mut svc = Service::start(data.path(), &[]).await;
+    // Always through the graph (no exact scan), with the filter applied during the walk.
+    let mut svc = Service::start(data.path(), &["--full-scan-floats", "0"]).await;
     let vectors = load(&mut svc.client, 3000).await;
     let mut rng = Lcg(9);
     for case in [

@@ -45,12 +45,15 @@ const OBJECTS_PER_CHUNK: usize = 1000;
 pub struct StoreOptions {
     /// Log size that triggers a snapshot.
     pub snapshot_after_bytes: u64,
+    /// Searches over at most this many vector components scan exactly instead of using HNSW.
+    pub full_scan_floats: usize,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             snapshot_after_bytes: 64 * 1024 * 1024,
+            full_scan_floats: crate::collection::FULL_SCAN_FLOATS,
         }
     }
 }
@@ -118,7 +121,8 @@ impl EmbeddedStore {
         );
         let catalog = collections
             .into_iter()
-            .map(|(name, c)| {
+            .map(|(name, mut c)| {
+                c.set_full_scan_threshold(options.full_scan_floats);
                 (
                     name,
                     Arc::new(Cell {
@@ -266,7 +270,8 @@ impl VectorStore for EmbeddedStore {
             )));
         }
         self.append(Op::CreateCollection(spec.to_pb(0, 0)))?;
-        let collection = Collection::new(spec.clone());
+        let mut collection = Collection::new(spec.clone());
+        collection.set_full_scan_threshold(self.options.full_scan_floats);
         catalog.insert(
             spec.name.clone(),
             Arc::new(Cell {
@@ -429,6 +434,7 @@ impl VectorStore for EmbeddedStore {
             state.compacted_source()
         };
         let mut fresh = snapshot.build();
+        fresh.set_full_scan_threshold(self.options.full_scan_floats);
         let removed = {
             let mut state = cell.state.write();
             let journal = cell.compaction_journal.lock().take().unwrap_or_default();
