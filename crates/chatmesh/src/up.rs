@@ -139,8 +139,8 @@ impl Configs {
                 ],
             )?,
             graph: parse(2, addrs, &["--data-dir", &data("graph")])?,
-            vector: parse(3, addrs, &["--data-dir", &data("vector")])?,
-            relational: parse(4, addrs, &["--database-url", &sqlite])?,
+            vector: parse(3, addrs, &["--data-dir", &data("vector"), "--seed-demo"])?,
+            relational: parse(4, addrs, &["--database-url", &sqlite, "--seed-demo"])?,
         })
     }
 

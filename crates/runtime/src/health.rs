@@ -32,7 +32,11 @@ impl Health {
     /// (readiness) take the pod out of rotation, while probes that ask for `""` (liveness) do not
     /// restart a process that is healthy and only waiting.
     pub async fn set_ready(&self, ready: bool) {
-        let status = if ready { ServingStatus::Serving } else { ServingStatus::NotServing };
+        let status = if ready {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
         self.reporter.set_service_status(self.fqn, status).await;
     }
 

@@ -2,14 +2,29 @@
 //!
 //! The library is what `chatmesh-relational` and `chatmesh up` run: [`serve`] binds the configured
 //! address, [`serve_on`] serves on a listener the caller bound (tests, `chatmesh up`).
+//! `chatmesh-relational migrate` applies the migrations and exits.
+//!
+//! Inside: `api` (the gRPC edge) → `convert` (requests to validated domain values) → `store`
+//! (the [`store::RelationalStore`] trait and its one sqlx + sea-query implementation) →
+//! `migrations/{sqlite,postgres}/`. `lifecycle` keeps health in step with the database.
 
 mod api;
+mod convert;
 mod database_url;
+pub mod error;
+mod lifecycle;
+pub mod order;
+mod page_token;
+pub mod query;
+pub mod seed;
+pub mod store;
+
+use std::time::Duration;
 
 use chatmesh_proto::relational::relational_service_server::{
     RelationalServiceServer, SERVICE_NAME,
 };
-use chatmesh_runtime::config::ConfigError;
+use chatmesh_runtime::config::{ConfigError, parse_duration};
 use chatmesh_runtime::{
     CancellationToken, GrpcServer, ServeError, ServerArgs, ServiceConfig, ServiceInfo,
 };
@@ -37,9 +52,58 @@ pub struct Config {
         long,
         env = "CHATMESH_DATABASE_URL",
         value_name = "URL",
-        default_value = "sqlite://data/relational/chatmesh.db"
+        default_value = "sqlite://data/relational/chatmesh.db",
+        global = true
     )]
     pub database_url: String,
+    /// Insert the demo orders (customers of the graph demo) if they are missing.
+    #[arg(long, env = "CHATMESH_SEED_DEMO")]
+    pub seed_demo: bool,
+    /// PostgreSQL: the most pooled connections. SQLite: the number of reader connections (there
+    /// is always one writer).
+    #[arg(long, env = "CHATMESH_DB_MAX_CONNECTIONS", value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub db_max_connections: u32,
+    /// How long a call waits for a free database connection before it answers UNAVAILABLE.
+    #[arg(long, env = "CHATMESH_DB_ACQUIRE_TIMEOUT", value_name = "DURATION",
+          default_value = "2s", value_parser = parse_duration, global = true)]
+    pub db_acquire_timeout: Duration,
+    /// SQLite: how long a statement waits for a lock held by another process.
+    #[arg(long, env = "CHATMESH_SQLITE_BUSY_TIMEOUT", value_name = "DURATION",
+          default_value = "5s", value_parser = parse_duration, global = true)]
+    pub sqlite_busy_timeout: Duration,
+    /// How often the database is probed; a lost database makes health NOT_SERVING until a probe
+    /// reaches it again.
+    #[arg(long, env = "CHATMESH_DB_PROBE_INTERVAL", value_name = "DURATION",
+          default_value = "1s", value_parser = parse_duration)]
+    pub db_probe_interval: Duration,
+    /// The most orders a ListOrders page returns (larger page sizes are lowered to this).
+    #[arg(long, env = "CHATMESH_MAX_PAGE_SIZE", value_name = "N", default_value_t = 500,
+          value_parser = clap::value_parser!(u32).range(1..=500))]
+    pub max_page_size: u32,
+    /// What to do instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// `chatmesh-relational <command>`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Apply the pending migrations to the database and exit (the service also applies them at
+    /// start).
+    Migrate,
+}
+
+impl Config {
+    /// How the store reaches the database.
+    pub fn store_settings(&self) -> store::Settings {
+        store::Settings {
+            url: self.database_url.clone(),
+            max_connections: self.db_max_connections,
+            acquire_timeout: self.db_acquire_timeout,
+            busy_timeout: self.sqlite_busy_timeout,
+        }
+    }
 }
 
 impl ServiceConfig for Config {
@@ -52,10 +116,28 @@ impl ServiceConfig for Config {
     }
 }
 
-/// Runs the service on its configured address until `shutdown` is cancelled.
+/// Runs the service on its configured address until `shutdown` is cancelled (or runs
+/// `migrate`).
 pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), ServeError> {
+    if let Some(Command::Migrate) = config.command {
+        return migrate(&config).await;
+    }
     let listener = chatmesh_runtime::bind(config.server.listen_addr(&INFO)).await?;
     serve_on(config, listener, shutdown).await
+}
+
+/// Applies the pending migrations and reports the database's migrations.
+async fn migrate(config: &Config) -> Result<(), ServeError> {
+    let store = store::open(config.store_settings());
+    let fail = |e: error::Error| ServeError::Startup(format!("migrate: {e}"));
+    store.connect().await.map_err(fail)?;
+    let applied = store.applied_migrations().await.map_err(fail)?;
+    for (version, description) in &applied {
+        println!("{version:>4}  {description}");
+    }
+    let latest = applied.last().map(|(v, _)| *v).unwrap_or(0);
+    println!("{} database is at migration {latest}", store.engine());
+    Ok(())
 }
 
 /// Runs the service on `listener` until `shutdown` is cancelled.
@@ -64,11 +146,34 @@ pub async fn serve_on(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
-    let api = RelationalServiceServer::new(api::RelationalServiceApi)
-        .max_decoding_message_size(config.server.max_message_bytes as usize);
+    let store = store::open(config.store_settings());
+    let api = RelationalServiceServer::new(api::RelationalServiceApi::new(
+        store.clone(),
+        config.max_page_size,
+    ))
+    .max_decoding_message_size(config.server.max_message_bytes as usize);
     let server = GrpcServer::new(&INFO, &config.server)
         .await?
         .add_service(api);
-    server.health().set_serving().await;
-    server.serve(listener, shutdown).await
+    let health = server.health();
+    let stop = shutdown.child_token();
+    let plan = lifecycle::Plan {
+        seed_demo: config.seed_demo,
+        probe_interval: config.db_probe_interval,
+    };
+    let serving = async {
+        let served = server.serve(listener, stop.clone()).await;
+        stop.cancel();
+        served
+    };
+    let living = async {
+        let lived = lifecycle::run(store, health, plan, stop.clone()).await;
+        if lived.is_err() {
+            stop.cancel();
+        }
+        lived
+    };
+    let (served, lived) = tokio::join!(serving, living);
+    lived.map_err(ServeError::Startup)?;
+    served
 }

@@ -1,0 +1,138 @@
+//! `chatmesh bench`: a reusable closed-loop gRPC load generator (`runner`) with scenarios per
+//! service (`relational` for now; the vector and graph services and the chatbot add theirs), and
+//! `bench load-orders` to load the benchmark workload through the public API.
+//!
+//! Run it on the same machine as the service under test, against a release build:
+//! `chatmesh bench --addr 127.0.0.1:50055 --scenario relational-get --concurrency 16`.
+
+mod baseline;
+mod load;
+mod relational;
+mod runner;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chatmesh_runtime::channel::{ClientArgs, endpoint};
+use chatmesh_runtime::config::parse_duration;
+use tonic::transport::Channel;
+
+use runner::{Plan, Until};
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    command: Option<BenchCommand>,
+    /// Address of the service under test, `HOST:PORT` or `http://HOST:PORT`.
+    #[arg(long, default_value = "127.0.0.1:50055", value_name = "ADDR")]
+    addr: String,
+    /// What to send: grpc-health (a baseline: the cost of gRPC itself), relational-get,
+    /// relational-create, relational-update, relational-list100.
+    #[arg(long, default_value = "relational-get", value_name = "NAME")]
+    scenario: String,
+    /// Calls in flight at once (closed loop: each worker waits for its answer).
+    #[arg(long, default_value_t = 16, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    concurrency: u32,
+    /// HTTP/2 connections the workers share (round-robin).
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    connections: u32,
+    /// Measure for this long.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION",
+          conflicts_with = "requests")]
+    duration: Duration,
+    /// Measure this many calls instead of a duration.
+    #[arg(long, value_name = "N")]
+    requests: Option<u64>,
+    /// Unmeasured calls first, for this long.
+    #[arg(long, default_value = "2s", value_parser = parse_duration, value_name = "DURATION")]
+    warmup: Duration,
+    /// Ids that exist (1..=N), for scenarios that read or change existing rows.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    ids: i64,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum BenchCommand {
+    /// Load the benchmark workload's orders into a running relational service.
+    LoadOrders {
+        /// Address of the relational service.
+        #[arg(long, default_value = "127.0.0.1:50055", value_name = "ADDR")]
+        addr: String,
+        /// The workload file.
+        #[arg(
+            long,
+            default_value = "../shared/bench/workload.json",
+            value_name = "PATH"
+        )]
+        workload: PathBuf,
+        /// Calls in flight at once.
+        #[arg(long, default_value_t = 8, value_name = "N")]
+        concurrency: usize,
+    },
+}
+
+async fn connect(addr: &str) -> Result<Channel, String> {
+    endpoint(addr, &ClientArgs::default())
+        .map_err(|e| e.to_string())?
+        .connect()
+        .await
+        .map_err(|e| format!("cannot connect to {addr}: {e}"))
+}
+
+pub async fn run(args: BenchArgs) -> ExitCode {
+    match execute(args).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("chatmesh bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the command; `Ok(false)` when some measured call failed.
+async fn execute(args: BenchArgs) -> Result<bool, String> {
+    if let Some(BenchCommand::LoadOrders {
+        addr,
+        workload,
+        concurrency,
+    }) = args.command
+    {
+        let channel = connect(&addr).await?;
+        println!(
+            "{}",
+            load::load_orders(&workload, channel, concurrency).await?
+        );
+        return Ok(true);
+    }
+    let concurrency = args.concurrency as usize;
+    let make = baseline::scenario(&args.scenario)
+        .or_else(|| relational::scenario(&args.scenario, args.ids, concurrency))
+        .ok_or_else(|| {
+            format!(
+                "unknown scenario '{}'; known: {}, {}",
+                args.scenario,
+                baseline::SCENARIOS.join(", "),
+                relational::SCENARIOS.join(", ")
+            )
+        })?;
+    let mut channels = Vec::new();
+    for _ in 0..args.connections {
+        channels.push(connect(&args.addr).await?);
+    }
+    let plan = Plan {
+        concurrency,
+        warmup: args.warmup,
+        until: match args.requests {
+            Some(n) => Until::Calls(n),
+            None => Until::Elapsed(args.duration),
+        },
+    };
+    let report = runner::run(plan, &channels, make).await;
+    print!("{}", runner::render(&args.scenario, &plan, &report));
+    Ok(report.failures() == 0)
+}
