@@ -1,6 +1,6 @@
 //! `chatmesh bench`: a reusable closed-loop gRPC load generator (`runner`) with scenarios per
-//! service (`relational` for now; the vector and graph services and the chatbot add theirs), and
-//! `bench load-orders` to load the benchmark workload through the public API.
+//! service (`relational`, `vector`; the graph service and the chatbot add theirs), and
+//! `bench load-orders` / `bench load-faqs` to load the benchmark workload through the public API.
 //!
 //! Run it on the same machine as the service under test, against a release build:
 //! `chatmesh bench --addr 127.0.0.1:50055 --scenario relational-get --concurrency 16`.
@@ -9,6 +9,7 @@ mod baseline;
 mod load;
 mod relational;
 mod runner;
+mod vector;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,7 +30,7 @@ pub struct BenchArgs {
     #[arg(long, default_value = "127.0.0.1:50055", value_name = "ADDR")]
     addr: String,
     /// What to send: grpc-health (a baseline: the cost of gRPC itself), relational-get,
-    /// relational-create, relational-update, relational-list100.
+    /// relational-create, relational-update, relational-list100, vector-near-text.
     #[arg(long, default_value = "relational-get", value_name = "NAME")]
     scenario: String,
     /// Calls in flight at once (closed loop: each worker waits for its answer).
@@ -50,6 +51,13 @@ pub struct BenchArgs {
     /// Unmeasured calls first, for this long.
     #[arg(long, default_value = "2s", value_parser = parse_duration, value_name = "DURATION")]
     warmup: Duration,
+    /// The benchmark workload (questions for vector-near-text come from its FAQ texts).
+    #[arg(
+        long,
+        default_value = "../shared/bench/workload.json",
+        value_name = "PATH"
+    )]
+    workload: PathBuf,
     /// Ids that exist (1..=N), for scenarios that read or change existing rows.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     ids: i64,
@@ -57,6 +65,32 @@ pub struct BenchArgs {
 
 #[derive(Debug, clap::Subcommand)]
 enum BenchCommand {
+    /// Load the benchmark workload's FAQ texts into a running vector service (collection `faq`).
+    LoadFaqs {
+        /// Address of the vector service.
+        #[arg(long, default_value = "127.0.0.1:50054", value_name = "ADDR")]
+        addr: String,
+        /// The workload file.
+        #[arg(
+            long,
+            default_value = "../shared/bench/workload.json",
+            value_name = "PATH"
+        )]
+        workload: PathBuf,
+    },
+    /// Recall@5 of near_text on the FAQ collection against exact search with the same embedder.
+    VectorRecall {
+        /// Address of the vector service.
+        #[arg(long, default_value = "127.0.0.1:50054", value_name = "ADDR")]
+        addr: String,
+        /// The workload file.
+        #[arg(
+            long,
+            default_value = "../shared/bench/workload.json",
+            value_name = "PATH"
+        )]
+        workload: PathBuf,
+    },
     /// Load the benchmark workload's orders into a running relational service.
     LoadOrders {
         /// Address of the relational service.
@@ -96,28 +130,56 @@ pub async fn run(args: BenchArgs) -> ExitCode {
 
 /// Runs the command; `Ok(false)` when some measured call failed.
 async fn execute(args: BenchArgs) -> Result<bool, String> {
-    if let Some(BenchCommand::LoadOrders {
-        addr,
-        workload,
-        concurrency,
-    }) = args.command
-    {
-        let channel = connect(&addr).await?;
-        println!(
-            "{}",
-            load::load_orders(&workload, channel, concurrency).await?
-        );
-        return Ok(true);
+    match args.command {
+        Some(BenchCommand::LoadOrders {
+            addr,
+            workload,
+            concurrency,
+        }) => {
+            let channel = connect(&addr).await?;
+            println!(
+                "{}",
+                load::load_orders(&workload, channel, concurrency).await?
+            );
+            return Ok(true);
+        }
+        Some(BenchCommand::LoadFaqs { addr, workload }) => {
+            println!(
+                "{}",
+                vector::load_faqs(&workload, connect(&addr).await?).await?
+            );
+            return Ok(true);
+        }
+        Some(BenchCommand::VectorRecall { addr, workload }) => {
+            println!(
+                "{}",
+                vector::recall(&workload, connect(&addr).await?).await?
+            );
+            return Ok(true);
+        }
+        None => {}
     }
     let concurrency = args.concurrency as usize;
     let make = baseline::scenario(&args.scenario)
         .or_else(|| relational::scenario(&args.scenario, args.ids, concurrency))
+        .map(Ok)
+        .or_else(|| {
+            vector::SCENARIOS
+                .contains(&args.scenario.as_str())
+                .then(|| {
+                    let questions = vector::questions(&args.workload)?;
+                    vector::scenario(&args.scenario, std::sync::Arc::new(questions))
+                        .ok_or_else(|| "unreachable".to_owned())
+                })
+        })
+        .transpose()?
         .ok_or_else(|| {
             format!(
-                "unknown scenario '{}'; known: {}, {}",
+                "unknown scenario '{}'; known: {}, {}, {}",
                 args.scenario,
                 baseline::SCENARIOS.join(", "),
-                relational::SCENARIOS.join(", ")
+                relational::SCENARIOS.join(", "),
+                vector::SCENARIOS.join(", ")
             )
         })?;
     let mut channels = Vec::new();
