@@ -138,7 +138,7 @@ impl Configs {
                     &url(&addrs[4]),
                 ],
             )?,
-            graph: parse(2, addrs, &["--data-dir", &data("graph")])?,
+            graph: parse(2, addrs, &["--data-dir", &data("graph"), "--seed-demo"])?,
             vector: parse(3, addrs, &["--data-dir", &data("vector"), "--seed-demo"])?,
             relational: parse(4, addrs, &["--database-url", &sqlite, "--seed-demo"])?,
         })

@@ -1,14 +1,17 @@
 //! What every chatmesh service shares, written once: typed configuration with one-line errors
 //! ([`config`], [`cli`]), logging ([`telemetry`]), the gRPC server with health, reflection,
-//! deadlines, message limits and graceful shutdown ([`server`]), shutdown signals
+//! deadlines, message limits and graceful shutdown ([`server`]), checksummed record framing for
+//! the stores' logs ([`framing`]), shutdown signals
 //! ([`shutdown`]), and client channels for service-to-service calls ([`channel`]).
 
 pub mod channel;
 pub mod cli;
 pub mod config;
 pub mod deadline;
+pub mod framing;
 pub mod health;
 pub mod limit;
+pub mod loading;
 mod reflection;
 pub mod server;
 pub mod shutdown;

@@ -101,51 +101,22 @@ pub async fn serve_on(
     let server = GrpcServer::new(&INFO, &config.server)
         .await?
         .add_service(api);
-    let health = server.health();
-
     let dir = config.data.path(&INFO);
     let options = StoreOptions {
         snapshot_after_bytes: config.snapshot_after_bytes,
         full_scan_floats: config.full_scan_floats,
     };
     let seed_demo = config.seed_demo;
-    let load = async {
-        let opened = tokio::task::spawn_blocking(move || {
-            let store = EmbeddedStore::open(&dir, options)?;
-            if seed_demo {
-                seed::demo(&store)?;
-            }
-            Ok::<_, error::VectorError>(store)
-        })
-        .await;
-        match opened {
-            Ok(Ok(store)) => {
-                let _ = ready.set(Arc::new(store));
-                health.set_serving().await;
-                Ok(())
-            }
-            Ok(Err(e)) => Err(format!("cannot open the vector store: {e}")),
-            Err(e) => Err(format!("the vector store loader failed: {e}")),
+    let open = move || {
+        let store = EmbeddedStore::open(&dir, options)
+            .map_err(|e| format!("cannot open the vector store: {e}"))?;
+        if seed_demo {
+            seed::demo(&store).map_err(|e| format!("cannot load the demo data: {e}"))?;
         }
+        Ok(Arc::new(store) as _)
     };
-    let load = async {
-        let result = load.await;
-        if result.is_err() {
-            shutdown.cancel();
-        }
-        result
-    };
-    let (served, loaded) = tokio::join!(server.serve(listener, shutdown.clone()), load);
-    served?;
-    loaded.map_err(ServeError::Startup)?;
-    if let Some(store) = ready.get().cloned() {
-        // A snapshot at shutdown makes the next start a load rather than a log replay.
-        let flushed = tokio::task::spawn_blocking(move || store.flush()).await;
-        if let Ok(Err(e)) | Err(e) =
-            flushed.map_err(|e| error::VectorError::Unavailable(e.to_string()))
-        {
-            tracing::warn!(error = %e, "snapshot at shutdown failed; the log keeps every write");
-        }
-    }
-    Ok(())
+    chatmesh_runtime::loading::serve_loading(server, listener, shutdown, ready, open, |store| {
+        store.flush().map_err(|e| e.to_string())
+    })
+    .await
 }

@@ -25,7 +25,6 @@ use chatmesh_proto::vector as pb;
 use parking_lot::{Mutex, RwLock};
 use prost::Message;
 
-use super::framing::{End, read_records, write_record};
 use super::records::{
     DeleteOp, LogEntry, Op, SnapshotCollection, SnapshotEnd, SnapshotObjects, SnapshotPart,
     SnapshotRecord, UpsertOp,
@@ -34,6 +33,7 @@ use super::{CollectionInfo, Found, Query, SearchQuery, VectorStore};
 use crate::collection::{Collection, CollectionSpec, Object, UpsertCounts};
 use crate::error::{Result, VectorError};
 use crate::index::Index;
+use chatmesh_runtime::framing::{End, read_records, write_record};
 
 const LOG_FILE: &str = "wal.log";
 const SNAPSHOT_FILE: &str = "snapshot.bin";

@@ -3,7 +3,6 @@
 //! and snapshots). A Weaviate- or Qdrant-backed store would be another implementation.
 
 mod embedded;
-mod framing;
 mod records;
 
 pub use embedded::{EmbeddedStore, StoreOptions};

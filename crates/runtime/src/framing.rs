@@ -1,6 +1,7 @@
-//! Checksummed record framing shared by the log and the snapshot: each record is its length
-//! (u32 little-endian), the CRC-32 of its bytes, then the bytes. Reading stops cleanly at the
-//! first incomplete or damaged record, which is how a torn write at the end of the log shows.
+//! Checksummed record framing for the stores' write-ahead logs and snapshots (graph, vector):
+//! each record is its length (u32 little-endian), the CRC-32 of its bytes, then the bytes.
+//! Reading stops cleanly at the first incomplete or damaged record, which is how a torn write at
+//! the end of a log shows.
 
 use std::io::{self, Read, Write};
 

@@ -1,0 +1,346 @@
+//! Pattern matching for MATCH, OPTIONAL MATCH and MERGE: backtracking over the graph from each
+//! candidate start node, following relationship patterns (fixed or variable length) without
+//! using one relationship twice in a clause, and binding variables in copies of the row.
+//! Long searches check the caller's deadline and a cap on intermediate rows.
+
+use std::cell::Cell;
+use std::time::Instant;
+
+use petgraph::Direction as PetDirection;
+use petgraph::visit::EdgeRef;
+
+use super::ast::{Arrow, NodePattern, PathPattern, RelPattern};
+use super::eval::{RVal, Row, Scope, equals};
+use crate::error::{GraphError, Result};
+
+/// Most rows a clause may produce before the query is refused as too large.
+pub const MAX_INTERMEDIATE_ROWS: usize = 200_000;
+/// Longest variable-length expansion when the pattern gives no maximum (`*`, `*2..`): the
+/// parser's limit for explicit maxima, so the expansion's recursion stays shallow.
+pub const UNBOUNDED_HOPS: u32 = super::parser::MAX_HOPS;
+
+/// Checks the deadline every so many steps.
+pub struct Budget {
+    pub deadline: Option<Instant>,
+    steps: Cell<u64>,
+}
+
+impl Budget {
+    /// A budget ending at `deadline` (none: only the row cap applies).
+    pub fn new(deadline: Option<Instant>) -> Self {
+        Self {
+            deadline,
+            steps: Cell::new(0),
+        }
+    }
+
+    /// Counts one step; fails once the deadline has passed.
+    pub fn tick(&self) -> Result<()> {
+        let steps = self.steps.get().wrapping_add(1);
+        self.steps.set(steps);
+        if steps.is_multiple_of(256)
+            && let Some(deadline) = self.deadline
+            && Instant::now() >= deadline
+        {
+            return Err(GraphError::DeadlineExceeded(
+                "the query ran past the caller's deadline; nothing was changed".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Finds every way `patterns` match, extending `row`.
+pub fn match_patterns(
+    scope: &Scope,
+    budget: &Budget,
+    patterns: &[PathPattern],
+    row: &Row,
+) -> Result<Vec<Row>> {
+    let mut out = Vec::new();
+    let mut used = Vec::new();
+    expand(scope, budget, patterns, row.clone(), &mut used, &mut out)?;
+    Ok(out)
+}
+
+fn expand(
+    scope: &Scope,
+    budget: &Budget,
+    patterns: &[PathPattern],
+    row: Row,
+    used: &mut Vec<u64>,
+    out: &mut Vec<Row>,
+) -> Result<()> {
+    let Some((pattern, rest)) = patterns.split_first() else {
+        if out.len() >= MAX_INTERMEDIATE_ROWS {
+            return Err(GraphError::ResourceExhausted(format!(
+                "a clause produced more than {MAX_INTERMEDIATE_ROWS} rows"
+            )));
+        }
+        out.push(row);
+        return Ok(());
+    };
+    for start in node_candidates(scope, budget, &pattern.start, &row)? {
+        let mut bound = row.clone();
+        if let Some(var) = &pattern.start.variable {
+            bound.insert(var.clone(), RVal::Node(start));
+        }
+        let mut walk = Walk {
+            nodes: vec![start],
+            rels: Vec::new(),
+        };
+        step(
+            scope,
+            budget,
+            pattern,
+            0,
+            bound,
+            used,
+            &mut walk,
+            &mut |row, used| expand(scope, budget, rest, row, used, out),
+        )?;
+    }
+    Ok(())
+}
+
+struct Walk {
+    nodes: Vec<u64>,
+    rels: Vec<u64>,
+}
+
+type Continue<'c> = dyn FnMut(Row, &mut Vec<u64>) -> Result<()> + 'c;
+
+#[allow(clippy::too_many_arguments)]
+fn step(
+    scope: &Scope,
+    budget: &Budget,
+    pattern: &PathPattern,
+    index: usize,
+    row: Row,
+    used: &mut Vec<u64>,
+    walk: &mut Walk,
+    next: &mut Continue,
+) -> Result<()> {
+    budget.tick()?;
+    let Some((rel, node)) = pattern.steps.get(index) else {
+        let mut row = row;
+        if let Some(var) = &pattern.variable {
+            row.insert(
+                var.clone(),
+                RVal::Path {
+                    nodes: walk.nodes.clone(),
+                    rels: walk.rels.clone(),
+                },
+            );
+        }
+        return next(row, used);
+    };
+    let at = *walk.nodes.last().unwrap_or(&0);
+    let (min, max) = rel.length.unwrap_or((1, Some(1)));
+    let max = max.unwrap_or(UNBOUNDED_HOPS.max(min));
+    let rel_props = evaluate_properties(scope, &rel.properties, &row)?;
+    let mut chain = Vec::new();
+    let mut ends = Vec::new();
+    collect_ends(
+        scope, budget, rel, &rel_props, at, min, max, used, &mut chain, &mut ends,
+    )?;
+    for (hops, end) in ends {
+        let chain: Vec<u64> = hops.iter().map(|&(r, _)| r).collect();
+        if !node_matches(scope, node, end, &row)? {
+            continue;
+        }
+        let mut bound = row.clone();
+        if let Some(var) = &node.variable {
+            bound.insert(var.clone(), RVal::Node(end));
+        }
+        if let Some(var) = &rel.variable {
+            let value = if rel.length.is_some() {
+                RVal::List(chain.iter().map(|r| RVal::Rel(*r)).collect())
+            } else {
+                RVal::Rel(chain[0])
+            };
+            match row.get(var) {
+                Some(existing) if equals(existing, &value) != Some(true) => continue,
+                _ => {}
+            }
+            bound.insert(var.clone(), value);
+        }
+        let before = (used.len(), walk.nodes.len(), walk.rels.len());
+        used.extend(&chain);
+        walk.rels.extend(&chain);
+        // Nodes passed on the way (variable length), then the end.
+        walk.nodes.extend(
+            hops.iter()
+                .take(hops.len().saturating_sub(1))
+                .map(|&(_, n)| n),
+        );
+        walk.nodes.push(end);
+        let result = step(scope, budget, pattern, index + 1, bound, used, walk, next);
+        used.truncate(before.0);
+        walk.nodes.truncate(before.1);
+        walk.rels.truncate(before.2);
+        result?;
+    }
+    Ok(())
+}
+
+/// Every (chain of (relationship, node reached), end node) of `min..=max` hops from `at`
+/// matching `rel`.
+#[allow(clippy::too_many_arguments)]
+fn collect_ends(
+    scope: &Scope,
+    budget: &Budget,
+    rel: &RelPattern,
+    props: &[(String, RVal)],
+    at: u64,
+    min: u32,
+    max: u32,
+    used: &[u64],
+    chain: &mut Vec<(u64, u64)>,
+    ends: &mut Vec<(Vec<(u64, u64)>, u64)>,
+) -> Result<()> {
+    budget.tick()?;
+    if chain.len() as u32 >= min {
+        ends.push((chain.clone(), at));
+        if ends.len() > MAX_INTERMEDIATE_ROWS {
+            return Err(GraphError::ResourceExhausted(format!(
+                "a pattern expanded to more than {MAX_INTERMEDIATE_ROWS} paths"
+            )));
+        }
+    }
+    if chain.len() as u32 >= max {
+        return Ok(());
+    }
+    for (id, other) in relationships_from(scope, rel, props, at)? {
+        if used.contains(&id) || chain.iter().any(|&(r, _)| r == id) {
+            continue;
+        }
+        chain.push((id, other));
+        let result = collect_ends(
+            scope, budget, rel, props, other, min, max, used, chain, ends,
+        );
+        chain.pop();
+        result?;
+    }
+    Ok(())
+}
+
+/// Relationships from `at` matching the pattern's direction, types and properties, in id order,
+/// with the node at their other end.
+fn relationships_from(
+    scope: &Scope,
+    rel: &RelPattern,
+    props: &[(String, RVal)],
+    at: u64,
+) -> Result<Vec<(u64, u64)>> {
+    let state = scope.state;
+    let graph = state.graph();
+    let Ok(index) = state.node_index(at) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    let mut take = |dir: PetDirection| {
+        for e in graph.edges_directed(index, dir) {
+            let data = e.weight();
+            if !rel.types.is_empty() && !rel.types.contains(&data.rel_type) {
+                continue;
+            }
+            let matches = props.iter().all(|(k, v)| {
+                data.properties
+                    .get(k)
+                    .is_some_and(|p| equals(&RVal::from_value(p), v) == Some(true))
+            });
+            if matches {
+                let other = if dir == PetDirection::Outgoing {
+                    e.target()
+                } else {
+                    e.source()
+                };
+                out.push((data.id, graph[other].id));
+            }
+        }
+    };
+    if rel.arrow != Arrow::Left {
+        take(PetDirection::Outgoing);
+    }
+    if rel.arrow != Arrow::Right {
+        take(PetDirection::Incoming);
+    }
+    out.sort_unstable();
+    out.dedup_by_key(|(id, _)| *id);
+    Ok(out)
+}
+
+fn evaluate_properties(
+    scope: &Scope,
+    properties: &[(String, super::ast::Expr)],
+    row: &Row,
+) -> Result<Vec<(String, RVal)>> {
+    properties
+        .iter()
+        .map(|(k, e)| Ok((k.clone(), scope.eval(e, row)?)))
+        .collect()
+}
+
+/// Nodes the start of a pattern may be: the bound one, or every node that fits.
+fn node_candidates(
+    scope: &Scope,
+    budget: &Budget,
+    pattern: &NodePattern,
+    row: &Row,
+) -> Result<Vec<u64>> {
+    if let Some(var) = &pattern.variable
+        && let Some(value) = row.get(var)
+    {
+        return match value {
+            RVal::Node(id) if node_matches(scope, pattern, *id, row)? => Ok(vec![*id]),
+            RVal::Node(_) | RVal::Null => Ok(Vec::new()),
+            _ => Err(crate::error::invalid(format!(
+                "variable `{var}` is not a node"
+            ))),
+        };
+    }
+    let props = evaluate_properties(scope, &pattern.properties, row)?;
+    let mut ids = Vec::new();
+    for node in scope.state.nodes() {
+        budget.tick()?;
+        if pattern.labels.iter().all(|l| node.labels.contains(l))
+            && props.iter().all(|(k, v)| {
+                node.properties
+                    .get(k)
+                    .is_some_and(|p| equals(&RVal::from_value(p), v) == Some(true))
+            })
+        {
+            ids.push(node.id);
+        }
+    }
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// Whether node `id` fits the pattern (labels, properties, an already bound variable).
+fn node_matches(scope: &Scope, pattern: &NodePattern, id: u64, row: &Row) -> Result<bool> {
+    if let Some(var) = &pattern.variable
+        && let Some(bound) = row.get(var)
+        && *bound != RVal::Node(id)
+    {
+        return Ok(false);
+    }
+    let Ok(node) = scope.state.node(id) else {
+        return Ok(false);
+    };
+    if !pattern.labels.iter().all(|l| node.labels.contains(l)) {
+        return Ok(false);
+    }
+    for (key, expr) in &pattern.properties {
+        let wanted = scope.eval(expr, row)?;
+        let matches = node
+            .properties
+            .get(key)
+            .is_some_and(|p| equals(&RVal::from_value(p), &wanted) == Some(true));
+        if !matches {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}

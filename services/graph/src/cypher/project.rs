@@ -1,0 +1,130 @@
+//! Projection for RETURN and WITH: evaluates the items per row or, when an item aggregates,
+//! per group of rows with equal non-aggregate items (implicit grouping); then DISTINCT,
+//! ORDER BY (by column name or expression), SKIP and LIMIT.
+
+use std::collections::HashMap;
+
+use super::ast::Projection;
+use super::eval::{RVal, Row, Scope, order};
+use crate::error::{Result, invalid};
+use crate::store::graph::GraphState;
+
+fn count_argument(
+    scope: &Scope,
+    expr: &Option<super::ast::Expr>,
+    what: &str,
+) -> Result<Option<usize>> {
+    let Some(expr) = expr else {
+        return Ok(None);
+    };
+    match scope.eval(expr, &Row::new())? {
+        RVal::Int(n) if n >= 0 => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
+        other => Err(invalid(format!(
+            "{what} needs a non-negative integer, got {other:?}"
+        ))),
+    }
+}
+
+/// Projects `rows` through RETURN's or WITH's items: per output row, in order, its values and
+/// the row it came from extended with the aliases (what a WHERE after WITH sees).
+pub fn project(
+    state: &GraphState,
+    params: &HashMap<String, RVal>,
+    projection: &Projection,
+    rows: Vec<Row>,
+) -> Result<Vec<(Vec<RVal>, Row)>> {
+    let scope = Scope { state, params };
+    let items = &projection.items;
+    let aggregated = items.iter().any(|i| i.expr.has_aggregate());
+    let mut out: Vec<(Vec<RVal>, Row)> = Vec::new();
+    let with_aliases = |mut env: Row, values: &[RVal]| {
+        for (item, value) in items.iter().zip(values) {
+            env.insert(item.name.clone(), value.clone());
+        }
+        env
+    };
+    if aggregated {
+        let keys: Vec<usize> = (0..items.len())
+            .filter(|&i| !items[i].expr.has_aggregate())
+            .collect();
+        let mut groups: Vec<Vec<Row>> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for row in rows {
+            let key = keys
+                .iter()
+                .map(|&i| scope.eval(&items[i].expr, &row).map(|v| v.key()))
+                .collect::<Result<Vec<_>>>()?
+                .join("\u{1f}");
+            let slot = *index.entry(key).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[slot].push(row);
+        }
+        if groups.is_empty() && keys.is_empty() {
+            groups.push(Vec::new());
+        }
+        for group in groups {
+            let first = group.first().cloned().unwrap_or_default();
+            let values = items
+                .iter()
+                .map(|item| scope.eval_grouped(&item.expr, &first, &group))
+                .collect::<Result<Vec<_>>>()?;
+            let env = with_aliases(first, &values);
+            out.push((values, env));
+        }
+    } else {
+        for row in rows {
+            let values = items
+                .iter()
+                .map(|item| scope.eval(&item.expr, &row))
+                .collect::<Result<Vec<_>>>()?;
+            let env = with_aliases(row, &values);
+            out.push((values, env));
+        }
+    }
+    if projection.distinct {
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|(values, _)| {
+            seen.insert(
+                values
+                    .iter()
+                    .map(RVal::key)
+                    .collect::<Vec<_>>()
+                    .join("\u{1f}"),
+            )
+        });
+    }
+    if !projection.order.is_empty() {
+        let mut keyed = Vec::with_capacity(out.len());
+        for (values, env) in out {
+            let mut keys = Vec::with_capacity(projection.order.len());
+            for sort in &projection.order {
+                let column = items.iter().position(|i| i.name == sort.text);
+                keys.push(match column {
+                    Some(c) => values[c].clone(),
+                    None => scope.eval(&sort.expr, &env)?,
+                });
+            }
+            keyed.push((keys, values, env));
+        }
+        keyed.sort_by(|a, b| {
+            for ((x, y), sort) in a.0.iter().zip(&b.0).zip(&projection.order) {
+                let o = order(x, y);
+                let o = if sort.descending { o.reverse() } else { o };
+                if o.is_ne() {
+                    return o;
+                }
+            }
+            std::cmp::Ordering::Equal
+        });
+        out = keyed.into_iter().map(|(_, v, e)| (v, e)).collect();
+    }
+    let skip = count_argument(&scope, &projection.skip, "SKIP")?.unwrap_or(0);
+    let limit = count_argument(&scope, &projection.limit, "LIMIT")?;
+    Ok(out
+        .into_iter()
+        .skip(skip)
+        .take(limit.unwrap_or(usize::MAX))
+        .collect())
+}

@@ -1,0 +1,47 @@
+//! What can go wrong in the graph service, in domain terms. `api::status` is the one place
+//! these become gRPC status codes.
+
+/// A graph-service failure.
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    /// The request is malformed; the message names the field and the reason.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// A node or relationship with the given id does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is valid but the graph's state does not allow it (e.g. deleting a node that
+    /// still has relationships without detaching it).
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// The caller's deadline passed while the request ran; nothing was changed.
+    #[error("{0}")]
+    DeadlineExceeded(String),
+    /// A request or an intermediate result is over a server limit.
+    #[error("{0}")]
+    ResourceExhausted(String),
+    /// The store is not ready (loading) or is shutting down.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Storage failed (disk full, I/O error): nothing was acknowledged.
+    #[error("storage error: {0}")]
+    Storage(#[from] std::io::Error),
+    /// Stored data could not be read back (corruption).
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = GraphError> = std::result::Result<T, E>;
+
+pub(crate) fn invalid(message: impl Into<String>) -> GraphError {
+    GraphError::InvalidArgument(message.into())
+}
+
+pub(crate) fn node_not_found(id: u64) -> GraphError {
+    GraphError::NotFound(format!("node {id} does not exist"))
+}
+
+pub(crate) fn relationship_not_found(id: u64) -> GraphError {
+    GraphError::NotFound(format!("relationship {id} does not exist"))
+}

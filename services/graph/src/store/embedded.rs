@@ -1,0 +1,551 @@
+//! The embedded store: the graph in memory, made durable by a write-ahead log and snapshots in
+//! the data directory.
+//!
+//! - A write runs as a [`Txn`] under the graph's write lock: its mutations are validated and
+//!   applied as they come, then logged as one entry and fsync'd; only then is the lock released
+//!   and the caller answered. When anything fails (validation, a later step, the disk) the
+//!   transaction is rolled back, so a request changes everything it asked for or nothing, and an
+//!   acknowledged write survives a crash.
+//! - Reads take the read lock and run in parallel.
+//! - When the log grows past a threshold (and at graceful shutdown) a snapshot is written:
+//!   `snapshot.bin` (every node and relationship with its id, and the id counters, as
+//!   checksummed records, written to a temporary file, fsync'd and renamed). The log is then
+//!   emptied; entries carry sequence numbers, so a crash between the two steps replays nothing
+//!   twice.
+//! - At start the snapshot is loaded and the log replayed; a torn record at the end of the log
+//!   (a write that was never acknowledged) is cut off.
+//!
+//! Locks, always taken in this order: the graph, then the log.
+
+use std::collections::BTreeSet;
+use std::fs::{File, OpenOptions};
+use std::io::{BufReader, BufWriter, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use chatmesh_proto::graph as pb;
+use parking_lot::{Mutex, RwLock};
+use prost::Message;
+
+use super::graph::{GraphState, Mutation};
+use super::records::{
+    LogEntry, SnapshotEnd, SnapshotHeader, SnapshotPart, SnapshotRecord, from_record, node_from_pb,
+    node_value, relationship_from_pb, relationship_value, to_record,
+};
+use super::txn::{Txn, WriteStats};
+use super::{
+    CypherQuery, CypherResult, FoundPath, GraphStore, Neighbor, NeighborQuery, NodeUpdate,
+    PathQuery,
+};
+use crate::cypher;
+use crate::error::{GraphError, Result};
+use crate::value::Properties;
+use chatmesh_runtime::framing::{End, read_records, write_record};
+
+const LOG_FILE: &str = "wal.log";
+const SNAPSHOT_FILE: &str = "snapshot.bin";
+const SNAPSHOT_TMP: &str = "snapshot.tmp";
+const ENTITIES_PER_CHUNK: usize = 1000;
+
+/// Tuning of the embedded store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Log size that triggers a snapshot.
+    pub snapshot_after_bytes: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            snapshot_after_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+struct Log {
+    file: File,
+    bytes: u64,
+    next_lsn: u64,
+}
+
+/// See the module documentation.
+pub struct EmbeddedGraph {
+    dir: PathBuf,
+    options: StoreOptions,
+    state: RwLock<GraphState>,
+    log: Mutex<Log>,
+}
+
+impl EmbeddedGraph {
+    /// Opens (or creates) the store in `dir`: loads the snapshot, replays the log.
+    pub fn open(dir: &Path, options: StoreOptions) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let (snapshot_lsn, mut state) = load_snapshot(dir)?;
+        let log_path = dir.join(LOG_FILE);
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&log_path)?;
+        let (records, end) = read_records(&mut BufReader::new(&file))?;
+        let corrupt = |why: String| GraphError::Corrupt(format!("{}: {why}", log_path.display()));
+        let mut next_lsn = snapshot_lsn + 1;
+        let mut replayed = 0usize;
+        for bytes in records {
+            let entry = LogEntry::decode(bytes.as_slice()).map_err(|e| corrupt(e.to_string()))?;
+            if entry.lsn < next_lsn {
+                continue; // already in the snapshot
+            }
+            for record in entry.mutations {
+                state
+                    .apply(from_record(record)?)
+                    .map_err(|e| corrupt(format!("entry {}: {e}", entry.lsn)))?;
+            }
+            next_lsn = entry.lsn + 1;
+            replayed += 1;
+        }
+        if let End::Damaged(offset) = end {
+            tracing::warn!(
+                offset,
+                "cutting a torn record off the end of {}",
+                log_path.display()
+            );
+            file.set_len(offset)?;
+            file.sync_all()?;
+        }
+        let bytes = file.seek(std::io::SeekFrom::End(0))?;
+        tracing::info!(
+            nodes = state.node_count(),
+            relationships = state.relationship_count(),
+            replayed,
+            "graph store loaded"
+        );
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            options,
+            state: RwLock::new(state),
+            log: Mutex::new(Log {
+                file,
+                bytes,
+                next_lsn,
+            }),
+        })
+    }
+
+    /// Runs `read` on the graph; reads run in parallel with each other.
+    pub fn read<T>(&self, read: impl FnOnce(&GraphState) -> T) -> T {
+        read(&self.state.read())
+    }
+
+    /// Runs `write` as one transaction: committed (logged and fsync'd) when it returns `Ok`,
+    /// rolled back completely when it or the log fails. Writes are serialized.
+    pub fn write<T>(&self, write: impl FnOnce(&mut Txn) -> Result<T>) -> Result<(T, WriteStats)> {
+        let result = {
+            let mut state = self.state.write();
+            let mut txn = Txn::new(&mut state);
+            match write(&mut txn) {
+                Err(e) => {
+                    txn.rollback();
+                    Err(e)
+                }
+                Ok(value) => match self.append(txn.mutations()) {
+                    Ok(()) => Ok((value, txn.stats())),
+                    Err(e) => {
+                        txn.rollback();
+                        Err(e)
+                    }
+                },
+            }
+        };
+        self.snapshot_if_due();
+        result
+    }
+
+    /// Appends and fsyncs one entry holding `mutations` (nothing when there are none).
+    fn append(&self, mutations: &[Mutation]) -> Result<()> {
+        if mutations.is_empty() {
+            return Ok(());
+        }
+        let mut log = self.log.lock();
+        let entry = LogEntry {
+            lsn: log.next_lsn,
+            mutations: mutations.iter().map(to_record).collect(),
+        };
+        let mut framed = Vec::with_capacity(entry.encoded_len() + 8);
+        write_record(&mut framed, &entry.encode_to_vec())?;
+        if let Err(e) = log
+            .file
+            .write_all(&framed)
+            .and_then(|()| log.file.sync_data())
+        {
+            // A partial record may be on disk; cut it so the log stays a sequence of whole
+            // records, and report the write as failed.
+            let keep = log.bytes;
+            let _ = log.file.set_len(keep);
+            return Err(e.into());
+        }
+        log.bytes += framed.len() as u64;
+        log.next_lsn += 1;
+        Ok(())
+    }
+
+    fn snapshot_if_due(&self) {
+        if self.log.lock().bytes < self.options.snapshot_after_bytes {
+            return;
+        }
+        if let Err(e) = self.snapshot() {
+            tracing::error!(error = %e, "snapshot failed; the log keeps every write");
+        }
+    }
+
+    /// Writes a snapshot and empties the log. Blocks writes (not reads) while it runs.
+    fn snapshot(&self) -> Result<()> {
+        let state = self.state.read();
+        let mut log = self.log.lock();
+        let lsn = log.next_lsn - 1;
+        let tmp = self.dir.join(SNAPSHOT_TMP);
+        let mut out = BufWriter::new(File::create(&tmp)?);
+        let record = |part: SnapshotPart, out: &mut BufWriter<File>| {
+            write_record(out, &SnapshotRecord { part: Some(part) }.encode_to_vec())
+        };
+        let (next_node_id, next_relationship_id) = state.next_ids();
+        record(
+            SnapshotPart::Header(SnapshotHeader {
+                lsn,
+                next_node_id,
+                next_relationship_id,
+            }),
+            &mut out,
+        )?;
+        let nodes: Vec<pb::Value> = state.nodes().map(node_value).collect();
+        for chunk in nodes.chunks(ENTITIES_PER_CHUNK) {
+            record(
+                SnapshotPart::Nodes(pb::ValueList {
+                    values: chunk.to_vec(),
+                }),
+                &mut out,
+            )?;
+        }
+        let relationships: Vec<pb::Value> = state
+            .relationships()
+            .map(|(data, start, end)| relationship_value(data, start, end))
+            .collect();
+        for chunk in relationships.chunks(ENTITIES_PER_CHUNK) {
+            record(
+                SnapshotPart::Relationships(pb::ValueList {
+                    values: chunk.to_vec(),
+                }),
+                &mut out,
+            )?;
+        }
+        record(
+            SnapshotPart::End(SnapshotEnd {
+                nodes: nodes.len() as u64,
+                relationships: relationships.len() as u64,
+            }),
+            &mut out,
+        )?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, self.dir.join(SNAPSHOT_FILE))?;
+        File::open(&self.dir)?.sync_all()?;
+        log.file.set_len(0)?;
+        log.file.sync_all()?;
+        log.bytes = 0;
+        tracing::info!(
+            lsn,
+            nodes = nodes.len(),
+            relationships = relationships.len(),
+            "snapshot written"
+        );
+        Ok(())
+    }
+}
+
+impl GraphStore for EmbeddedGraph {
+    fn create_node(&self, labels: BTreeSet<String>, properties: Properties) -> Result<pb::Node> {
+        let (node, _) = self.write(|txn| {
+            let id = txn.create_node(labels, properties)?;
+            txn.state().node_pb(id)
+        })?;
+        Ok(node)
+    }
+
+    fn node(&self, id: u64) -> Result<pb::Node> {
+        self.read(|state| state.node_pb(id))
+    }
+
+    fn update_node(&self, update: NodeUpdate) -> Result<pb::Node> {
+        let (node, _) = self.write(|txn| {
+            let id = update.id;
+            txn.state().node(id)?;
+            for key in update.remove_keys {
+                txn.set_node_property(id, key, crate::value::Value::Null)?;
+            }
+            for label in update.remove_labels {
+                txn.set_node_label(id, label, false)?;
+            }
+            for (key, value) in update.set_properties {
+                txn.set_node_property(id, key, value)?;
+            }
+            for label in update.add_labels {
+                txn.set_node_label(id, label, true)?;
+            }
+            txn.state().node_pb(id)
+        })?;
+        Ok(node)
+    }
+
+    fn delete_node(&self, id: u64) -> Result<u64> {
+        let (deleted, _) = self.write(|txn| txn.delete_node(id, true))?;
+        Ok(deleted)
+    }
+
+    fn create_relationship(
+        &self,
+        start: u64,
+        end: u64,
+        rel_type: String,
+        properties: Properties,
+    ) -> Result<pb::Relationship> {
+        let (relationship, _) = self.write(|txn| {
+            let id = txn.create_relationship(start, end, rel_type, properties)?;
+            txn.state().relationship_pb(id)
+        })?;
+        Ok(relationship)
+    }
+
+    fn relationship(&self, id: u64) -> Result<pb::Relationship> {
+        self.read(|state| state.relationship_pb(id))
+    }
+
+    fn delete_relationship(&self, id: u64) -> Result<()> {
+        self.write(|txn| txn.delete_relationship(id))?;
+        Ok(())
+    }
+
+    fn neighbors(&self, query: &NeighborQuery) -> Result<(Vec<Neighbor>, bool)> {
+        self.read(|state| {
+            let (reached, cut) = super::traverse::neighbors(state, query)?;
+            let neighbors = reached
+                .into_iter()
+                .map(|(node, depth, relationship)| {
+                    Ok(Neighbor {
+                        node: state.node_pb(node)?,
+                        depth,
+                        relationship: state.relationship_pb(relationship)?,
+                    })
+                })
+                .collect::<Result<_>>()?;
+            Ok((neighbors, cut))
+        })
+    }
+
+    fn shortest_path(&self, query: &PathQuery) -> Result<FoundPath> {
+        self.read(|state| super::traverse::shortest_path(state, query))
+    }
+
+    fn schema(&self) -> Result<pb::GetSchemaResponse> {
+        Ok(self.read(super::schema::summarize))
+    }
+
+    fn query(&self, query: &CypherQuery) -> Result<CypherResult> {
+        let statement = cypher::parser::parse(&query.text)?;
+        if let Some(clause) = statement.first_write()
+            && !query.may_write
+        {
+            return Err(GraphError::InvalidArgument(format!(
+                "the query writes ({clause}) but access_mode is READ; send ACCESS_MODE_WRITE to allow writes"
+            )));
+        }
+        let parameters = query
+            .parameters
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), cypher::eval::RVal::from_pb(v, k)?)))
+            .collect::<Result<_>>()?;
+        let budget = cypher::matcher::Budget::new(query.deadline);
+        let run = |graph: cypher::exec::Graph| {
+            cypher::exec::execute(graph, &statement, &parameters, &budget, query.row_limit)
+        };
+        let (output, stats) = if statement.first_write().is_some() {
+            self.write(|txn| run(cypher::exec::Graph::Write(txn)))?
+        } else {
+            let output = self.read(|state| run(cypher::exec::Graph::Read(state)))?;
+            (output, WriteStats::default())
+        };
+        Ok(CypherResult {
+            columns: output.columns,
+            rows: output.rows,
+            truncated: output.truncated,
+            stats,
+        })
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.snapshot()
+    }
+}
+
+/// Reads `snapshot.bin`: its sequence number and the graph it holds.
+fn load_snapshot(dir: &Path) -> Result<(u64, GraphState)> {
+    let path = dir.join(SNAPSHOT_FILE);
+    let file = match File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, GraphState::new())),
+        Err(e) => return Err(e.into()),
+    };
+    let corrupt = |why: String| GraphError::Corrupt(format!("{}: {why}", path.display()));
+    let (records, end) = read_records(&mut BufReader::new(file))?;
+    if end != End::Clean {
+        return Err(corrupt("damaged record".into()));
+    }
+    let mut parts = records.into_iter().map(|bytes| {
+        SnapshotRecord::decode(bytes.as_slice())
+            .map_err(|e| corrupt(e.to_string()))?
+            .part
+            .ok_or_else(|| corrupt("empty record".into()))
+    });
+    let Some(Ok(SnapshotPart::Header(header))) = parts.next() else {
+        return Err(corrupt("missing header".into()));
+    };
+    let mut state = GraphState::new();
+    let entity = |value: pb::Value| value.kind.ok_or_else(|| corrupt("empty entity".into()));
+    loop {
+        match parts.next().transpose()? {
+            Some(SnapshotPart::Nodes(chunk)) => {
+                for value in chunk.values {
+                    let pb::value::Kind::NodeValue(node) = entity(value)? else {
+                        return Err(corrupt("a node chunk holds something else".into()));
+                    };
+                    let data = node_from_pb(node)?;
+                    state.apply(Mutation::CreateNode {
+                        id: data.id,
+                        labels: data.labels,
+                        properties: data.properties,
+                    })?;
+                }
+            }
+            Some(SnapshotPart::Relationships(chunk)) => {
+                for value in chunk.values {
+                    let pb::value::Kind::RelationshipValue(rel) = entity(value)? else {
+                        return Err(corrupt("a relationship chunk holds something else".into()));
+                    };
+                    let (data, start, end) = relationship_from_pb(rel)?;
+                    state
+                        .apply(Mutation::CreateRelationship {
+                            id: data.id,
+                            rel_type: data.rel_type,
+                            start,
+                            end,
+                            properties: data.properties,
+                        })
+                        .map_err(|e| corrupt(e.to_string()))?;
+                }
+            }
+            Some(SnapshotPart::End(totals)) => {
+                if totals.nodes as usize != state.node_count()
+                    || totals.relationships as usize != state.relationship_count()
+                {
+                    return Err(corrupt("totals do not match the contents".into()));
+                }
+                let (nodes, relationships) = state.next_ids();
+                state.set_next_ids(
+                    nodes.max(header.next_node_id),
+                    relationships.max(header.next_relationship_id),
+                );
+                return Ok((header.lsn, state));
+            }
+            Some(SnapshotPart::Header(_)) => return Err(corrupt("second header".into())),
+            None => return Err(corrupt("missing end marker".into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+
+    #[test]
+    fn survives_reopen_through_log_and_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = StoreOptions::default();
+        let (a, b) = {
+            let store = EmbeddedGraph::open(dir.path(), options.clone()).unwrap();
+            let a = store
+                .create_node(
+                    BTreeSet::from(["Person".into()]),
+                    Properties::from([("name".into(), Value::String("Ada".into()))]),
+                )
+                .unwrap();
+            let b = store
+                .create_node(BTreeSet::new(), Properties::new())
+                .unwrap();
+            store
+                .create_relationship(a.id, b.id, "KNOWS".into(), Properties::new())
+                .unwrap();
+            store.flush().unwrap();
+            let c = store
+                .create_node(BTreeSet::new(), Properties::new())
+                .unwrap();
+            store.delete_node(c.id).unwrap();
+            (a, b)
+        };
+        let store = EmbeddedGraph::open(dir.path(), options.clone()).unwrap();
+        assert_eq!(store.node(a.id).unwrap(), a);
+        assert_eq!(store.node(b.id).unwrap(), b);
+        assert_eq!(store.schema().unwrap().relationship_count, 1);
+        // Deleted ids are never reused, across restarts too.
+        let d = store
+            .create_node(BTreeSet::new(), Properties::new())
+            .unwrap();
+        assert_eq!(d.id, 4);
+        store.flush().unwrap();
+        drop(store);
+        let store = EmbeddedGraph::open(dir.path(), options).unwrap();
+        let e = store
+            .create_node(BTreeSet::new(), Properties::new())
+            .unwrap();
+        assert_eq!(e.id, 5);
+    }
+
+    #[test]
+    fn queries_stop_at_the_deadline_and_writes_roll_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedGraph::open(dir.path(), StoreOptions::default()).unwrap();
+        let query = |text: &str, deadline| CypherQuery {
+            text: text.into(),
+            parameters: Default::default(),
+            may_write: true,
+            row_limit: None,
+            deadline,
+        };
+        store
+            .query(&query(
+                "CREATE (:N), (:N), (:N), (:N), (:N), (:N), (:N), (:N)",
+                None,
+            ))
+            .unwrap();
+        for _ in 0..5 {
+            store
+                .query(&query("MATCH (n:N) CREATE (:N)", None))
+                .unwrap();
+        }
+        let nodes = || store.schema().unwrap().node_count;
+        assert_eq!(nodes(), 256);
+        let past = Some(std::time::Instant::now());
+        let err = store
+            .query(&query("MATCH (a:N), (b:N) RETURN count(*)", past))
+            .unwrap_err();
+        assert!(matches!(err, GraphError::DeadlineExceeded(_)), "{err}");
+        let err = store
+            .query(&query("MATCH (a:N), (b:N) CREATE (:X)", past))
+            .unwrap_err();
+        assert!(matches!(err, GraphError::DeadlineExceeded(_)), "{err}");
+        assert_eq!(nodes(), 256);
+        let rows = store
+            .query(&query("MATCH (a:N), (b:N) RETURN count(*)", None))
+            .unwrap()
+            .rows;
+        assert_eq!(rows[0].values[0], Value::Int(65536).to_pb());
+    }
+}

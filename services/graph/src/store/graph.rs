@@ -1,0 +1,359 @@
+//! The in-memory property graph: a petgraph `StableGraph` (indices stay valid after deletions)
+//! plus maps from the contract's ids to those indices. The contract's ids are our own counters
+//! (starting at 1, never reused), so they survive snapshots that rebuild the petgraph.
+//!
+//! Every change is a [`Mutation`]: validated and applied by [`GraphState::apply`], which also
+//! returns the mutation that undoes it. The same function replays the log at start-up.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chatmesh_proto::graph as pb;
+use petgraph::Direction as PetDirection;
+use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableGraph};
+use petgraph::visit::{EdgeRef, IntoEdgeReferences};
+
+use crate::error::{GraphError, Result, node_not_found, relationship_not_found};
+use crate::value::{Properties, Value, properties_to_pb};
+
+/// What a node holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeData {
+    /// The contract's node id.
+    pub id: u64,
+    /// Labels, distinct and sorted.
+    pub labels: BTreeSet<String>,
+    /// Properties, never null.
+    pub properties: Properties,
+}
+
+/// What a relationship holds (its end nodes are the petgraph edge's endpoints).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EdgeData {
+    /// The contract's relationship id.
+    pub id: u64,
+    /// The relationship type.
+    pub rel_type: String,
+    /// Properties, never null.
+    pub properties: Properties,
+}
+
+/// One primitive change of the graph; a write request is a list of these, logged as one entry.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mutation {
+    /// A node with a fresh id.
+    CreateNode {
+        id: u64,
+        labels: BTreeSet<String>,
+        properties: Properties,
+    },
+    /// A relationship with a fresh id between two existing nodes.
+    CreateRelationship {
+        id: u64,
+        rel_type: String,
+        start: u64,
+        end: u64,
+        properties: Properties,
+    },
+    /// Deletes a relationship.
+    DeleteRelationship { id: u64 },
+    /// Deletes a node that has no relationships left.
+    DeleteNode { id: u64 },
+    /// Sets (or, with `Null`, removes) one node property.
+    SetNodeProperty { id: u64, key: String, value: Value },
+    /// Adds (`present`) or removes one node label.
+    SetNodeLabel {
+        id: u64,
+        label: String,
+        present: bool,
+    },
+    /// Sets (or, with `Null`, removes) one relationship property.
+    SetRelationshipProperty { id: u64, key: String, value: Value },
+}
+
+/// The graph and its id maps.
+#[derive(Debug, Clone, Default)]
+pub struct GraphState {
+    graph: StableGraph<NodeData, EdgeData>,
+    nodes: HashMap<u64, NodeIndex>,
+    edges: HashMap<u64, EdgeIndex>,
+    next_node_id: u64,
+    next_relationship_id: u64,
+}
+
+impl GraphState {
+    /// An empty graph whose first ids will be 1.
+    pub fn new() -> Self {
+        Self {
+            next_node_id: 1,
+            next_relationship_id: 1,
+            ..Self::default()
+        }
+    }
+
+    /// The petgraph itself, for traversals.
+    pub fn graph(&self) -> &StableGraph<NodeData, EdgeData> {
+        &self.graph
+    }
+
+    /// The id counters: the next node id and the next relationship id.
+    pub fn next_ids(&self) -> (u64, u64) {
+        (self.next_node_id, self.next_relationship_id)
+    }
+
+    /// Sets the id counters (snapshot load, rollback); they never go below what is in use.
+    pub fn set_next_ids(&mut self, node: u64, relationship: u64) {
+        self.next_node_id = node.max(1);
+        self.next_relationship_id = relationship.max(1);
+    }
+
+    /// Takes the next node id.
+    pub fn allocate_node_id(&mut self) -> u64 {
+        let id = self.next_node_id;
+        self.next_node_id = self.next_node_id.saturating_add(1);
+        id
+    }
+
+    /// Takes the next relationship id.
+    pub fn allocate_relationship_id(&mut self) -> u64 {
+        let id = self.next_relationship_id;
+        self.next_relationship_id = self.next_relationship_id.saturating_add(1);
+        id
+    }
+
+    /// Number of nodes.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Number of relationships.
+    pub fn relationship_count(&self) -> usize {
+        self.edges.len()
+    }
+
+    /// The petgraph index of a node id.
+    pub fn node_index(&self, id: u64) -> Result<NodeIndex> {
+        self.nodes
+            .get(&id)
+            .copied()
+            .ok_or_else(|| node_not_found(id))
+    }
+
+    /// The petgraph index of a relationship id.
+    pub fn edge_index(&self, id: u64) -> Result<EdgeIndex> {
+        self.edges
+            .get(&id)
+            .copied()
+            .ok_or_else(|| relationship_not_found(id))
+    }
+
+    /// A node by id.
+    pub fn node(&self, id: u64) -> Result<&NodeData> {
+        Ok(&self.graph[self.node_index(id)?])
+    }
+
+    /// A relationship by id, with its start and end node ids.
+    pub fn relationship(&self, id: u64) -> Result<(&EdgeData, u64, u64)> {
+        let index = self.edge_index(id)?;
+        let (start, end) = self
+            .graph
+            .edge_endpoints(index)
+            .ok_or_else(|| relationship_not_found(id))?;
+        Ok((&self.graph[index], self.graph[start].id, self.graph[end].id))
+    }
+
+    /// Every node, in no particular order.
+    pub fn nodes(&self) -> impl Iterator<Item = &NodeData> {
+        self.graph.node_weights()
+    }
+
+    /// Every relationship with its start and end node ids, in no particular order.
+    pub fn relationships(&self) -> impl Iterator<Item = (&EdgeData, u64, u64)> {
+        (&self.graph).edge_references().map(|e| {
+            (
+                e.weight(),
+                self.graph[e.source()].id,
+                self.graph[e.target()].id,
+            )
+        })
+    }
+
+    /// Ids of the relationships touching a node (a self-loop once), in id order.
+    pub fn relationships_of(&self, id: u64) -> Result<Vec<u64>> {
+        let index = self.node_index(id)?;
+        let mut ids: Vec<u64> = self
+            .graph
+            .edges_directed(index, PetDirection::Outgoing)
+            .chain(self.graph.edges_directed(index, PetDirection::Incoming))
+            .map(|e| e.weight().id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// A node in its wire form.
+    pub fn node_pb(&self, id: u64) -> Result<pb::Node> {
+        Ok(node_to_pb(self.node(id)?))
+    }
+
+    /// A relationship in its wire form.
+    pub fn relationship_pb(&self, id: u64) -> Result<pb::Relationship> {
+        let (data, start, end) = self.relationship(id)?;
+        Ok(relationship_to_pb(data, start, end))
+    }
+
+    /// Validates and applies one mutation; returns the mutation that undoes it. Nothing changes
+    /// when it fails.
+    pub fn apply(&mut self, mutation: Mutation) -> Result<Mutation> {
+        match mutation {
+            Mutation::CreateNode {
+                id,
+                labels,
+                properties,
+            } => {
+                if id == 0 || self.nodes.contains_key(&id) {
+                    return Err(GraphError::Corrupt(format!("node id {id} is taken")));
+                }
+                let index = self.graph.add_node(NodeData {
+                    id,
+                    labels,
+                    properties,
+                });
+                self.nodes.insert(id, index);
+                self.next_node_id = self.next_node_id.max(id.saturating_add(1));
+                Ok(Mutation::DeleteNode { id })
+            }
+            Mutation::CreateRelationship {
+                id,
+                rel_type,
+                start,
+                end,
+                properties,
+            } => {
+                if id == 0 || self.edges.contains_key(&id) {
+                    return Err(GraphError::Corrupt(format!(
+                        "relationship id {id} is taken"
+                    )));
+                }
+                let from = self.node_index(start)?;
+                let to = self.node_index(end)?;
+                let index = self.graph.add_edge(
+                    from,
+                    to,
+                    EdgeData {
+                        id,
+                        rel_type,
+                        properties,
+                    },
+                );
+                self.edges.insert(id, index);
+                self.next_relationship_id = self.next_relationship_id.max(id.saturating_add(1));
+                Ok(Mutation::DeleteRelationship { id })
+            }
+            Mutation::DeleteRelationship { id } => {
+                let index = self.edge_index(id)?;
+                let (from, to) = self
+                    .graph
+                    .edge_endpoints(index)
+                    .ok_or_else(|| relationship_not_found(id))?;
+                let (start, end) = (self.graph[from].id, self.graph[to].id);
+                let data = self
+                    .graph
+                    .remove_edge(index)
+                    .ok_or_else(|| relationship_not_found(id))?;
+                self.edges.remove(&id);
+                Ok(Mutation::CreateRelationship {
+                    id,
+                    rel_type: data.rel_type,
+                    start,
+                    end,
+                    properties: data.properties,
+                })
+            }
+            Mutation::DeleteNode { id } => {
+                let index = self.node_index(id)?;
+                let degree = self.relationships_of(id)?.len();
+                if degree > 0 {
+                    return Err(GraphError::FailedPrecondition(format!(
+                        "node {id} still has {degree} relationship(s); delete them first or use DETACH DELETE"
+                    )));
+                }
+                let data = self
+                    .graph
+                    .remove_node(index)
+                    .ok_or_else(|| node_not_found(id))?;
+                self.nodes.remove(&id);
+                Ok(Mutation::CreateNode {
+                    id,
+                    labels: data.labels,
+                    properties: data.properties,
+                })
+            }
+            Mutation::SetNodeProperty { id, key, value } => {
+                let index = self.node_index(id)?;
+                let properties = &mut self.graph[index].properties;
+                let old = set_property(properties, key.clone(), value);
+                Ok(Mutation::SetNodeProperty {
+                    id,
+                    key,
+                    value: old,
+                })
+            }
+            Mutation::SetNodeLabel { id, label, present } => {
+                let index = self.node_index(id)?;
+                let labels = &mut self.graph[index].labels;
+                let was = labels.contains(&label);
+                if present {
+                    labels.insert(label.clone());
+                } else {
+                    labels.remove(&label);
+                }
+                Ok(Mutation::SetNodeLabel {
+                    id,
+                    label,
+                    present: was,
+                })
+            }
+            Mutation::SetRelationshipProperty { id, key, value } => {
+                let index = self.edge_index(id)?;
+                let properties = &mut self.graph[index].properties;
+                let old = set_property(properties, key.clone(), value);
+                Ok(Mutation::SetRelationshipProperty {
+                    id,
+                    key,
+                    value: old,
+                })
+            }
+        }
+    }
+}
+
+/// Sets or (with `Null`) removes a property; returns the old value (`Null` when absent).
+fn set_property(properties: &mut Properties, key: String, value: Value) -> Value {
+    let old = if value == Value::Null {
+        properties.remove(&key)
+    } else {
+        properties.insert(key, value)
+    };
+    old.unwrap_or(Value::Null)
+}
+
+/// A node in its wire form.
+pub fn node_to_pb(node: &NodeData) -> pb::Node {
+    pb::Node {
+        id: node.id,
+        labels: node.labels.iter().cloned().collect(),
+        properties: properties_to_pb(&node.properties),
+    }
+}
+
+/// A relationship in its wire form.
+pub fn relationship_to_pb(data: &EdgeData, start: u64, end: u64) -> pb::Relationship {
+    pb::Relationship {
+        id: data.id,
+        r#type: data.rel_type.clone(),
+        start_node_id: start,
+        end_node_id: end,
+        properties: properties_to_pb(&data.properties),
+    }
+}

@@ -1,0 +1,272 @@
+//! Walks over the graph: breadth-first neighbor listing, shortest paths by hop count
+//! (breadth-first) and by a weight property (Dijkstra over (node, hops) states, so the hop
+//! limit never hides a cheaper path). Ties are broken by node and relationship ids, so the
+//! same graph always gives the same answer.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+
+use chatmesh_proto::graph as pb;
+use petgraph::Direction as PetDirection;
+use petgraph::stable_graph::{EdgeIndex, NodeIndex};
+use petgraph::visit::EdgeRef;
+
+use super::graph::GraphState;
+use super::{Direction, FoundPath, NeighborQuery, PathQuery, Weight};
+use crate::error::{GraphError, Result};
+
+/// One step from a node: the relationship taken and the node reached.
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    edge: EdgeIndex,
+    to: NodeIndex,
+}
+
+/// The steps a traversal may take from `at`, in relationship id order.
+fn steps(state: &GraphState, at: NodeIndex, direction: Direction, types: &[String]) -> Vec<Step> {
+    let graph = state.graph();
+    let mut out = Vec::new();
+    let mut take = |dir: PetDirection| {
+        for e in graph.edges_directed(at, dir) {
+            if types.is_empty() || types.iter().any(|t| *t == e.weight().rel_type) {
+                let to = if dir == PetDirection::Outgoing {
+                    e.target()
+                } else {
+                    e.source()
+                };
+                out.push(Step { edge: e.id(), to });
+            }
+        }
+    };
+    if direction != Direction::Incoming {
+        take(PetDirection::Outgoing);
+    }
+    if direction != Direction::Outgoing {
+        take(PetDirection::Incoming);
+    }
+    out.sort_by_key(|s| (graph[s.edge].id, graph[s.to].id));
+    out
+}
+
+/// A node reached by [`neighbors`]: node id, depth, id of the relationship it was reached by.
+pub type Reached = (u64, u32, u64);
+
+/// Lists nodes within `[min_depth, max_depth]` by depth then id, each once at its shortest
+/// depth; the start node is never listed. Returns whether `limit` cut the list.
+pub fn neighbors(state: &GraphState, query: &NeighborQuery) -> Result<(Vec<Reached>, bool)> {
+    let graph = state.graph();
+    let start = state.node_index(query.node_id)?;
+    let mut seen = HashSet::from([start]);
+    let mut frontier = vec![start];
+    let mut listed = Vec::new();
+    for depth in 1..=query.max_depth {
+        let mut next: Vec<(u64, NodeIndex, EdgeIndex)> = Vec::new();
+        for &at in &frontier {
+            for step in steps(state, at, query.direction, &query.types) {
+                if seen.insert(step.to) {
+                    next.push((graph[step.to].id, step.to, step.edge));
+                }
+            }
+        }
+        next.sort_by_key(|(id, _, _)| *id);
+        if depth >= query.min_depth {
+            for &(id, _, edge) in &next {
+                if query.limit.is_some_and(|limit| listed.len() >= limit) {
+                    return Ok((listed, true));
+                }
+                listed.push((id, depth, graph[edge].id));
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        frontier = next.into_iter().map(|(_, index, _)| index).collect();
+    }
+    Ok((listed, false))
+}
+
+/// Finds one shortest path; NOT_FOUND when none exists within `max_depth` hops.
+pub fn shortest_path(state: &GraphState, query: &PathQuery) -> Result<FoundPath> {
+    let source = state.node_index(query.source)?;
+    let target = state.node_index(query.target)?;
+    let walk = match &query.weight {
+        None => hop_search(state, query, source, target),
+        Some(weight) => weighted_search(state, query, weight, source, target)?,
+    };
+    let (nodes, edges, total_weight) = walk.ok_or_else(|| {
+        GraphError::NotFound(format!(
+            "no path from node {} to node {} within {} hops",
+            query.source, query.target, query.max_depth
+        ))
+    })?;
+    let graph = state.graph();
+    let path = pb::Path {
+        nodes: nodes
+            .iter()
+            .map(|&n| state.node_pb(graph[n].id))
+            .collect::<Result<_>>()?,
+        relationships: edges
+            .iter()
+            .map(|&e| state.relationship_pb(graph[e].id))
+            .collect::<Result<_>>()?,
+    };
+    Ok(FoundPath {
+        hop_count: edges.len() as u32,
+        total_weight,
+        path,
+    })
+}
+
+type Walk = (Vec<NodeIndex>, Vec<EdgeIndex>, f64);
+
+fn hop_search(
+    state: &GraphState,
+    query: &PathQuery,
+    source: NodeIndex,
+    target: NodeIndex,
+) -> Option<Walk> {
+    let mut parent: HashMap<NodeIndex, (NodeIndex, EdgeIndex)> = HashMap::new();
+    let mut seen = HashSet::from([source]);
+    let mut frontier = vec![source];
+    let mut depth = 0;
+    while !seen.contains(&target) {
+        if depth >= query.max_depth || frontier.is_empty() {
+            return None;
+        }
+        depth += 1;
+        let mut next = Vec::new();
+        for &at in &frontier {
+            for step in steps(state, at, query.direction, &query.types) {
+                if seen.insert(step.to) {
+                    parent.insert(step.to, (at, step.edge));
+                    next.push(step.to);
+                }
+            }
+        }
+        frontier = next;
+    }
+    let (nodes, edges) = unwind(target, |n| parent.get(&n).copied());
+    let hops = edges.len() as f64;
+    Some((nodes, edges, hops))
+}
+
+/// Follows parent links back from `end`; returns the nodes and relationships in walk order.
+fn unwind(
+    end: NodeIndex,
+    mut parent: impl FnMut(NodeIndex) -> Option<(NodeIndex, EdgeIndex)>,
+) -> (Vec<NodeIndex>, Vec<EdgeIndex>) {
+    let mut nodes = vec![end];
+    let mut edges = Vec::new();
+    let mut at = end;
+    while let Some((previous, edge)) = parent(at) {
+        nodes.push(previous);
+        edges.push(edge);
+        at = previous;
+    }
+    nodes.reverse();
+    edges.reverse();
+    (nodes, edges)
+}
+
+/// A Dijkstra queue entry, cheapest (then fewest hops, then lowest node id) first.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Entry {
+    cost: f64,
+    hops: u32,
+    node_id: u64,
+    node: NodeIndex,
+}
+
+impl Eq for Entry {}
+
+impl Ord for Entry {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .cost
+            .total_cmp(&self.cost)
+            .then(other.hops.cmp(&self.hops))
+            .then(other.node_id.cmp(&self.node_id))
+    }
+}
+
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+fn weighted_search(
+    state: &GraphState,
+    query: &PathQuery,
+    weight: &Weight,
+    source: NodeIndex,
+    target: NodeIndex,
+) -> Result<Option<Walk>> {
+    let graph = state.graph();
+    type State = (NodeIndex, u32);
+    let mut best: HashMap<State, f64> = HashMap::from([((source, 0), 0.0)]);
+    let mut parent: HashMap<State, (State, EdgeIndex)> = HashMap::new();
+    // Fewest hops with which each node has been settled; a later (costlier) state with at
+    // least as many hops cannot lead anywhere better.
+    let mut settled: HashMap<NodeIndex, u32> = HashMap::new();
+    let mut queue = BinaryHeap::from([Entry {
+        cost: 0.0,
+        hops: 0,
+        node_id: graph[source].id,
+        node: source,
+    }]);
+    while let Some(entry) = queue.pop() {
+        if best
+            .get(&(entry.node, entry.hops))
+            .is_some_and(|&c| c < entry.cost)
+        {
+            continue;
+        }
+        if settled.get(&entry.node).is_some_and(|&h| h <= entry.hops) {
+            continue;
+        }
+        settled.insert(entry.node, entry.hops);
+        if entry.node == target {
+            let mut at = (entry.node, entry.hops);
+            let (nodes, edges) = unwind(target, |_| {
+                let (previous, edge) = parent.get(&at).copied()?;
+                at = previous;
+                Some((previous.0, edge))
+            });
+            return Ok(Some((nodes, edges, entry.cost)));
+        }
+        if entry.hops >= query.max_depth {
+            continue;
+        }
+        for step in steps(state, entry.node, query.direction, &query.types) {
+            let data = &graph[step.edge];
+            let Some(w) = data
+                .properties
+                .get(&weight.property)
+                .and_then(|v| v.as_f64())
+                .or(weight.default)
+            else {
+                continue;
+            };
+            if !w.is_finite() || w < 0.0 {
+                return Err(GraphError::FailedPrecondition(format!(
+                    "relationship {} has weight {w} in '{}'; weights must be finite and >= 0",
+                    data.id, weight.property
+                )));
+            }
+            let cost = entry.cost + w;
+            let next = (step.to, entry.hops + 1);
+            if best.get(&next).is_none_or(|&c| cost < c) {
+                best.insert(next, cost);
+                parent.insert(next, ((entry.node, entry.hops), step.edge));
+                queue.push(Entry {
+                    cost,
+                    hops: next.1,
+                    node_id: graph[step.to].id,
+                    node: step.to,
+                });
+            }
+        }
+    }
+    Ok(None)
+}
