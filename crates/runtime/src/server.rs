@@ -111,7 +111,10 @@ impl GrpcServer {
             health,
             routes,
         } = self;
-        let addr = listener.local_addr().ok();
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         let closing = CancellationToken::new();
         let layers = tower::ServiceBuilder::new()
@@ -136,7 +139,7 @@ impl GrpcServer {
                 tracing::info!(service = info.name, "stopped accepting connections");
             }
         };
-        tracing::info!(service = info.name, addr = ?addr, "serving {}", info.fqn);
+        tracing::info!(service = info.name, addr = %addr, "serving {}", info.fqn);
         let grace = args.shutdown_grace;
         tokio::select! {
             result = router.serve_with_incoming_shutdown(incoming, stop_accepting) => result?,
