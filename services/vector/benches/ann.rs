@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use chatmesh_proto::vector::{self as pb, vector_service_client::VectorServiceClient};
 use chatmesh_vector::collection::{Collection, CollectionSpec, Object};
+use chatmesh_vector::testdata::clustered;
 
 struct Args {
     points: usize,
@@ -50,56 +51,6 @@ fn args() -> Args {
         i += 2;
     }
     args
-}
-
-struct Lcg(u64);
-
-impl Lcg {
-    fn next_f32(&mut self) -> f32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-    }
-}
-
-/// Clustered data with low intrinsic dimension, like real embeddings: each cluster has a centre
-/// and its own random 8-dimensional subspace the points spread in, plus a little isotropic
-/// noise. (Isotropic noise alone in many dimensions makes all points of a cluster nearly
-/// equidistant, and "nearest" meaningless.)
-fn clustered(points: usize, dimension: usize, seed: u64) -> Vec<Vec<f32>> {
-    const CLUSTERS: usize = 100;
-    const LATENT: usize = 8;
-    let mut rng = Lcg(seed);
-    let mut structure = Lcg(7);
-    let centres: Vec<Vec<f32>> = (0..CLUSTERS)
-        .map(|_| (0..dimension).map(|_| structure.next_f32()).collect())
-        .collect();
-    let bases: Vec<Vec<Vec<f32>>> = (0..CLUSTERS)
-        .map(|_| {
-            (0..LATENT)
-                .map(|_| {
-                    (0..dimension)
-                        .map(|_| structure.next_f32() * 0.25)
-                        .collect()
-                })
-                .collect()
-        })
-        .collect();
-    (0..points)
-        .map(|i| {
-            let c = i % CLUSTERS;
-            let z: Vec<f32> = (0..LATENT).map(|_| rng.next_f32()).collect();
-            (0..dimension)
-                .map(|d| {
-                    centres[c][d]
-                        + (0..LATENT).map(|l| z[l] * bases[c][l][d]).sum::<f32>()
-                        + 0.02 * rng.next_f32()
-                })
-                .collect()
-        })
-        .collect()
 }
 
 fn rss_mib() -> f64 {
@@ -190,8 +141,8 @@ fn main() {
         "vector benchmark: {} points × {} dims (clustered), {} queries, cosine, M=16, ef_construction=200",
         args.points, args.dimension, args.queries
     );
-    let data = clustered(args.points, args.dimension, 7);
-    let queries = clustered(args.queries, args.dimension, 99);
+    let data = clustered(args.points, 100, args.dimension, 7);
+    let queries = clustered(args.queries, 100, args.dimension, 99);
     let truth: Vec<Vec<usize>> = queries.iter().map(|q| cosine_truth(&data, q)).collect();
 
     // In process.

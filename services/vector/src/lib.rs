@@ -14,6 +14,8 @@ pub mod filter;
 pub mod index;
 pub mod seed;
 pub mod store;
+#[doc(hidden)]
+pub mod testdata;
 
 use std::sync::{Arc, OnceLock};
 

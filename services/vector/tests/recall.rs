@@ -1,53 +1,13 @@
 //! Quality floor of the approximate search: on clustered data, recall@10 at the default ef
 //! against exact brute force. (A quality assertion, not a speed one.)
 
-mod common;
-
 use chatmesh_proto::vector as pb;
 use chatmesh_vector::collection::{Collection, CollectionSpec, Object};
-use common::Lcg;
-
-/// Clustered data with low intrinsic dimension, like real embeddings: each cluster has a centre
-/// and its own random 8-dimensional subspace the points spread in, plus a little isotropic
-/// noise. (Isotropic noise alone in many dimensions makes all points of a cluster nearly
-/// equidistant, and "nearest" meaningless.)
-fn clustered(points: usize, dimension: usize, seed: u64) -> Vec<Vec<f32>> {
-    const CLUSTERS: usize = 25;
-    const LATENT: usize = 8;
-    let mut rng = Lcg(seed);
-    let mut structure = Lcg(7);
-    let centres: Vec<Vec<f32>> = (0..CLUSTERS)
-        .map(|_| (0..dimension).map(|_| structure.next_f32()).collect())
-        .collect();
-    let bases: Vec<Vec<Vec<f32>>> = (0..CLUSTERS)
-        .map(|_| {
-            (0..LATENT)
-                .map(|_| {
-                    (0..dimension)
-                        .map(|_| structure.next_f32() * 0.25)
-                        .collect()
-                })
-                .collect()
-        })
-        .collect();
-    (0..points)
-        .map(|i| {
-            let c = i % CLUSTERS;
-            let z: Vec<f32> = (0..LATENT).map(|_| rng.next_f32()).collect();
-            (0..dimension)
-                .map(|d| {
-                    centres[c][d]
-                        + (0..LATENT).map(|l| z[l] * bases[c][l][d]).sum::<f32>()
-                        + 0.02 * rng.next_f32()
-                })
-                .collect()
-        })
-        .collect()
-}
+use chatmesh_vector::testdata::clustered;
 
 fn recall_at_10(distance: pb::Distance) -> f64 {
     let dimension = 32;
-    let data = clustered(5000, dimension, 7);
+    let data = clustered(5000, 25, dimension, 7);
     let request = pb::CreateCollectionRequest {
         name: "recall".into(),
         dimension: dimension as i32,
@@ -75,7 +35,7 @@ fn recall_at_10(distance: pb::Distance) -> f64 {
                 .collect(),
         );
     }
-    let queries = clustered(200, dimension, 99);
+    let queries = clustered(200, 25, dimension, 99);
     let mut found = 0usize;
     for query in &queries {
         let approximate: std::collections::HashSet<usize> = collection

@@ -63,34 +63,27 @@ pub struct BenchArgs {
     ids: i64,
 }
 
+/// A vector service and the workload file, for the vector subcommands.
+#[derive(Debug, clap::Args)]
+struct VectorTarget {
+    /// Address of the vector service.
+    #[arg(long, default_value = "127.0.0.1:50054", value_name = "ADDR")]
+    addr: String,
+    /// The workload file.
+    #[arg(
+        long,
+        default_value = "../shared/bench/workload.json",
+        value_name = "PATH"
+    )]
+    workload: PathBuf,
+}
+
 #[derive(Debug, clap::Subcommand)]
 enum BenchCommand {
     /// Load the benchmark workload's FAQ texts into a running vector service (collection `faq`).
-    LoadFaqs {
-        /// Address of the vector service.
-        #[arg(long, default_value = "127.0.0.1:50054", value_name = "ADDR")]
-        addr: String,
-        /// The workload file.
-        #[arg(
-            long,
-            default_value = "../shared/bench/workload.json",
-            value_name = "PATH"
-        )]
-        workload: PathBuf,
-    },
+    LoadFaqs(VectorTarget),
     /// Recall@5 of near_text on the FAQ collection against exact search with the same embedder.
-    VectorRecall {
-        /// Address of the vector service.
-        #[arg(long, default_value = "127.0.0.1:50054", value_name = "ADDR")]
-        addr: String,
-        /// The workload file.
-        #[arg(
-            long,
-            default_value = "../shared/bench/workload.json",
-            value_name = "PATH"
-        )]
-        workload: PathBuf,
-    },
+    VectorRecall(VectorTarget),
     /// Load the benchmark workload's orders into a running relational service.
     LoadOrders {
         /// Address of the relational service.
@@ -143,14 +136,14 @@ async fn execute(args: BenchArgs) -> Result<bool, String> {
             );
             return Ok(true);
         }
-        Some(BenchCommand::LoadFaqs { addr, workload }) => {
+        Some(BenchCommand::LoadFaqs(VectorTarget { addr, workload })) => {
             println!(
                 "{}",
                 vector::load_faqs(&workload, connect(&addr).await?).await?
             );
             return Ok(true);
         }
-        Some(BenchCommand::VectorRecall { addr, workload }) => {
+        Some(BenchCommand::VectorRecall(VectorTarget { addr, workload })) => {
             println!(
                 "{}",
                 vector::recall(&workload, connect(&addr).await?).await?

@@ -125,20 +125,3 @@ pub fn near_vector(collection: &str, vector: Vec<f32>, k: i32) -> pb::SearchRequ
 pub fn ids(response: &pb::SearchResponse) -> Vec<String> {
     response.hits.iter().map(|h| h.id.clone()).collect()
 }
-
-/// A deterministic pseudo-random generator (no dependency on the test order).
-pub struct Lcg(pub u64);
-
-impl Lcg {
-    pub fn next_f32(&mut self) -> f32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-    }
-
-    pub fn vector(&mut self, dimension: usize) -> Vec<f32> {
-        (0..dimension).map(|_| self.next_f32()).collect()
-    }
-}
