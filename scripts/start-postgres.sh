@@ -6,6 +6,10 @@
 # Prints the URL to use, e.g. CHATMESH_TEST_POSTGRES_URL=$(bash scripts/start-postgres.sh).
 set -euo pipefail
 
+# Only the URL goes to stdout: pg_ctlcluster and friends chat on stdout (for example "Removed stale
+# pid file." after an unclean stop), so everything else is sent to stderr.
+exec 3>&1 1>&2
+
 VERSION=15
 CLUSTER=main
 ROLE=chatmesh
@@ -31,7 +35,7 @@ fi
 
 if ! pg_lsclusters -h | awk -v v="$VERSION" -v c="$CLUSTER" '$1 == v && $2 == c && $4 == "online" { up = 1 } END { exit !up }'; then
     log "starting cluster $VERSION/$CLUSTER"
-    pg_ctlcluster "$VERSION" "$CLUSTER" start
+    pg_ctlcluster "$VERSION" "$CLUSTER" start 3>&- # the server must not inherit the URL pipe
 fi
 
 for _ in $(seq 1 60); do
@@ -53,4 +57,4 @@ if [ "$(psql_admin "-c \"SELECT 1 FROM pg_database WHERE datname = '$DATABASE'\"
     psql_admin "-c \"CREATE DATABASE $DATABASE OWNER $ROLE\"" >/dev/null
 fi
 
-echo "postgres://$ROLE:$PASSWORD@127.0.0.1:$PORT/$DATABASE"
+echo "postgres://$ROLE:$PASSWORD@127.0.0.1:$PORT/$DATABASE" >&3
