@@ -1,7 +1,8 @@
 //! The server-wide cap on the size of one gRPC request message. Messages are measured from
 //! their 5-byte length prefix as the bytes arrive, so an oversized message is refused before it
 //! is buffered, with RESOURCE_EXHAUSTED as the gRPC spec asks (tonic's own check says
-//! OUT_OF_RANGE).
+//! OUT_OF_RANGE). Requests that are not gRPC (the HTTP extras some services serve on the same
+//! port) pass through untouched: their handlers set their own body limits.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -59,10 +60,22 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        if !is_grpc(&request) {
+            return self.inner.call(request.map(Body::new));
+        }
         let max_bytes = self.max_bytes;
         self.inner
             .call(request.map(|body| Body::new(LimitedBody::new(body, max_bytes))))
     }
+}
+
+/// Whether a request is a gRPC call (`content-type: application/grpc` or `application/grpc+…`).
+fn is_grpc<B>(request: &http::Request<B>) -> bool {
+    request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
 }
 
 pin_project_lite::pin_project! {

@@ -1,6 +1,9 @@
 //! Serving one chatmesh service on one port: the service's own gRPC API next to health and
 //! reflection, behind the shared layers (deadlines, message size), with HTTP/2 keepalive and
-//! the shutdown sequence every service follows:
+//! the shutdown sequence every service follows. A service with HTTP extras (a JSON API, a web
+//! page, an MCP endpoint) adds them with [`GrpcServer::add_http`]: they share the port, and the
+//! port then also accepts HTTP/1.1.
+//!
 //!
 //! shutdown requested → health NOT_SERVING → keep accepting for `--drain-delay` → stop accepting
 //! → in-flight requests finish within `--shutdown-grace` (then are dropped) → return.
@@ -12,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::body::Body;
 use tonic::server::NamedService;
-use tonic::service::RoutesBuilder;
+use tonic::service::{Routes, RoutesBuilder};
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tower_service::Service;
@@ -60,6 +63,7 @@ pub struct GrpcServer {
     args: ServerArgs,
     health: Health,
     routes: RoutesBuilder,
+    http: Option<axum::Router>,
 }
 
 impl GrpcServer {
@@ -76,6 +80,7 @@ impl GrpcServer {
             args: args.clone(),
             health,
             routes,
+            http: None,
         })
     }
 
@@ -99,6 +104,17 @@ impl GrpcServer {
         self
     }
 
+    /// Adds plain HTTP routes (for example `POST /v1/chat`, `/mcp`) next to the gRPC services.
+    /// Their paths must not look like gRPC methods (`/package.Service/Method`), and the router
+    /// must not set a fallback: unknown paths keep answering gRPC UNIMPLEMENTED.
+    pub fn add_http(mut self, router: axum::Router) -> Self {
+        self.http = Some(match self.http.take() {
+            Some(existing) => existing.merge(router),
+            None => router,
+        });
+        self
+    }
+
     /// Serves on `listener` until `shutdown` is cancelled, then drains (see the module docs).
     pub async fn serve(
         self,
@@ -110,6 +126,7 @@ impl GrpcServer {
             args,
             health,
             routes,
+            http,
         } = self;
         let addr = listener
             .local_addr()
@@ -122,11 +139,17 @@ impl GrpcServer {
             .layer(DeadlineLayer)
             .layer(MessageLimitLayer::new(args.max_message_bytes))
             .into_inner();
+        let accept_http1 = http.is_some();
+        let routes = match http {
+            Some(http) => Routes::from(routes.routes().into_axum_router().merge(http)),
+            None => routes.routes(),
+        };
         let router = Server::builder()
+            .accept_http1(accept_http1)
             .http2_keepalive_interval(Some(args.keepalive_interval))
             .http2_keepalive_timeout(Some(args.keepalive_timeout))
             .layer(layers)
-            .add_routes(routes.routes());
+            .add_routes(routes);
 
         let stop_accepting = {
             let (shutdown, closing) = (shutdown.clone(), closing.clone());
