@@ -1,13 +1,19 @@
 //! Client channels for service-to-service calls (router → backends, chatbot → router) and for
 //! the `chatmesh` command: connect timeout, HTTP/2 keepalive, TCP_NODELAY, and lazy connection
-//! so a service can start before the services it calls.
+//! so a service can start before the services it calls. Service-to-service calls go through a
+//! [`TracedChannel`], which carries the caller's trace context (`traceparent`) to the callee.
 
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use clap::Args;
+use tonic::body::Body;
+use tonic::transport::channel::ResponseFuture;
 use tonic::transport::{Channel, Endpoint};
+use tower_service::Service;
 
 use crate::config::{ConfigError, parse_duration};
+use crate::trace_context;
 
 /// How a service connects to the services it calls.
 #[derive(Debug, Clone, Args)]
@@ -79,6 +85,47 @@ pub fn check_addr(addr: &str, setting: &str, args: &ClientArgs) -> Result<(), Co
 /// A channel that connects on first use and reconnects after failures.
 pub fn connect_lazy(addr: &str, args: &ClientArgs) -> Result<Channel, InvalidAddress> {
     Ok(endpoint(addr, args)?.connect_lazy())
+}
+
+/// [`connect_lazy`], with the caller's trace context carried on every call: the channel for
+/// service-to-service clients (`RouterServiceClient<TracedChannel>`).
+pub fn connect_traced(addr: &str, args: &ClientArgs) -> Result<TracedChannel, InvalidAddress> {
+    connect_lazy(addr, args).map(TracedChannel::new)
+}
+
+/// A [`Channel`] that writes the current span's W3C trace context (`traceparent`) into every
+/// request, so the callee's spans join the caller's trace. Without trace export it adds nothing.
+#[derive(Debug, Clone)]
+pub struct TracedChannel {
+    inner: Channel,
+}
+
+impl TracedChannel {
+    /// Wraps `channel`.
+    pub fn new(channel: Channel) -> Self {
+        Self { inner: channel }
+    }
+}
+
+impl From<Channel> for TracedChannel {
+    fn from(channel: Channel) -> Self {
+        Self::new(channel)
+    }
+}
+
+impl Service<http::Request<Body>> for TracedChannel {
+    type Response = http::Response<Body>;
+    type Error = tonic::transport::Error;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+        trace_context::inject_current(request.headers_mut());
+        self.inner.call(request)
+    }
 }
 
 #[cfg(test)]

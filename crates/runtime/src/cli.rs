@@ -29,11 +29,6 @@ where
         Ok(config) => config,
         Err(exit) => return exit,
     };
-    let server = config.server();
-    if let Err(e) = telemetry::init_logging(server.log_format, &server.log_filter) {
-        eprintln!("{binary}: {e}");
-        return ExitCode::from(EXIT_CONFIG);
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -44,7 +39,25 @@ where
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async move {
+    let server = config.server();
+    // The OTLP exporter's client lives on the runtime, so it is built inside it.
+    let telemetry = {
+        let _runtime = runtime.enter();
+        telemetry::init(
+            info.name,
+            server.log_format,
+            &server.log_filter,
+            telemetry::otlp_endpoint_from_env().as_deref(),
+        )
+    };
+    let telemetry = match telemetry {
+        Ok(telemetry) => telemetry,
+        Err(e) => {
+            eprintln!("{binary}: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let exit = runtime.block_on(async move {
         let token = shutdown::on_signal();
         match serve(config, token).await {
             Ok(()) => ExitCode::SUCCESS,
@@ -54,7 +67,10 @@ where
                 ExitCode::FAILURE
             }
         }
-    })
+    });
+    // Flush the last spans while the runtime that drives the exporter still runs.
+    telemetry.shutdown();
+    exit
 }
 
 /// Parses and validates `C` from `args` (the first is the program name). On failure prints

@@ -2,7 +2,8 @@
 //! ([`config`], [`cli`]), logging ([`telemetry`]), the gRPC server with health, reflection,
 //! deadlines, message limits and graceful shutdown ([`server`]), checksummed record framing for
 //! the stores' logs ([`framing`]), shutdown signals
-//! ([`shutdown`]), and client channels for service-to-service calls ([`channel`]).
+//! ([`shutdown`]), client channels for service-to-service calls ([`channel`]), and the `health`
+//! probe every binary carries as its container healthcheck ([`probe`]).
 
 pub mod channel;
 pub mod cli;
@@ -12,12 +13,16 @@ pub mod framing;
 pub mod health;
 pub mod limit;
 pub mod loading;
+pub mod metrics;
+mod observe;
+pub mod probe;
 mod reflection;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
 #[doc(hidden)]
 pub mod test_support;
+pub mod trace_context;
 mod watch_close;
 
 pub use config::{DataDirArgs, ServerArgs, ServiceConfig, ServiceInfo};

@@ -70,7 +70,7 @@ where
 }
 
 /// Whether a request is a gRPC call (`content-type: application/grpc` or `application/grpc+…`).
-fn is_grpc<B>(request: &http::Request<B>) -> bool {
+pub(crate) fn is_grpc<B>(request: &http::Request<B>) -> bool {
     request
         .headers()
         .get(http::header::CONTENT_TYPE)

@@ -1,15 +1,19 @@
 //! Serving one chatmesh service on one port: the service's own gRPC API next to health and
 //! reflection, behind the shared layers (deadlines, message size), with HTTP/2 keepalive and
 //! the shutdown sequence every service follows. A service with HTTP extras (a JSON API, a web
-//! page, an MCP endpoint) adds them with [`GrpcServer::add_http`]: they share the port, and the
-//! port then also accepts HTTP/1.1.
+//! page, an MCP endpoint) adds them with [`GrpcServer::add_http`]: they share the port. Every
+//! server also answers `GET /metrics` (Prometheus text, see [`crate::metrics`]), so every port
+//! accepts HTTP/1.1 as well as HTTP/2.
 //!
+//! Layers, outermost first: Observe (span and metrics per request) → WatchClose → Deadline →
+//! MessageLimit.
 //!
 //! shutdown requested → health NOT_SERVING → keep accepting for `--drain-delay` → stop accepting
 //! → in-flight requests finish within `--shutdown-grace` (then are dropped) → return.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -24,6 +28,8 @@ use crate::config::{ServerArgs, ServiceInfo};
 use crate::deadline::DeadlineLayer;
 use crate::health::Health;
 use crate::limit::MessageLimitLayer;
+use crate::metrics::RpcMetrics;
+use crate::observe::ObserveLayer;
 use crate::reflection;
 use crate::watch_close::WatchCloseLayer;
 
@@ -64,6 +70,8 @@ pub struct GrpcServer {
     health: Health,
     routes: RoutesBuilder,
     http: Option<axum::Router>,
+    /// The gRPC services served, whose methods get their own metric series.
+    services: Vec<&'static str>,
 }
 
 impl GrpcServer {
@@ -81,6 +89,12 @@ impl GrpcServer {
             health,
             routes,
             http: None,
+            services: vec![
+                info.fqn,
+                "grpc.health.v1.Health",
+                "grpc.reflection.v1.ServerReflection",
+                "grpc.reflection.v1alpha.ServerReflection",
+            ],
         })
     }
 
@@ -101,12 +115,16 @@ impl GrpcServer {
         S::Future: Send + 'static,
     {
         self.routes.add_service(service);
+        if !self.services.contains(&S::NAME) {
+            self.services.push(S::NAME);
+        }
         self
     }
 
     /// Adds plain HTTP routes (for example `POST /v1/chat`, `/mcp`) next to the gRPC services.
     /// Their paths must not look like gRPC methods (`/package.Service/Method`), and the router
-    /// must not set a fallback: unknown paths keep answering gRPC UNIMPLEMENTED.
+    /// must not set a fallback: unknown paths keep answering gRPC UNIMPLEMENTED. `/metrics` is
+    /// taken (every server serves it).
     pub fn add_http(mut self, router: axum::Router) -> Self {
         self.http = Some(match self.http.take() {
             Some(existing) => existing.merge(router),
@@ -127,6 +145,7 @@ impl GrpcServer {
             health,
             routes,
             http,
+            services,
         } = self;
         let addr = listener
             .local_addr()
@@ -134,18 +153,20 @@ impl GrpcServer {
             .unwrap_or_default();
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         let closing = CancellationToken::new();
+        let metrics = Arc::new(RpcMetrics::new(services));
         let layers = tower::ServiceBuilder::new()
+            .layer(ObserveLayer::new(metrics.clone()))
             .layer(WatchCloseLayer::new(closing.clone()))
             .layer(DeadlineLayer)
             .layer(MessageLimitLayer::new(args.max_message_bytes))
             .into_inner();
-        let accept_http1 = http.is_some();
-        let routes = match http {
-            Some(http) => Routes::from(routes.routes().into_axum_router().merge(http)),
-            None => routes.routes(),
-        };
+        let mut http_routes = metrics_route(metrics);
+        if let Some(extras) = http {
+            http_routes = http_routes.merge(extras);
+        }
+        let routes = Routes::from(routes.routes().into_axum_router().merge(http_routes));
         let router = Server::builder()
-            .accept_http1(accept_http1)
+            .accept_http1(true)
             .http2_keepalive_interval(Some(args.keepalive_interval))
             .http2_keepalive_timeout(Some(args.keepalive_timeout))
             .layer(layers)
@@ -174,4 +195,18 @@ impl GrpcServer {
         tracing::info!(service = info.name, "stopped");
         Ok(())
     }
+}
+
+/// `GET /metrics`: the server's metrics in the Prometheus text format.
+fn metrics_route(metrics: Arc<RpcMetrics>) -> axum::Router {
+    let render = move || {
+        let metrics = metrics.clone();
+        async move {
+            (
+                [(http::header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+                metrics.render(),
+            )
+        }
+    };
+    axum::Router::new().route("/metrics", axum::routing::get(render))
 }
