@@ -26,3 +26,35 @@ fn bad_log_filter() {
 fn help_shows_the_default_port() {
     assert!(help_text(BIN).contains("0.0.0.0:50052"));
 }
+
+#[test]
+fn a_bad_rules_file_names_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.toml");
+    std::fs::write(
+        &path,
+        "[[rules]]\nname = \"broken_order\"\naction = \"get_order\"\npatterns = ['(?P<order_id>\\d+']\nconfidence = 0.9\n",
+    )
+    .unwrap();
+    let path = path.display().to_string();
+    let line = config_error_line(BIN, &["--rules", &path], &[]);
+    assert!(
+        line.contains("--rules (CHATMESH_ROUTER_RULES)") && line.contains("rule 'broken_order'"),
+        "{line}"
+    );
+    let line = config_error_line(
+        BIN,
+        &[],
+        &[("CHATMESH_ROUTER_RULES", "/no/such/rules.toml")],
+    );
+    assert!(line.contains("cannot read"), "{line}");
+}
+
+#[test]
+fn bad_backend_lists() {
+    let line = config_error_line(BIN, &["--vector-addr", "127.0.0.1:1,,127.0.0.2:1"], &[]);
+    assert!(
+        line.contains("--vector-addr (CHATMESH_VECTOR_ADDR)"),
+        "{line}"
+    );
+}

@@ -1,0 +1,61 @@
+//! The streamable HTTP transport: `POST`/`GET`/`DELETE /mcp` on the router's port, served by
+//! rmcp's `StreamableHttpService` with in-memory sessions.
+//!
+//! The transport checks the `Host` header against an allow-list (a defence against DNS
+//! rebinding from browsers); it defaults to the loopback names, and a deployment reached by
+//! another name (a Kubernetes Service, an ingress) lists that name with `--mcp-allowed-hosts`.
+
+use std::sync::Arc;
+
+use chatmesh_runtime::CancellationToken;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+
+use super::server::McpServer;
+use crate::tools::ToolRegistry;
+
+/// The path the MCP endpoint is served at.
+pub const PATH: &str = "/mcp";
+
+/// MCP settings of the router.
+#[derive(Debug, Clone, clap::Args)]
+pub struct McpArgs {
+    /// Host names (or host:port) the MCP endpoint at /mcp accepts in the Host header,
+    /// comma-separated; `*` accepts any.
+    #[arg(
+        long = "mcp-allowed-hosts",
+        env = "CHATMESH_MCP_ALLOWED_HOSTS",
+        value_name = "HOSTS",
+        value_delimiter = ',',
+        default_value = "localhost,127.0.0.1,::1"
+    )]
+    pub allowed_hosts: Vec<String>,
+}
+
+impl Default for McpArgs {
+    fn default() -> Self {
+        Self {
+            allowed_hosts: ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec(),
+        }
+    }
+}
+
+/// The `/mcp` route, serving the tools of `registry`, for [`chatmesh_runtime::GrpcServer::add_http`].
+/// Cancelling `shutdown` ends every MCP session (and its open event streams), so that a draining
+/// router is not held open by idle agents.
+pub fn router(registry: ToolRegistry, args: &McpArgs, shutdown: CancellationToken) -> axum::Router {
+    let server = McpServer::new(Arc::new(registry));
+    let mut config =
+        StreamableHttpServerConfig::default().with_cancellation_token(shutdown.child_token());
+    config = if args.allowed_hosts.iter().any(|host| host == "*") {
+        config.disable_allowed_hosts()
+    } else {
+        config.with_allowed_hosts(args.allowed_hosts.iter().map(|host| host.trim()))
+    };
+    let service = StreamableHttpService::new(
+        move || Ok(server.clone()),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    );
+    axum::Router::new().route_service(PATH, service)
+}

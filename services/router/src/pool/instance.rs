@@ -1,0 +1,177 @@
+//! One backend address (an instance): its channel, its health, its circuit breaker, and the
+//! number of calls in flight (the load the balancer compares).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use chatmesh_proto::router::{BackendAddress, HealthStatus};
+use chatmesh_runtime::CancellationToken;
+use tokio::time::Instant;
+use tonic::transport::Channel;
+
+use super::breaker::{Breaker, BreakerSettings};
+use super::layers::{InstanceService, instance_service};
+
+/// The live state of one address, shared by the pool, its health watcher and its breaker layer.
+#[derive(Debug)]
+pub struct InstanceState {
+    /// Last known health.
+    pub health: HealthStatus,
+    /// When health was last heard of.
+    pub last_check: Option<SystemTime>,
+    /// Failed calls or checks since the last success.
+    pub consecutive_failures: u32,
+    /// The most recent failure, "CODE: message".
+    pub last_error: String,
+    /// The circuit breaker.
+    pub breaker: Breaker,
+}
+
+impl InstanceState {
+    /// Records a failure of a call or a check.
+    pub fn failed(&mut self, error: String) {
+        self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+        self.last_error = error;
+        self.breaker
+            .on_failure(self.consecutive_failures, Instant::now());
+    }
+
+    /// Records a successful call.
+    pub fn succeeded(&mut self) {
+        self.consecutive_failures = 0;
+        self.last_error.clear();
+        self.breaker.on_success();
+    }
+}
+
+/// Shared handle on an [`InstanceState`].
+#[derive(Debug, Clone)]
+pub struct SharedState(Arc<Mutex<InstanceState>>);
+
+impl SharedState {
+    /// Locks the state (a poisoned lock still holds consistent plain data).
+    pub fn lock(&self) -> MutexGuard<'_, InstanceState> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One address of a backend.
+#[derive(Debug)]
+pub struct Instance {
+    /// The address, for example "http://127.0.0.1:50053".
+    pub address: String,
+    /// The raw channel (health checks go here, outside the call policy).
+    pub channel: Channel,
+    service: InstanceService,
+    state: SharedState,
+    in_flight: Arc<AtomicUsize>,
+    /// Stops this instance's health watcher when the address goes away.
+    pub stop: CancellationToken,
+}
+
+impl Instance {
+    /// An instance with health UNKNOWN and a closed breaker.
+    pub fn new(address: String, channel: Channel, breaker: BreakerSettings) -> Arc<Self> {
+        let state = SharedState(Arc::new(Mutex::new(InstanceState {
+            health: HealthStatus::Unknown,
+            last_check: None,
+            consecutive_failures: 0,
+            last_error: String::new(),
+            breaker: Breaker::new(breaker),
+        })));
+        let service = instance_service(channel.clone(), state.clone(), address.clone());
+        Arc::new(Self {
+            address,
+            channel,
+            service,
+            state,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            stop: CancellationToken::new(),
+        })
+    }
+
+    /// The state, locked.
+    pub fn state(&self) -> MutexGuard<'_, InstanceState> {
+        self.state.lock()
+    }
+
+    /// Whether a call may be sent here now: not known NOT_SERVING, breaker not open.
+    pub fn eligible(&self, now: Instant) -> bool {
+        let state = self.state();
+        state.health != HealthStatus::NotServing && state.breaker.allows(now)
+    }
+
+    /// Why this instance is not eligible, for an UNAVAILABLE message.
+    pub fn why_not(&self, now: Instant) -> String {
+        let state = self.state();
+        let mut why = if state.health == HealthStatus::NotServing {
+            "NOT_SERVING".to_owned()
+        } else {
+            format!("circuit {}", state.breaker.state(now).as_str_name())
+        };
+        if !state.last_error.is_empty() {
+            why.push_str(&format!(" ({})", state.last_error));
+        }
+        why
+    }
+
+    /// Calls in flight now.
+    pub fn load(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// The policy-wrapped service for one call, counted as in flight until the guard drops.
+    pub fn begin(&self) -> (InstanceService, InFlight) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        (self.service.clone(), InFlight(Arc::clone(&self.in_flight)))
+    }
+
+    /// The health watcher heard a status.
+    pub fn set_health(&self, health: HealthStatus, error: Option<String>) {
+        let mut state = self.state();
+        let was = state.health;
+        state.health = health;
+        state.last_check = Some(SystemTime::now());
+        match error {
+            Some(error) => {
+                if was != HealthStatus::NotServing {
+                    tracing::warn!(address = %self.address, %error, "backend address unhealthy");
+                }
+                state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+                state.last_error = error;
+            }
+            None if health == HealthStatus::Serving && was != HealthStatus::Serving => {
+                tracing::info!(address = %self.address, "backend address serving");
+                // Health came back: calls may flow at once, rather than after the cool-down.
+                state.breaker.reset();
+                state.consecutive_failures = 0;
+                state.last_error.clear();
+            }
+            None => {}
+        }
+    }
+
+    /// ListBackends' view of this instance.
+    pub fn snapshot(&self, now: Instant) -> BackendAddress {
+        let state = self.state();
+        BackendAddress {
+            address: self.address.clone(),
+            health: state.health as i32,
+            circuit_state: state.breaker.state(now) as i32,
+            consecutive_failures: i32::try_from(state.consecutive_failures).unwrap_or(i32::MAX),
+            last_check_time: state.last_check.map(prost_types::Timestamp::from),
+            last_error: state.last_error.clone(),
+        }
+    }
+}
+
+/// Counts a call as in flight until dropped (also when the call is cancelled).
+#[derive(Debug)]
+pub struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
