@@ -2,8 +2,27 @@
 //!
 //! The library is what `chatmesh-chatbot` and `chatmesh up` run: [`serve`] binds the configured
 //! address, [`serve_on`] serves on a listener the caller bound (tests, `chatmesh up`).
+//!
+//! A turn: `api` (gRPC) or `http` (JSON, web page) → `chat` (validation, sessions) → `flow`
+//! (the default workflow on the `workflow` engine: `understand` → `router` → `respond`).
 
 mod api;
+pub mod chat;
+pub mod error;
+pub mod flow;
+mod http;
+mod openapi;
+pub mod respond;
+pub mod router;
+pub mod session;
+pub mod understand;
+pub mod workflow;
+
+#[cfg(test)]
+mod flow_tests;
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use chatmesh_proto::chat::chat_service_server::{ChatServiceServer, SERVICE_NAME};
 use chatmesh_runtime::channel::ClientArgs;
@@ -39,6 +58,18 @@ pub struct Config {
     pub router_addr: String,
     #[command(flatten)]
     pub client: ClientArgs,
+    /// Longest time a router call may take (less when the caller's deadline is nearer).
+    #[arg(long, env = "CHATMESH_ROUTE_TIMEOUT", value_name = "DURATION",
+          default_value = "5s", value_parser = chatmesh_runtime::config::parse_duration)]
+    pub route_timeout: Duration,
+    /// How long an unused session is kept.
+    #[arg(long, env = "CHATMESH_SESSION_TTL", value_name = "DURATION",
+          default_value = "30m", value_parser = chatmesh_runtime::config::parse_duration)]
+    pub session_ttl: Duration,
+    /// Most sessions kept in memory; the least recently used go first.
+    #[arg(long, env = "CHATMESH_MAX_SESSIONS", value_name = "N", default_value_t = 100_000,
+          value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub max_sessions: u64,
 }
 
 impl ServiceConfig for Config {
@@ -67,11 +98,20 @@ pub async fn serve_on(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
-    let api = ChatServiceServer::new(api::ChatServiceApi)
+    let channel = chatmesh_runtime::channel::connect_traced(&config.router_addr, &config.client)
+        .map_err(|e| ServeError::Startup(e.to_string()))?;
+    let sessions = session::MemorySessions::new(config.session_ttl, config.max_sessions as usize);
+    let chatbot = Arc::new(chat::Chatbot::new(
+        Arc::new(router::GrpcRouter::new(channel)),
+        config.route_timeout,
+        Arc::new(sessions),
+    ));
+    let api = ChatServiceServer::new(api::ChatServiceApi::new(Arc::clone(&chatbot)))
         .max_decoding_message_size(config.server.max_message_bytes as usize);
     let server = GrpcServer::new(&INFO, &config.server)
         .await?
-        .add_service(api);
+        .add_service(api)
+        .add_http(http::routes(chatbot));
     server.health().set_serving().await;
     server.serve(listener, shutdown).await
 }

@@ -1,0 +1,117 @@
+"""Fixtures for the chatbot's web suite: the five service binaries (target/debug, or
+CHATMESH_BIN_DIR) as separate processes on loopback with the demo data, and the chatbot's base
+URL. Each process listens on 127.0.0.1:0 and logs JSON; its address is read from the line it logs
+when it starts serving."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BIN_DIR = Path(os.environ.get("CHATMESH_BIN_DIR", REPO_ROOT / "target" / "debug"))
+
+
+class Service:
+    def __init__(self, name: str, args: list[str], log_dir: Path):
+        binary = BIN_DIR / f"chatmesh-{name}"
+        if not binary.is_file():
+            pytest.fail(f"{binary} is missing: run `cargo build --workspace --bins` first")
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        self.proc = subprocess.Popen(
+            [str(binary), "--listen", "127.0.0.1:0", "--log-format", "json", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.addr: str | None = None
+        found = threading.Event()
+
+        def pump() -> None:
+            with open(self.log_path, "w") as log:
+                for line in self.proc.stderr:
+                    log.write(line)
+                    log.flush()
+                    if self.addr is None:
+                        try:
+                            event = json.loads(line)
+                        except ValueError:
+                            continue
+                        if str(event.get("message", "")).startswith("serving ") and "addr" in event:
+                            self.addr = event["addr"]
+                            found.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        if not found.wait(30):
+            self.stop()
+            pytest.fail(f"chatmesh-{name} did not start serving; see {self.log_path}")
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.addr}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def chatbot_url(tmp_path_factory) -> str:
+    data = tmp_path_factory.mktemp("mesh")
+    started: list[Service] = []
+    try:
+        graph = Service("graph", ["--data-dir", str(data / "graph"), "--seed-demo"], data)
+        started.append(graph)
+        vector = Service("vector", ["--data-dir", str(data / "vector"), "--seed-demo"], data)
+        started.append(vector)
+        relational = Service(
+            "relational", ["--database-url", f"sqlite://{data}/relational.db", "--seed-demo"], data
+        )
+        started.append(relational)
+        router = Service(
+            "router",
+            ["--graph-addr", graph.url, "--vector-addr", vector.url, "--relational-addr", relational.url],
+            data,
+        )
+        started.append(router)
+        chatbot = Service("chatbot", ["--router-addr", router.url], data)
+        started.append(chatbot)
+        wait_answering(chatbot.url)
+        yield chatbot.url
+    finally:
+        for service in reversed(started):
+            service.stop()
+
+
+def wait_answering(url: str, limit: float = 30.0) -> None:
+    """Waits until a graph question gets a non-fallback answer (every backend has loaded)."""
+    deadline = time.monotonic() + limit
+    body = json.dumps({"session_id": "warm-up", "message": "who manages Alan Turing?"}).encode()
+    last = None
+    while time.monotonic() < deadline:
+        request = urllib.request.Request(
+            f"{url}/v1/chat", data=body, headers={"content-type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                last = json.load(response)
+                if not last.get("fallback"):
+                    return
+        except OSError as exc:
+            last = exc
+        time.sleep(0.2)
+    pytest.fail(f"the mesh did not answer within {limit}s: {last}")

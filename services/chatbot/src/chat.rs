@@ -1,0 +1,194 @@
+//! One chat turn from request to recorded answer: validate the request, load the session's
+//! last entity, run the workflow (observed, for streaming), record the turn. The gRPC and HTTP
+//! edges both call [`Chatbot`].
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use chatmesh_proto::chat::{ChatResponse, Turn as TurnRecord};
+use chatmesh_proto::router::{RouteHints, Target};
+use tokio::time::Instant;
+
+use crate::error::ChatError;
+use crate::flow::{self, Turn};
+use crate::router::Router;
+use crate::session::{Session, SessionStore};
+use crate::workflow::{Compiled, Observer};
+
+/// Largest message, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 8192;
+/// Longest session id.
+pub const MAX_SESSION_ID: usize = 128;
+
+/// A validated chat request.
+#[derive(Debug, Clone)]
+pub struct ChatInput {
+    /// The session.
+    pub session_id: String,
+    /// The user's message.
+    pub message: String,
+    /// Routing hints.
+    pub hints: Option<RouteHints>,
+}
+
+/// Checks a session id: 1-128 characters from `[A-Za-z0-9._:-]`.
+pub fn check_session_id(id: &str) -> Result<(), ChatError> {
+    if id.is_empty() || id.len() > MAX_SESSION_ID {
+        return Err(ChatError::invalid(
+            "session_id",
+            format!("must be 1-{MAX_SESSION_ID} characters, got {}", id.len()),
+        ));
+    }
+    if let Some(bad) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-')))
+    {
+        return Err(ChatError::invalid(
+            "session_id",
+            format!("character {bad:?} is not allowed (use A-Z, a-z, 0-9, '.', '_', ':', '-')"),
+        ));
+    }
+    Ok(())
+}
+
+impl ChatInput {
+    /// Validates the fields of a ChatRequest or ChatStreamRequest.
+    pub fn new(
+        session_id: String,
+        message: String,
+        hints: Option<RouteHints>,
+    ) -> Result<Self, ChatError> {
+        check_session_id(&session_id)?;
+        if message.len() > MAX_MESSAGE_BYTES {
+            return Err(ChatError::invalid(
+                "message",
+                format!("is {} bytes, more than {MAX_MESSAGE_BYTES}", message.len()),
+            ));
+        }
+        if message.trim().is_empty() {
+            return Err(ChatError::invalid("message", "must not be empty"));
+        }
+        if let Some(h) = &hints {
+            check_hints(h)?;
+        }
+        Ok(Self {
+            session_id,
+            message,
+            hints,
+        })
+    }
+}
+
+fn check_hints(h: &RouteHints) -> Result<(), ChatError> {
+    if let Some(t) = h.target {
+        match Target::try_from(t) {
+            Ok(Target::Unspecified) => {
+                return Err(ChatError::invalid(
+                    "hints.target",
+                    "TARGET_UNSPECIFIED is not a target; leave it unset instead",
+                ));
+            }
+            Err(_) => {
+                return Err(ChatError::invalid(
+                    "hints.target",
+                    format!("unknown target {t}"),
+                ));
+            }
+            Ok(_) => {}
+        }
+    }
+    if let Some(id) = h.order_id
+        && id < 1
+    {
+        return Err(ChatError::invalid(
+            "hints.order_id",
+            format!("must be >= 1, got {id}"),
+        ));
+    }
+    if let Some(k) = h.k
+        && !(1..=1000).contains(&k)
+    {
+        return Err(ChatError::invalid(
+            "hints.k",
+            format!("must be 1-1000, got {k}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The chatbot: the workflow and the sessions.
+pub struct Chatbot {
+    workflow: Compiled<Turn>,
+    sessions: Arc<dyn SessionStore>,
+}
+
+impl Chatbot {
+    /// A chatbot asking `router` (each call given at most `route_timeout`) and keeping
+    /// sessions in `sessions`.
+    pub fn new(
+        router: Arc<dyn Router>,
+        route_timeout: Duration,
+        sessions: Arc<dyn SessionStore>,
+    ) -> Self {
+        Self {
+            workflow: flow::build(router, route_timeout),
+            sessions,
+        }
+    }
+
+    /// Answers one message and records the turn; `observer` sees the workflow's events.
+    pub async fn chat(
+        &self,
+        input: ChatInput,
+        deadline: Option<Instant>,
+        observer: Option<&mut dyn Observer>,
+    ) -> Result<ChatResponse, ChatError> {
+        let last_entity = self.sessions.last_entity(&input.session_id).await?;
+        let mut turn = Turn::new(
+            input.session_id,
+            input.message,
+            input.hints,
+            last_entity,
+            deadline,
+        );
+        self.workflow.run(&mut turn, observer).await?;
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(ChatError::DeadlineExceeded);
+        }
+        let entity = turn.entity();
+        let session_id = std::mem::take(&mut turn.session_id);
+        let user_message = std::mem::take(&mut turn.message);
+        let response = turn.response();
+        let record = TurnRecord {
+            user_message,
+            answer: response.answer.clone(),
+            target: response.target,
+            create_time: Some(prost_types::Timestamp::from(SystemTime::now())),
+        };
+        self.sessions.record(&session_id, record, entity).await?;
+        Ok(response)
+    }
+
+    /// A session's history.
+    pub async fn session(&self, session_id: &str) -> Result<Session, ChatError> {
+        check_session_id(session_id)?;
+        self.sessions
+            .get(session_id)
+            .await?
+            .ok_or_else(|| ChatError::SessionNotFound(session_id.to_owned()))
+    }
+
+    /// Deletes a session; a missing one is NOT_FOUND unless `allow_missing`.
+    pub async fn delete_session(
+        &self,
+        session_id: &str,
+        allow_missing: bool,
+    ) -> Result<(), ChatError> {
+        check_session_id(session_id)?;
+        if self.sessions.delete(session_id).await? || allow_missing {
+            Ok(())
+        } else {
+            Err(ChatError::SessionNotFound(session_id.to_owned()))
+        }
+    }
+}

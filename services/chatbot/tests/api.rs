@@ -1,0 +1,422 @@
+//! The chatbot over real sockets, in front of a stand-in router (a real gRPC server on
+//! loopback that answers Route from a table): Chat, ChatStream, GetSession and DeleteSession
+//! over gRPC; `POST /v1/chat`, `/openapi.json` and the web page over HTTP/1.1 on the same port;
+//! and the fallback answers when the router is down.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use chatmesh_proto::chat::chat_service_client::ChatServiceClient;
+use chatmesh_proto::chat::{
+    ChatRequest, ChatStreamRequest, DeleteSessionRequest, EventKind, GetSessionRequest, SourceKind,
+    chat_stream_response,
+};
+use chatmesh_proto::relational::{GetOrderResponse, Order, OrderStatus};
+use chatmesh_proto::router::router_service_server::{RouterService, RouterServiceServer};
+use chatmesh_proto::router::{
+    Decision, RouteExplanation, RouteHints, RouteRequest, RouteResponse, Target, route_response,
+};
+use chatmesh_runtime::CancellationToken;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tonic::transport::Channel;
+use tonic::{Code, Request, Response, Status};
+
+/// Answers order questions with one order; anything else is an unavailable graph.
+struct StandInRouter;
+
+#[tonic::async_trait]
+impl RouterService for StandInRouter {
+    async fn route(
+        &self,
+        request: Request<RouteRequest>,
+    ) -> Result<Response<RouteResponse>, Status> {
+        let query = request.into_inner().query;
+        let Some(id) = query
+            .split(|c: char| !c.is_ascii_digit())
+            .find_map(|d| d.parse::<i64>().ok())
+        else {
+            return Err(Status::unavailable("graph: no healthy address"));
+        };
+        Ok(Response::new(RouteResponse {
+            target: Target::Relational as i32,
+            result: Some(route_response::Result::RelationalOrder(GetOrderResponse {
+                order: Some(Order {
+                    id,
+                    customer: "Ada Lovelace".into(),
+                    product: "usb-c dock".into(),
+                    quantity: 1,
+                    status: OrderStatus::Paid as i32,
+                    total_cents: 15_900,
+                    ..Default::default()
+                }),
+            })),
+            explanation: Some(RouteExplanation {
+                decision: Decision::Rule as i32,
+                rule: "order_id_pattern".into(),
+                confidence: 0.95,
+                reason: "an order id".into(),
+                entities: [("order_id".to_owned(), id.to_string())].into(),
+            }),
+            backend_address: "http://127.0.0.1:1".into(),
+            attempts: 1,
+        }))
+    }
+}
+
+async fn listener() -> (TcpListener, SocketAddr) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    (l, addr)
+}
+
+/// A stand-in router and a chatbot in front of it; returns the chatbot's address.
+async fn start(router_up: bool, shutdown: &CancellationToken) -> SocketAddr {
+    let (router_listener, router_addr) = listener().await;
+    if router_up {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            tonic::transport::Server::builder()
+                .add_service(RouterServiceServer::new(StandInRouter))
+                .serve_with_incoming_shutdown(
+                    tokio_stream::wrappers::TcpListenerStream::new(router_listener),
+                    shutdown.cancelled_owned(),
+                )
+                .await
+        });
+    } else {
+        drop(router_listener);
+    }
+    let router = format!("http://{router_addr}");
+    let config: chatmesh_chatbot::Config = chatmesh_runtime::cli::parse_config(
+        &chatmesh_chatbot::INFO,
+        [
+            "chatmesh-chatbot",
+            "--router-addr",
+            router.as_str(),
+            "--connect-timeout",
+            "1s",
+        ],
+    )
+    .expect("valid config");
+    let (chatbot_listener, chatbot_addr) = listener().await;
+    tokio::spawn(chatmesh_chatbot::serve_on(
+        config,
+        chatbot_listener,
+        shutdown.clone(),
+    ));
+    chatbot_addr
+}
+
+async fn client(addr: SocketAddr) -> ChatServiceClient<Channel> {
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    ChatServiceClient::new(channel)
+}
+
+fn ask(session: &str, message: &str) -> ChatRequest {
+    ChatRequest {
+        session_id: session.into(),
+        message: message.into(),
+        hints: None,
+    }
+}
+
+#[tokio::test]
+async fn chat_answers_from_the_router_and_records_the_session() {
+    let shutdown = CancellationToken::new();
+    let mut chat = client(start(true, &shutdown).await).await;
+    let r = chat
+        .chat(ask("s-1", "status of order 42"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!r.fallback);
+    assert_eq!(r.target, Target::Relational as i32);
+    assert!(
+        r.answer.contains("Order 42") && r.answer.contains("paid"),
+        "{}",
+        r.answer
+    );
+    assert_eq!(r.sources[0].kind, SourceKind::Order as i32);
+    assert_eq!(r.sources[0].id, "42");
+    assert_eq!(r.explanation.unwrap().rule, "order_id_pattern");
+
+    // A follow-up about "that order" is resolved before the router sees it.
+    let r = chat
+        .chat(ask("s-1", "who placed that order?"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.sources[0].id, "42");
+
+    let session = chat
+        .get_session(GetSessionRequest {
+            session_id: "s-1".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(session.turns.len(), 2);
+    assert_eq!(session.turns[0].user_message, "status of order 42");
+    assert!(session.turns[0].create_time.is_some());
+    let last = session.last_entity.unwrap();
+    assert_eq!(
+        (last.r#type.as_str(), last.value.as_str()),
+        ("order_id", "42")
+    );
+
+    chat.delete_session(DeleteSessionRequest {
+        session_id: "s-1".into(),
+        allow_missing: false,
+    })
+    .await
+    .unwrap();
+    let gone = chat
+        .get_session(GetSessionRequest {
+            session_id: "s-1".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound);
+    let again = chat
+        .delete_session(DeleteSessionRequest {
+            session_id: "s-1".into(),
+            allow_missing: false,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Code::NotFound);
+    chat.delete_session(DeleteSessionRequest {
+        session_id: "s-1".into(),
+        allow_missing: true,
+    })
+    .await
+    .expect("allow_missing");
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn bad_requests_are_invalid_argument_naming_the_field() {
+    let shutdown = CancellationToken::new();
+    let mut chat = client(start(true, &shutdown).await).await;
+    let cases = [
+        (ask("", "hi"), "session_id"),
+        (ask("has space", "hi"), "session_id"),
+        (ask(&"x".repeat(129), "hi"), "session_id"),
+        (ask("s", ""), "message"),
+        (ask("s", "   "), "message"),
+        (ask("s", &"a".repeat(8193)), "message"),
+        (
+            ChatRequest {
+                hints: Some(RouteHints {
+                    target: Some(0),
+                    ..Default::default()
+                }),
+                ..ask("s", "hi")
+            },
+            "hints.target",
+        ),
+        (
+            ChatRequest {
+                hints: Some(RouteHints {
+                    k: Some(5000),
+                    ..Default::default()
+                }),
+                ..ask("s", "hi")
+            },
+            "hints.k",
+        ),
+    ];
+    for (request, field) in cases {
+        let status = chat.chat(request).await.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{field}: {status:?}");
+        assert!(
+            status.message().starts_with(field),
+            "{field}: {}",
+            status.message()
+        );
+    }
+    let status = chat
+        .chat_stream(ChatStreamRequest {
+            session_id: "bad id".into(),
+            message: "x".into(),
+            hints: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        status.code(),
+        Code::InvalidArgument,
+        "reported before any event"
+    );
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn chat_stream_sends_the_steps_in_order_then_the_answer() {
+    let shutdown = CancellationToken::new();
+    let mut chat = client(start(true, &shutdown).await).await;
+    let mut stream = chat
+        .chat_stream(ChatStreamRequest {
+            session_id: "s-2".into(),
+            message: "status of order 7".into(),
+            hints: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut steps = Vec::new();
+    let mut answer = None;
+    while let Some(item) = stream.message().await.unwrap() {
+        assert!(answer.is_none(), "nothing may follow the final answer");
+        match item.event.unwrap() {
+            chat_stream_response::Event::WorkflowEvent(e) => {
+                if e.kind() == EventKind::NodeFinished {
+                    assert!(!e.state_delta.as_ref().unwrap().fields.is_empty(), "{e:?}");
+                }
+                let kind = e.kind();
+                steps.push((e.step, e.node, kind));
+            }
+            chat_stream_response::Event::FinalAnswer(a) => answer = Some(a),
+        }
+    }
+    use EventKind::{NodeFinished as F, NodeStarted as S};
+    let expected = [
+        (1, "understand", S),
+        (1, "understand", F),
+        (2, "route", S),
+        (2, "route", F),
+        (3, "respond", S),
+        (3, "respond", F),
+    ];
+    let got: Vec<_> = steps.iter().map(|(s, n, k)| (*s, n.as_str(), *k)).collect();
+    assert_eq!(got, expected);
+    let answer = answer.expect("a final answer");
+    assert_eq!(answer.sources[0].id, "7");
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_backend_down_behind_the_router_is_a_fallback_answer() {
+    let shutdown = CancellationToken::new();
+    let mut chat = client(start(true, &shutdown).await).await;
+    let r = chat
+        .chat(ask("s-3", "who manages Alan Turing?"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.fallback && r.sources.is_empty());
+    let d = r.degraded.unwrap();
+    assert_eq!(
+        (d.target, d.code),
+        (Target::Graph as i32, Code::Unavailable as i32)
+    );
+    assert!(
+        r.answer.contains("people directory (graph) is unavailable"),
+        "{}",
+        r.answer
+    );
+    // The other intents are unaffected.
+    let r = chat
+        .chat(ask("s-3", "status of order 5"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!r.fallback);
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn with_the_router_down_the_answer_says_so() {
+    let shutdown = CancellationToken::new();
+    let mut chat = client(start(false, &shutdown).await).await;
+    let r = chat
+        .chat(ask("s-4", "status of order 5"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.fallback);
+    let d = r.degraded.unwrap();
+    assert_eq!(d.target, Target::Unspecified as i32, "{d:?}");
+    assert_eq!(d.code, Code::Unavailable as i32);
+    assert!(r.answer.contains("can't reach the router"), "{}", r.answer);
+    assert!(r.explanation.is_none());
+    shutdown.cancel();
+}
+
+/// One HTTP/1.1 exchange; returns the status code and the body.
+async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
+        .await
+        .expect("response within 10 s")
+        .unwrap();
+    let text = String::from_utf8(response).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").expect("a complete response");
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    // The body may be chunked; the tests only look for JSON fragments inside it.
+    (status, body.to_owned())
+}
+
+#[tokio::test]
+async fn http_chat_openapi_and_the_page_share_the_grpc_port() {
+    let shutdown = CancellationToken::new();
+    let addr = start(true, &shutdown).await;
+    let (status, body) = http(
+        addr,
+        "POST",
+        "/v1/chat",
+        r#"{"session_id":"web-1","message":"status of order 9"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""target":"relational""#), "{body}");
+    assert!(body.contains(r#""kind":"order","id":"9""#), "{body}");
+    assert!(body.contains(r#""fallback":false"#), "{body}");
+
+    let (status, body) = http(addr, "POST", "/v1/chat", r#"{"session_id":"web-1"}"#).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains(r#""code":"INVALID_ARGUMENT""#), "{body}");
+    let (status, body) = http(
+        addr,
+        "POST",
+        "/v1/chat",
+        r#"{"session_id":"a b","message":"x"}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("session_id"), "{body}");
+
+    let (status, body) = http(addr, "GET", "/openapi.json", "").await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains(r#""openapi":"3.0.3""#) && body.contains("/v1/chat"),
+        "{body}"
+    );
+    let (status, body) = http(addr, "GET", "/", "").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("<form id=\"ask\">") && body.contains("/v1/chat"));
+
+    // gRPC still answers on the same port.
+    let mut chat = client(addr).await;
+    let session = chat
+        .get_session(GetSessionRequest {
+            session_id: "web-1".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(session.turns.len(), 1, "the HTTP turn was recorded");
+    shutdown.cancel();
+}
