@@ -182,7 +182,10 @@ impl NeighborCursor {
     }
 }
 
-fn neighbor_query(request: &pb::ListNeighborsRequest) -> Result<NeighborQuery, Status> {
+fn neighbor_query(
+    request: &pb::ListNeighborsRequest,
+    deadline: Option<std::time::Instant>,
+) -> Result<NeighborQuery, Status> {
     let node_id = check_id(request.node_id, "node_id")?;
     let min_depth = if request.min_depth == 0 {
         1
@@ -212,10 +215,14 @@ fn neighbor_query(request: &pb::ListNeighborsRequest) -> Result<NeighborQuery, S
         min_depth: min_depth as u32,
         max_depth: max_depth as u32,
         limit: (request.limit > 0).then_some(request.limit as usize),
+        deadline,
     })
 }
 
-fn path_query(request: &pb::FindShortestPathRequest) -> Result<PathQuery, Status> {
+fn path_query(
+    request: &pb::FindShortestPathRequest,
+    deadline: Option<std::time::Instant>,
+) -> Result<PathQuery, Status> {
     let source = check_id(request.source_node_id, "source_node_id")?;
     let target = check_id(request.target_node_id, "target_node_id")?;
     let max_depth = match request.max_depth {
@@ -251,6 +258,7 @@ fn path_query(request: &pb::FindShortestPathRequest) -> Result<PathQuery, Status
         types: names(&request.relationship_types, "relationship_types")?,
         max_depth,
         weight,
+        deadline,
     })
 }
 
@@ -290,8 +298,13 @@ fn cypher_query<T>(
         parameters: parameters.clone(),
         may_write,
         row_limit,
-        deadline: chatmesh_runtime::Deadline::of(request).map(|d| d.0.into_std()),
+        deadline: caller_deadline(request),
     })
+}
+
+/// The caller's deadline (`grpc-timeout`), which reads and queries stop at.
+fn caller_deadline<T>(request: &Request<T>) -> Option<std::time::Instant> {
+    chatmesh_runtime::Deadline::of(request).map(|d| d.0.into_std())
 }
 
 fn stats_pb(stats: WriteStats) -> pb::QueryStats {
@@ -482,8 +495,9 @@ impl GraphService for GraphApi {
         &self,
         request: Request<pb::ListNeighborsRequest>,
     ) -> Result<Response<pb::ListNeighborsResponse>, Status> {
+        let deadline = caller_deadline(&request);
         let request = request.into_inner();
-        let query = neighbor_query(&request)?;
+        let query = neighbor_query(&request, deadline)?;
         let page_size = match request.page_size {
             0 => DEFAULT_PAGE_SIZE,
             n => (n as usize).min(MAX_PAGE_SIZE),
@@ -537,7 +551,7 @@ impl GraphService for GraphApi {
         &self,
         request: Request<pb::FindShortestPathRequest>,
     ) -> Result<Response<pb::FindShortestPathResponse>, Status> {
-        let query = path_query(request.get_ref())?;
+        let query = path_query(request.get_ref(), caller_deadline(&request))?;
         let found = self
             .blocking(move |store| store.shortest_path(&query))
             .await?;

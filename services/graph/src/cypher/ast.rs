@@ -96,6 +96,8 @@ pub struct NodePattern {
     pub variable: Option<String>,
     pub labels: Vec<String>,
     pub properties: Vec<(String, Expr)>,
+    /// Whether a property map was written, even an empty `{}`.
+    pub has_map: bool,
 }
 
 /// Which way a relationship pattern points, left to right.
@@ -224,6 +226,34 @@ impl Expr {
             Expr::List(items) => items.iter().any(Expr::has_aggregate),
             Expr::Map(entries) => entries.iter().any(|(_, e)| e.has_aggregate()),
             Expr::Literal(_) | Expr::Parameter(_) | Expr::Variable(_) => false,
+        }
+    }
+}
+
+impl Expr {
+    /// The expressions directly inside this one.
+    pub fn children(&self) -> Vec<&Expr> {
+        match self {
+            Expr::Literal(_) | Expr::Parameter(_) | Expr::Variable(_) | Expr::CountStar => {
+                Vec::new()
+            }
+            Expr::Property(e, _)
+            | Expr::Not(e)
+            | Expr::Negate(e)
+            | Expr::HasLabels(e, _)
+            | Expr::IsNull { expr: e, .. } => vec![e],
+            Expr::Binary(_, a, b) => vec![a, b],
+            Expr::List(items) | Expr::Call { args: items, .. } => items.iter().collect(),
+            Expr::Map(entries) => entries.iter().map(|(_, e)| e).collect(),
+        }
+    }
+
+    /// Whether this is a call of an aggregate function (or `count(*)`).
+    pub fn is_aggregate_call(&self) -> bool {
+        match self {
+            Expr::CountStar => true,
+            Expr::Call { name, .. } => AGGREGATES.contains(&name.as_str()),
+            _ => false,
         }
     }
 }

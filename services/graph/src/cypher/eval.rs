@@ -57,6 +57,13 @@ pub enum RVal {
 /// Variables bound in one row.
 pub type Row = HashMap<String, RVal>;
 
+/// An entity a row still holds was deleted earlier in the same statement: its data is gone.
+fn deleted(what: &str, id: u64) -> GraphError {
+    invalid(format!(
+        "{what} {id} was deleted by this statement; its labels and properties cannot be read"
+    ))
+}
+
 fn type_error(message: impl Into<String>) -> GraphError {
     invalid(format!("type error: {}", message.into()))
 }
@@ -247,9 +254,28 @@ pub fn equals(a: &RVal, b: &RVal) -> Option<bool> {
     }
 }
 
-/// Cypher comparison (`<` and friends): only numbers, strings and booleans among themselves.
+/// `<`, `<=`, `>`, `>=`: null when the values are not comparable, false when a number is NaN.
+fn inequality(a: &RVal, b: &RVal, test: fn(Ordering) -> bool) -> RVal {
+    let nan = |v: &RVal| matches!(v, RVal::Float(f) if f.is_nan());
+    if (nan(a) || nan(b)) && as_f64(a).is_some() && as_f64(b).is_some() {
+        return RVal::Bool(false);
+    }
+    compare(a, b).map_or(RVal::Null, |o| RVal::Bool(test(o)))
+}
+
+/// Cypher comparison (`<` and friends): numbers, strings and booleans among themselves, and
+/// lists element by element (null as soon as a pair is not comparable).
 fn compare(a: &RVal, b: &RVal) -> Option<Ordering> {
     match (a, b) {
+        (RVal::List(x), RVal::List(y)) => {
+            for (x, y) in x.iter().zip(y) {
+                match compare(x, y)? {
+                    Ordering::Equal => {}
+                    unequal => return Some(unequal),
+                }
+            }
+            Some(x.len().cmp(&y.len()))
+        }
         (RVal::Int(x), RVal::Int(y)) => Some(x.cmp(y)),
         (RVal::Int(_) | RVal::Float(_), RVal::Int(_) | RVal::Float(_)) => {
             as_f64(a)?.partial_cmp(&as_f64(b)?)
@@ -412,14 +438,17 @@ impl Scope<'_> {
             RVal::Node(id) => self
                 .state
                 .node(*id)
-                .ok()
-                .and_then(|n| n.properties.get(key))
+                .map_err(|_| deleted("node", *id))?
+                .properties
+                .get(key)
                 .map_or(RVal::Null, RVal::from_value),
             RVal::Rel(id) => self
                 .state
                 .relationship(*id)
-                .ok()
-                .and_then(|(r, _, _)| r.properties.get(key))
+                .map_err(|_| deleted("relationship", *id))?
+                .0
+                .properties
+                .get(key)
                 .map_or(RVal::Null, RVal::from_value),
             RVal::Map(entries) => entries.get(key).cloned().unwrap_or(RVal::Null),
             other => {
@@ -469,10 +498,10 @@ impl Scope<'_> {
             },
             BinOp::Eq => tri(equals(&left, &right)),
             BinOp::Ne => tri(equals(&left, &right).map(|e| !e)),
-            BinOp::Lt => tri(compare(&left, &right).map(Ordering::is_lt)),
-            BinOp::Le => tri(compare(&left, &right).map(Ordering::is_le)),
-            BinOp::Gt => tri(compare(&left, &right).map(Ordering::is_gt)),
-            BinOp::Ge => tri(compare(&left, &right).map(Ordering::is_ge)),
+            BinOp::Lt => inequality(&left, &right, Ordering::is_lt),
+            BinOp::Le => inequality(&left, &right, Ordering::is_le),
+            BinOp::Gt => inequality(&left, &right, Ordering::is_gt),
+            BinOp::Ge => inequality(&left, &right, Ordering::is_ge),
             BinOp::StartsWith | BinOp::EndsWith | BinOp::Contains => match (&left, &right) {
                 (RVal::String(s), RVal::String(t)) => RVal::Bool(match op {
                     BinOp::StartsWith => s.starts_with(t.as_str()),
@@ -566,10 +595,10 @@ impl Scope<'_> {
         let state = self.state;
         Ok(match (name, &arg) {
             ("id", RVal::Node(id) | RVal::Rel(id)) => RVal::Int(*id as i64),
-            ("labels", RVal::Node(id)) => match state.node(*id) {
-                Ok(node) => RVal::List(node.labels.iter().cloned().map(RVal::String).collect()),
-                Err(_) => RVal::Null,
-            },
+            ("labels", RVal::Node(id)) => {
+                let node = state.node(*id).map_err(|_| deleted("node", *id))?;
+                RVal::List(node.labels.iter().cloned().map(RVal::String).collect())
+            }
             ("type", RVal::Rel(id)) => match state.relationship(*id) {
                 Ok((r, _, _)) => RVal::String(r.rel_type.clone()),
                 Err(_) => RVal::Null,
@@ -577,24 +606,21 @@ impl Scope<'_> {
             ("properties" | "keys", RVal::Node(_) | RVal::Rel(_) | RVal::Map(_)) => {
                 let map = match &arg {
                     RVal::Map(m) => m.clone(),
-                    RVal::Node(id) => state.node(*id).map_or_else(
-                        |_| BTreeMap::new(),
-                        |n| {
-                            n.properties
-                                .iter()
-                                .map(|(k, v)| (k.clone(), RVal::from_value(v)))
-                                .collect()
-                        },
-                    ),
-                    RVal::Rel(id) => state.relationship(*id).map_or_else(
-                        |_| BTreeMap::new(),
-                        |(r, _, _)| {
-                            r.properties
-                                .iter()
-                                .map(|(k, v)| (k.clone(), RVal::from_value(v)))
-                                .collect()
-                        },
-                    ),
+                    RVal::Node(id) => state
+                        .node(*id)
+                        .map_err(|_| deleted("node", *id))?
+                        .properties
+                        .iter()
+                        .map(|(k, v)| (k.clone(), RVal::from_value(v)))
+                        .collect(),
+                    RVal::Rel(id) => state
+                        .relationship(*id)
+                        .map_err(|_| deleted("relationship", *id))?
+                        .0
+                        .properties
+                        .iter()
+                        .map(|(k, v)| (k.clone(), RVal::from_value(v)))
+                        .collect(),
                     _ => BTreeMap::new(),
                 };
                 if name == "keys" {

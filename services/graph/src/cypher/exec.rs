@@ -125,8 +125,14 @@ pub fn execute(
                         match_patterns(&scope, budget, std::slice::from_ref(pattern), &row)?
                     };
                     if found.is_empty() {
+                        refuse_null_properties(txn.state(), params, pattern, &row)?;
                         let mut created = row;
-                        create_path(txn, params, pattern, &mut created)?;
+                        create_path(
+                            txn,
+                            params,
+                            &outgoing_when_undirected(pattern),
+                            &mut created,
+                        )?;
                         for item in on_create {
                             set_item(txn, params, item, &created)?;
                         }
@@ -279,6 +285,38 @@ fn create_node(
         row.insert(var.clone(), RVal::Node(id));
     }
     Ok(id)
+}
+
+/// MERGE cannot create what it could never match: a property whose value is null.
+fn refuse_null_properties(
+    state: &GraphState,
+    params: &HashMap<String, RVal>,
+    pattern: &PathPattern,
+    row: &Row,
+) -> Result<()> {
+    let scope = Scope { state, params };
+    let maps = std::iter::once(&pattern.start.properties)
+        .chain(pattern.steps.iter().map(|(_, n)| &n.properties))
+        .chain(pattern.steps.iter().map(|(r, _)| &r.properties));
+    for (key, expr) in maps.flatten() {
+        if scope.eval(expr, row)? == RVal::Null {
+            return Err(invalid(format!(
+                "MERGE cannot use a null value for property '{key}'; it would never match"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// MERGE of an undirected relationship creates it pointing left to right.
+fn outgoing_when_undirected(pattern: &PathPattern) -> PathPattern {
+    let mut pattern = pattern.clone();
+    for (rel, _) in &mut pattern.steps {
+        if rel.arrow == Arrow::Either {
+            rel.arrow = Arrow::Right;
+        }
+    }
+    pattern
 }
 
 fn create_path(

@@ -43,7 +43,7 @@ impl Budget {
             && Instant::now() >= deadline
         {
             return Err(GraphError::DeadlineExceeded(
-                "the query ran past the caller's deadline; nothing was changed".into(),
+                "the request ran past the caller's deadline; nothing was changed".into(),
             ));
         }
         Ok(())
@@ -174,7 +174,10 @@ fn step(
                 .take(hops.len().saturating_sub(1))
                 .map(|&(_, n)| n),
         );
-        walk.nodes.push(end);
+        // A zero-length step stays where it is: the node is already on the walk.
+        if !hops.is_empty() {
+            walk.nodes.push(end);
+        }
         let result = step(scope, budget, pattern, index + 1, bound, used, walk, next);
         used.truncate(before.0);
         walk.nodes.truncate(before.1);

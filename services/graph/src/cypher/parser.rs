@@ -288,7 +288,14 @@ impl Parser<'_> {
     fn set_items(&mut self) -> Result<Vec<SetItem>> {
         let mut items = Vec::new();
         loop {
-            let variable = self.name("a variable")?;
+            // `SET (n).key = ...` names the variable in parentheses.
+            let variable = if self.eat_sym("(") {
+                let name = self.name("a variable")?;
+                self.expect_sym(")")?;
+                name
+            } else {
+                self.name("a variable")?
+            };
             let item = if self.eat_sym(".") {
                 let key = self.name("a property key")?;
                 self.expect_sym("=")?;
@@ -481,7 +488,8 @@ impl Parser<'_> {
         } else {
             Vec::new()
         };
-        let properties = if self.is_sym("{") {
+        let has_map = self.is_sym("{");
+        let properties = if has_map {
             self.map_literal()?
         } else {
             Vec::new()
@@ -491,6 +499,7 @@ impl Parser<'_> {
             variable,
             labels,
             properties,
+            has_map,
         })
     }
 
@@ -652,8 +661,11 @@ impl Parser<'_> {
         self.comparison()
     }
 
+    /// Comparisons; a chain `a < b <= c` means `a < b AND b <= c`.
     fn comparison(&mut self) -> Result<Expr> {
-        let mut left = self.additive()?;
+        let first = self.predicate()?;
+        let mut pairs: Vec<Expr> = Vec::new();
+        let mut left = first.clone();
         loop {
             let symbol = [
                 ("=", BinOp::Eq),
@@ -665,10 +677,30 @@ impl Parser<'_> {
             ]
             .into_iter()
             .find(|(s, _)| self.is_sym(s));
-            let op = if let Some((_, op)) = symbol {
-                self.advance();
-                op
-            } else if self.is_keyword("STARTS") && self.is_keyword_at(1, "WITH") {
+            let Some((_, op)) = symbol else {
+                break;
+            };
+            self.advance();
+            self.nest()?;
+            let right = self.predicate()?;
+            pairs.push(Expr::Binary(op, Box::new(left), Box::new(right.clone())));
+            left = right;
+        }
+        let mut pairs = pairs.into_iter();
+        let Some(mut chain) = pairs.next() else {
+            return Ok(first);
+        };
+        for pair in pairs {
+            chain = Expr::Binary(BinOp::And, Box::new(chain), Box::new(pair));
+        }
+        Ok(chain)
+    }
+
+    /// String and list predicates and null tests, which bind tighter than comparisons.
+    fn predicate(&mut self) -> Result<Expr> {
+        let mut left = self.additive()?;
+        loop {
+            let op = if self.is_keyword("STARTS") && self.is_keyword_at(1, "WITH") {
                 self.advance();
                 self.advance();
                 BinOp::StartsWith

@@ -36,7 +36,8 @@ pub fn project(
     let scope = Scope { state, params };
     let items = &projection.items;
     let aggregated = items.iter().any(|i| i.expr.has_aggregate());
-    let mut out: Vec<(Vec<RVal>, Row)> = Vec::new();
+    // Each output row: its values, the row it came from (with the aliases), its group.
+    let mut out: Vec<(Vec<RVal>, Row, Vec<Row>)> = Vec::new();
     let with_aliases = |mut env: Row, values: &[RVal]| {
         for (item, value) in items.iter().zip(values) {
             env.insert(item.name.clone(), value.clone());
@@ -71,7 +72,7 @@ pub fn project(
                 .map(|item| scope.eval_grouped(&item.expr, &first, &group))
                 .collect::<Result<Vec<_>>>()?;
             let env = with_aliases(first, &values);
-            out.push((values, env));
+            out.push((values, env, group));
         }
     } else {
         for row in rows {
@@ -80,12 +81,12 @@ pub fn project(
                 .map(|item| scope.eval(&item.expr, &row))
                 .collect::<Result<Vec<_>>>()?;
             let env = with_aliases(row, &values);
-            out.push((values, env));
+            out.push((values, env, Vec::new()));
         }
     }
     if projection.distinct {
         let mut seen = std::collections::HashSet::new();
-        out.retain(|(values, _)| {
+        out.retain(|(values, _, _)| {
             seen.insert(
                 values
                     .iter()
@@ -97,16 +98,19 @@ pub fn project(
     }
     if !projection.order.is_empty() {
         let mut keyed = Vec::with_capacity(out.len());
-        for (values, env) in out {
+        for (values, env, group) in out {
             let mut keys = Vec::with_capacity(projection.order.len());
             for sort in &projection.order {
                 let column = items.iter().position(|i| i.name == sort.text);
                 keys.push(match column {
                     Some(c) => values[c].clone(),
+                    None if sort.expr.has_aggregate() => {
+                        scope.eval_grouped(&sort.expr, &env, &group)?
+                    }
                     None => scope.eval(&sort.expr, &env)?,
                 });
             }
-            keyed.push((keys, values, env));
+            keyed.push((keys, values, env, group));
         }
         keyed.sort_by(|a, b| {
             for ((x, y), sort) in a.0.iter().zip(&b.0).zip(&projection.order) {
@@ -118,7 +122,7 @@ pub fn project(
             }
             std::cmp::Ordering::Equal
         });
-        out = keyed.into_iter().map(|(_, v, e)| (v, e)).collect();
+        out = keyed.into_iter().map(|(_, v, e, g)| (v, e, g)).collect();
     }
     let skip = count_argument(&scope, &projection.skip, "SKIP")?.unwrap_or(0);
     let limit = count_argument(&scope, &projection.limit, "LIMIT")?;
@@ -126,5 +130,6 @@ pub fn project(
         .into_iter()
         .skip(skip)
         .take(limit.unwrap_or(usize::MAX))
+        .map(|(values, env, _)| (values, env))
         .collect())
 }

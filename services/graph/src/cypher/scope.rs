@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::ast::{Clause, Expr, PathPattern, Projection, RemoveItem, SetItem, Statement};
+use super::eval::RVal;
 use crate::error::{Result, invalid};
 
 /// Fails with INVALID_ARGUMENT naming the first variable used before it is defined.
@@ -13,6 +14,7 @@ pub fn check(statement: &Statement) -> Result<()> {
     let mut defined: HashSet<String> = HashSet::new();
     let mut kinds: HashMap<String, VarKind> = HashMap::new();
     for clause in &statement.clauses {
+        let kinds_before = kinds.clone();
         match clause {
             Clause::Match { patterns, .. } => declare(&mut kinds, patterns, Mode::Match)?,
             Clause::Create(patterns) => declare(&mut kinds, patterns, Mode::Create)?,
@@ -26,6 +28,9 @@ pub fn check(statement: &Statement) -> Result<()> {
                     .map(|item| {
                         let kind = match &item.expr {
                             Expr::Variable(v) => kinds.get(v).copied().unwrap_or(VarKind::Value),
+                            Expr::Literal(RVal::Null) => VarKind::Value,
+                            Expr::Literal(_) | Expr::Map(_) => VarKind::Scalar,
+                            Expr::List(_) => VarKind::List,
                             _ => VarKind::Value,
                         };
                         (item.name.clone(), kind)
@@ -44,6 +49,7 @@ pub fn check(statement: &Statement) -> Result<()> {
                 if let Some(p) = predicate {
                     uses(&defined, p)?;
                     no_aggregate(p, "WHERE")?;
+                    property_targets(&kinds, p)?;
                 }
             }
             Clause::Create(patterns) => bind_patterns(&mut defined, patterns)?,
@@ -72,6 +78,7 @@ pub fn check(statement: &Statement) -> Result<()> {
             Clause::Delete { targets, .. } => {
                 for target in targets {
                     uses(&defined, target)?;
+                    deletable(target)?;
                 }
             }
             Clause::With {
@@ -79,6 +86,7 @@ pub fn check(statement: &Statement) -> Result<()> {
                 predicate,
             } => {
                 projection_uses(&defined, projection)?;
+                projection_targets(&kinds_before, projection)?;
                 let projected: HashSet<String> =
                     projection.items.iter().map(|i| i.name.clone()).collect();
                 if let Some(p) = predicate {
@@ -89,7 +97,10 @@ pub fn check(statement: &Statement) -> Result<()> {
                 }
                 defined = projected;
             }
-            Clause::Return(projection) => projection_uses(&defined, projection)?,
+            Clause::Return(projection) => {
+                projection_uses(&defined, projection)?;
+                projection_targets(&kinds, projection)?;
+            }
         }
     }
     Ok(())
@@ -102,6 +113,10 @@ enum VarKind {
     Relationship,
     Relationships,
     Path,
+    /// A literal value (not a node, relationship, path or list).
+    Scalar,
+    /// A list literal (perhaps of relationships).
+    List,
     /// Anything (a projected expression).
     Value,
 }
@@ -118,6 +133,8 @@ fn describe(kind: VarKind) -> &'static str {
         VarKind::Relationship => "a relationship",
         VarKind::Relationships => "a list of relationships",
         VarKind::Path => "a path",
+        VarKind::Scalar => "a literal value",
+        VarKind::List => "a list",
         VarKind::Value => "a value",
     }
 }
@@ -132,7 +149,11 @@ fn declare(
     let mut rels_here: HashSet<&str> = HashSet::new();
     let bind = |kinds: &mut HashMap<String, VarKind>, var: &str, kind: VarKind| -> Result<()> {
         match kinds.get(var) {
-            Some(&existing) if existing != kind && existing != VarKind::Value => {
+            Some(&existing)
+                if existing != kind
+                    && existing != VarKind::Value
+                    && (existing, kind) != (VarKind::List, VarKind::Relationships) =>
+            {
                 Err(invalid(format!(
                     "variable `{var}` is {}, so it cannot be used as {}",
                     describe(existing),
@@ -152,9 +173,7 @@ fn declare(
             let bound = kinds.contains_key(var);
             if mode == Mode::Create
                 && bound
-                && (!node.labels.is_empty()
-                    || !node.properties.is_empty()
-                    || pattern.steps.is_empty())
+                && (!node.labels.is_empty() || node.has_map || pattern.steps.is_empty())
             {
                 return Err(invalid(format!(
                     "variable `{var}` is already declared; a created pattern cannot declare it again"
@@ -163,6 +182,11 @@ fn declare(
             bind(kinds, var, VarKind::Node)?;
         }
         for (rel, _) in &pattern.steps {
+            if mode == Mode::Create && rel.types.len() != 1 {
+                return Err(invalid(
+                    "a created or merged relationship needs exactly one type, as in -[:TYPE]->",
+                ));
+            }
             let Some(var) = &rel.variable else { continue };
             if !rels_here.insert(var) {
                 return Err(invalid(format!(
@@ -270,9 +294,40 @@ fn no_nested_aggregate(expr: &Expr) -> Result<()> {
 }
 
 fn projection_uses(defined: &HashSet<String>, projection: &Projection) -> Result<()> {
+    let mut names = HashSet::new();
     for item in &projection.items {
         uses(defined, &item.expr)?;
         no_nested_aggregate(&item.expr)?;
+        if !names.insert(item.name.as_str()) {
+            return Err(invalid(format!(
+                "column name `{}` is used more than once",
+                item.name
+            )));
+        }
+    }
+    let keys: Vec<&Expr> = projection
+        .items
+        .iter()
+        .map(|i| &i.expr)
+        .filter(|e| !e.has_aggregate())
+        .collect();
+    for item in &projection.items {
+        if item.expr.has_aggregate() {
+            unambiguous(&item.expr, &keys, &[])?;
+        }
+    }
+    let aliases: Vec<&str> = projection.items.iter().map(|i| i.name.as_str()).collect();
+    let grouped = projection.distinct || projection.items.iter().any(|i| i.expr.has_aggregate());
+    for sort in &projection.order {
+        if sort.expr.has_aggregate() {
+            unambiguous(&sort.expr, &keys, &aliases)?;
+        }
+        if grouped && !covered(&sort.expr, projection) {
+            return Err(invalid(format!(
+                "ORDER BY {} uses a variable that DISTINCT or aggregation removed; order by the projected columns",
+                sort.text
+            )));
+        }
     }
     let aggregating = projection.items.iter().any(|i| i.expr.has_aggregate());
     for sort in &projection.order {
@@ -318,5 +373,82 @@ fn uses(defined: &HashSet<String>, expr: &Expr) -> Result<()> {
             items.iter().try_for_each(|e| uses(defined, e))
         }
         Expr::Map(entries) => entries.iter().try_for_each(|(_, e)| uses(defined, e)),
+    }
+}
+
+/// Refuses a property read of a path or a list of relationships (the variable's kind is known).
+fn property_targets(kinds: &HashMap<String, VarKind>, expr: &Expr) -> Result<()> {
+    if let Expr::Property(target, key) = expr
+        && let Expr::Variable(var) = target.as_ref()
+        && let Some(kind @ (VarKind::Path | VarKind::Relationships)) = kinds.get(var)
+    {
+        return Err(invalid(format!(
+            "type error: cannot read property '{key}' of `{var}`, which is {}",
+            describe(*kind)
+        )));
+    }
+    expr.children()
+        .into_iter()
+        .try_for_each(|e| property_targets(kinds, e))
+}
+
+fn projection_targets(kinds: &HashMap<String, VarKind>, projection: &Projection) -> Result<()> {
+    projection
+        .items
+        .iter()
+        .map(|i| &i.expr)
+        .chain(projection.order.iter().map(|s| &s.expr))
+        .try_for_each(|e| property_targets(kinds, e))
+}
+
+/// Refuses DELETE of what can never be a node, relationship or path: literals, arithmetic,
+/// label predicates and other operators.
+fn deletable(target: &Expr) -> Result<()> {
+    match target {
+        Expr::Variable(_) | Expr::Parameter(_) | Expr::Property(..) | Expr::Call { .. } => Ok(()),
+        Expr::Literal(RVal::Null) => Ok(()),
+        Expr::HasLabels(..) => Err(invalid("DELETE cannot delete a label; use REMOVE n:Label")),
+        _ => Err(invalid(
+            "DELETE needs a node, a relationship or a path, not this expression",
+        )),
+    }
+}
+
+/// Refuses an aggregating expression whose non-aggregated parts are neither constants nor
+/// grouping keys that are variables or property reads (or, in ORDER BY, column aliases):
+/// `me.age + you.age + count(*)` is ambiguous even when `me.age + you.age` is returned.
+fn unambiguous(expr: &Expr, keys: &[&Expr], aliases: &[&str]) -> Result<()> {
+    if expr.is_aggregate_call() {
+        return Ok(());
+    }
+    let simple_key =
+        |e: &Expr| matches!(e, Expr::Variable(_) | Expr::Property(..)) && keys.contains(&e);
+    match expr {
+        Expr::Literal(_) | Expr::Parameter(_) => Ok(()),
+        Expr::Variable(v) if aliases.contains(&v.as_str()) || simple_key(expr) => Ok(()),
+        Expr::Property(target, _) if simple_key(expr) || simple_key(target) => Ok(()),
+        Expr::Variable(v) => Err(invalid(format!(
+            "ambiguous aggregation: `{v}` is used beside an aggregate without being a grouping key"
+        ))),
+        Expr::Property(..) => Err(invalid(
+            "ambiguous aggregation: a property read beside an aggregate must be a grouping key",
+        )),
+        _ => expr
+            .children()
+            .into_iter()
+            .try_for_each(|e| unambiguous(e, keys, aliases)),
+    }
+}
+
+/// Whether a sort expression only uses what a DISTINCT or aggregating projection keeps: its
+/// items (by expression or alias), aggregates, constants.
+fn covered(expr: &Expr, projection: &Projection) -> bool {
+    if projection.items.iter().any(|i| i.expr == *expr) || expr.is_aggregate_call() {
+        return true;
+    }
+    match expr {
+        Expr::Variable(v) => projection.items.iter().any(|i| i.name == *v),
+        Expr::Literal(_) | Expr::Parameter(_) => true,
+        _ => expr.children().into_iter().all(|e| covered(e, projection)),
     }
 }

@@ -509,6 +509,76 @@ mod tests {
     }
 
     #[test]
+    fn neighbors_and_paths_stop_at_the_deadline() {
+        use crate::store::{Direction, NeighborQuery, PathQuery, Weight};
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedGraph::open(dir.path(), StoreOptions::default()).unwrap();
+        // A hub with 600 spokes that all lead on to one target: every walk from the hub
+        // past depth 1 visits hundreds of nodes.
+        let ((hub, target), _) = store
+            .write(|txn| {
+                let hub = txn.create_node(BTreeSet::new(), Properties::new())?;
+                let target = txn.create_node(BTreeSet::new(), Properties::new())?;
+                for _ in 0..600 {
+                    let spoke = txn.create_node(BTreeSet::new(), Properties::new())?;
+                    txn.create_relationship(hub, spoke, "OUT".into(), Properties::new())?;
+                    txn.create_relationship(spoke, target, "IN".into(), Properties::new())?;
+                }
+                Ok((hub, target))
+            })
+            .unwrap();
+        let neighbors = |deadline| NeighborQuery {
+            node_id: hub,
+            direction: Direction::Outgoing,
+            types: Vec::new(),
+            min_depth: 1,
+            max_depth: 2,
+            limit: None,
+            deadline,
+        };
+        let path = |deadline, weight| PathQuery {
+            source: hub,
+            target,
+            direction: Direction::Outgoing,
+            types: Vec::new(),
+            max_depth: 10,
+            weight,
+            deadline,
+        };
+        let weight = || {
+            Some(Weight {
+                property: "w".into(),
+                default: Some(1.0),
+            })
+        };
+        let past = Some(std::time::Instant::now());
+        let expired = [
+            store.neighbors(&neighbors(past)).map(|_| ()).unwrap_err(),
+            store
+                .shortest_path(&path(past, None))
+                .map(|_| ())
+                .unwrap_err(),
+            store
+                .shortest_path(&path(past, weight()))
+                .map(|_| ())
+                .unwrap_err(),
+        ];
+        for err in expired {
+            assert!(matches!(err, GraphError::DeadlineExceeded(_)), "{err}");
+        }
+        // Without a deadline all three finish.
+        assert_eq!(store.neighbors(&neighbors(None)).unwrap().0.len(), 601);
+        assert_eq!(store.shortest_path(&path(None, None)).unwrap().hop_count, 2);
+        assert_eq!(
+            store
+                .shortest_path(&path(None, weight()))
+                .unwrap()
+                .total_weight,
+            2.0
+        );
+    }
+
+    #[test]
     fn queries_stop_at_the_deadline_and_writes_roll_back() {
         let dir = tempfile::tempdir().unwrap();
         let store = EmbeddedGraph::open(dir.path(), StoreOptions::default()).unwrap();

@@ -60,6 +60,8 @@ pub struct NeighborQuery {
     pub max_depth: u32,
     /// Most neighbors listed; `None` lists all.
     pub limit: Option<usize>,
+    /// When the caller stops waiting (DEADLINE_EXCEEDED after it).
+    pub deadline: Option<Instant>,
 }
 
 /// One node reached by a neighbor walk.
@@ -97,6 +99,8 @@ pub struct PathQuery {
     pub max_depth: u32,
     /// Weighted search, or hop count when `None`.
     pub weight: Option<Weight>,
+    /// When the caller stops waiting (DEADLINE_EXCEEDED after it).
+    pub deadline: Option<Instant>,
 }
 
 /// A shortest path found.

@@ -13,6 +13,7 @@ use petgraph::visit::EdgeRef;
 
 use super::graph::GraphState;
 use super::{Direction, FoundPath, NeighborQuery, PathQuery, Weight};
+use crate::cypher::matcher::Budget;
 use crate::error::{GraphError, Result};
 
 /// One step from a node: the relationship taken and the node reached.
@@ -55,6 +56,7 @@ pub type Reached = (u64, u32, u64);
 /// depth; the start node is never listed. Returns whether `limit` cut the list.
 pub fn neighbors(state: &GraphState, query: &NeighborQuery) -> Result<(Vec<Reached>, bool)> {
     let graph = state.graph();
+    let budget = Budget::new(query.deadline);
     let start = state.node_index(query.node_id)?;
     let mut seen = HashSet::from([start]);
     let mut frontier = vec![start];
@@ -62,6 +64,7 @@ pub fn neighbors(state: &GraphState, query: &NeighborQuery) -> Result<(Vec<Reach
     for depth in 1..=query.max_depth {
         let mut next: Vec<(u64, NodeIndex, EdgeIndex)> = Vec::new();
         for &at in &frontier {
+            budget.tick()?;
             for step in steps(state, at, query.direction, &query.types) {
                 if seen.insert(step.to) {
                     next.push((graph[step.to].id, step.to, step.edge));
@@ -89,9 +92,10 @@ pub fn neighbors(state: &GraphState, query: &NeighborQuery) -> Result<(Vec<Reach
 pub fn shortest_path(state: &GraphState, query: &PathQuery) -> Result<FoundPath> {
     let source = state.node_index(query.source)?;
     let target = state.node_index(query.target)?;
+    let budget = Budget::new(query.deadline);
     let walk = match &query.weight {
-        None => hop_search(state, query, source, target),
-        Some(weight) => weighted_search(state, query, weight, source, target)?,
+        None => hop_search(state, query, &budget, source, target)?,
+        Some(weight) => weighted_search(state, query, &budget, weight, source, target)?,
     };
     let (nodes, edges, total_weight) = walk.ok_or_else(|| {
         GraphError::NotFound(format!(
@@ -122,20 +126,22 @@ type Walk = (Vec<NodeIndex>, Vec<EdgeIndex>, f64);
 fn hop_search(
     state: &GraphState,
     query: &PathQuery,
+    budget: &Budget,
     source: NodeIndex,
     target: NodeIndex,
-) -> Option<Walk> {
+) -> Result<Option<Walk>> {
     let mut parent: HashMap<NodeIndex, (NodeIndex, EdgeIndex)> = HashMap::new();
     let mut seen = HashSet::from([source]);
     let mut frontier = vec![source];
     let mut depth = 0;
     while !seen.contains(&target) {
         if depth >= query.max_depth || frontier.is_empty() {
-            return None;
+            return Ok(None);
         }
         depth += 1;
         let mut next = Vec::new();
         for &at in &frontier {
+            budget.tick()?;
             for step in steps(state, at, query.direction, &query.types) {
                 if seen.insert(step.to) {
                     parent.insert(step.to, (at, step.edge));
@@ -147,7 +153,7 @@ fn hop_search(
     }
     let (nodes, edges) = unwind(target, |n| parent.get(&n).copied());
     let hops = edges.len() as f64;
-    Some((nodes, edges, hops))
+    Ok(Some((nodes, edges, hops)))
 }
 
 /// Follows parent links back from `end`; returns the nodes and relationships in walk order.
@@ -198,6 +204,7 @@ impl PartialOrd for Entry {
 fn weighted_search(
     state: &GraphState,
     query: &PathQuery,
+    budget: &Budget,
     weight: &Weight,
     source: NodeIndex,
     target: NodeIndex,
@@ -216,6 +223,7 @@ fn weighted_search(
         node: source,
     }]);
     while let Some(entry) = queue.pop() {
+        budget.tick()?;
         if best
             .get(&(entry.node, entry.hops))
             .is_some_and(|&c| c < entry.cost)
