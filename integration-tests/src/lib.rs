@@ -15,6 +15,10 @@ use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
+pub mod otlp;
+
+pub mod processes;
+
 /// The test-only slow service (see `proto/chatmesh/testing/v1/testing.proto` in this crate).
 pub mod testing {
     tonic::include_proto!("chatmesh.testing.v1");

@@ -1,9 +1,11 @@
 //! `chatmesh`: the user's command. `up` runs the whole mesh in one process on embedded stores;
 //! `health` asks a service whether it is SERVING (usable as a container healthcheck); `bench`
-//! loads a service with gRPC calls and reports throughput and latency.
+//! loads a service with gRPC calls and reports throughput and latency; `chat` asks the chatbot.
 
 mod bench;
+mod chat;
 mod health;
+mod mcp;
 mod up;
 
 use std::process::ExitCode;
@@ -27,6 +29,10 @@ enum Command {
     Health(health::HealthArgs),
     /// Load a service with gRPC calls (closed loop) and report throughput and latency.
     Bench(bench::BenchArgs),
+    /// Ask the chatbot: one question, or one per line from standard input.
+    Chat(chat::ChatArgs),
+    /// Serve the router's tools to an AI agent over MCP on stdin/stdout.
+    Mcp(mcp::McpArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,7 +46,9 @@ fn main() -> ExitCode {
     };
     let log = match &cli.command {
         Command::Up(args) => (args.log_format, args.log_filter.as_str()),
-        Command::Health(_) | Command::Bench(_) => (LogFormat::Human, "warn"),
+        Command::Health(_) | Command::Bench(_) | Command::Chat(_) | Command::Mcp(_) => {
+            (LogFormat::Human, "warn")
+        }
     };
     if let Err(e) = chatmesh_runtime::telemetry::init_logging(log.0, log.1) {
         eprintln!("chatmesh: {e}");
@@ -61,6 +69,8 @@ fn main() -> ExitCode {
             Command::Up(args) => up::run(args).await,
             Command::Health(args) => health::run(args).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Chat(args) => chat::run(args).await,
+            Command::Mcp(args) => mcp::run(args).await,
         }
     })
 }

@@ -6,6 +6,8 @@
 //! `chatmesh bench --addr 127.0.0.1:50055 --scenario relational-get --concurrency 16`.
 
 mod baseline;
+mod chat;
+mod graph;
 mod load;
 mod relational;
 mod runner;
@@ -30,7 +32,9 @@ pub struct BenchArgs {
     #[arg(long, default_value = "127.0.0.1:50055", value_name = "ADDR")]
     addr: String,
     /// What to send: grpc-health (a baseline: the cost of gRPC itself), relational-get,
-    /// relational-create, relational-update, relational-list100, vector-near-text.
+    /// relational-create, relational-update, relational-list100, vector-near-text,
+    /// graph-neighbors (--addr :50053), graph-query, chat-graph,
+    /// chat-vector, chat-relational, chat-mix (chat-* go to the chatbot, e.g. --addr :50051).
     #[arg(long, default_value = "relational-get", value_name = "NAME")]
     scenario: String,
     /// Calls in flight at once (closed loop: each worker waits for its answer).
@@ -84,6 +88,20 @@ enum BenchCommand {
     LoadFaqs(VectorTarget),
     /// Recall@5 of near_text on the FAQ collection against exact search with the same embedder.
     VectorRecall(VectorTarget),
+    /// Load the benchmark workload's graph (people, teams, MANAGES, MEMBER_OF) into a running
+    /// graph service, idempotently (Cypher MERGE through ExecuteQuery).
+    LoadGraph {
+        /// Address of the graph service.
+        #[arg(long, default_value = "127.0.0.1:50053", value_name = "ADDR")]
+        addr: String,
+        /// The workload file.
+        #[arg(
+            long,
+            default_value = "../shared/bench/workload.json",
+            value_name = "PATH"
+        )]
+        workload: PathBuf,
+    },
     /// Load the benchmark workload's orders into a running relational service.
     LoadOrders {
         /// Address of the relational service.
@@ -136,6 +154,13 @@ async fn execute(args: BenchArgs) -> Result<bool, String> {
             );
             return Ok(true);
         }
+        Some(BenchCommand::LoadGraph { addr, workload }) => {
+            println!(
+                "{}",
+                graph::load_graph(&workload, connect(&addr).await?).await?
+            );
+            return Ok(true);
+        }
         Some(BenchCommand::LoadFaqs(VectorTarget { addr, workload })) => {
             println!(
                 "{}",
@@ -153,7 +178,13 @@ async fn execute(args: BenchArgs) -> Result<bool, String> {
         None => {}
     }
     let concurrency = args.concurrency as usize;
-    let make = baseline::scenario(&args.scenario)
+    let graph_make = if graph::SCENARIOS.contains(&args.scenario.as_str()) {
+        Some(graph::scenario(&args.scenario, connect(&args.addr).await?).await?)
+    } else {
+        None
+    };
+    let make = graph_make
+        .or_else(|| baseline::scenario(&args.scenario))
         .or_else(|| relational::scenario(&args.scenario, args.ids, concurrency))
         .map(Ok)
         .or_else(|| {
@@ -165,14 +196,23 @@ async fn execute(args: BenchArgs) -> Result<bool, String> {
                         .ok_or_else(|| "unreachable".to_owned())
                 })
         })
+        .or_else(|| {
+            chat::SCENARIOS.contains(&args.scenario.as_str()).then(|| {
+                let questions = chat::questions(&args.workload)?;
+                chat::scenario(&args.scenario, std::sync::Arc::new(questions))
+                    .ok_or_else(|| "unreachable".to_owned())
+            })
+        })
         .transpose()?
         .ok_or_else(|| {
             format!(
-                "unknown scenario '{}'; known: {}, {}, {}",
+                "unknown scenario '{}'; known: {}, {}, {}, {}, {}",
                 args.scenario,
                 baseline::SCENARIOS.join(", "),
+                graph::SCENARIOS.join(", "),
                 relational::SCENARIOS.join(", "),
-                vector::SCENARIOS.join(", ")
+                vector::SCENARIOS.join(", "),
+                chat::SCENARIOS.join(", ")
             )
         })?;
     let mut channels = Vec::new();
