@@ -19,6 +19,7 @@ pub mod probe;
 mod reflection;
 pub mod server;
 pub mod shutdown;
+pub mod status;
 pub mod telemetry;
 #[doc(hidden)]
 pub mod test_support;

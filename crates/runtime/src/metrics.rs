@@ -7,6 +7,7 @@
 //! serves get a slot, and at most [`MAX_METHODS`] of them, so a client sending made-up paths
 //! cannot grow the output; those requests are counted under `method="unknown"`.
 
+use crate::status;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,27 +22,6 @@ pub const MAX_METHODS: usize = 64;
 const BUCKETS: [f64; 16] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
     5.0, 10.0,
-];
-
-/// gRPC status codes 0..=16, as named in the gRPC spec (the `code` label).
-const CODE_NAMES: [&str; 17] = [
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
 ];
 
 /// HTTP status classes of the plain HTTP requests (the `class` label).
@@ -79,7 +59,7 @@ impl Histogram {
 struct MethodStats {
     service: Box<str>,
     method: Box<str>,
-    by_code: [Histogram; CODE_NAMES.len()],
+    by_code: [Histogram; status::CODE_NAMES.len()],
 }
 
 impl MethodStats {
@@ -155,7 +135,7 @@ impl RpcMetrics {
         let stats =
             id.0.and_then(|index| self.slots[index].get())
                 .unwrap_or(&self.unknown);
-        let code = (code as usize).min(CODE_NAMES.len() - 1);
+        let code = (code as usize).min(status::CODE_NAMES.len() - 1);
         stats.by_code[code].observe(elapsed);
     }
 
@@ -238,7 +218,7 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
 /// while requests are being counted.
 fn for_each_series(methods: &[&MethodStats], mut f: impl FnMut(&str, &Histogram, u64)) {
     for stats in methods {
-        for (code, histogram) in CODE_NAMES.iter().zip(&stats.by_code) {
+        for (code, histogram) in status::CODE_NAMES.iter().zip(&stats.by_code) {
             let count: u64 = histogram
                 .buckets
                 .iter()

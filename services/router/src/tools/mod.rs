@@ -141,29 +141,7 @@ impl Failure {
     }
 }
 
-/// The canonical upper-case name of a gRPC status code, e.g. `NOT_FOUND`.
-pub fn code_name(code: tonic::Code) -> &'static str {
-    use tonic::Code;
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
-}
+pub use chatmesh_runtime::status::code_name;
 
 /// The tools, over the router's backends.
 #[derive(Debug, Clone)]
@@ -391,14 +369,5 @@ mod tests {
             );
             assert!(!tool.description.is_empty(), "{}", tool.name);
         }
-    }
-
-    #[test]
-    fn code_names_are_the_canonical_ones() {
-        assert_eq!(code_name(tonic::Code::NotFound), "NOT_FOUND");
-        assert_eq!(
-            code_name(tonic::Code::DeadlineExceeded),
-            "DEADLINE_EXCEEDED"
-        );
     }
 }
