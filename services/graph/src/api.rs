@@ -2,6 +2,9 @@
 //! hands the rest to the [`GraphStore`], and turns results and errors into messages. [`status`]
 //! is the one place domain errors become gRPC status codes.
 //! ExecuteQuery and StreamQuery hand the Cypher text to the store, which parses and runs it.
+//! Store calls run on the blocking pool (writes fsync, queries may run long), except small
+//! reads (GetNode, GetRelationship, short ListNeighbors walks) that the store can answer at
+//! once: those run inline, as the hand-off would cost more than the read.
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, OnceLock};
@@ -28,6 +31,9 @@ const DEFAULT_ROW_LIMIT: usize = 1000;
 const MAX_ROW_LIMIT: usize = 10_000;
 const DEFAULT_BATCH_SIZE: usize = 256;
 const MAX_BATCH_SIZE: usize = 4096;
+/// Most relationships a ListNeighbors walk may take on an async thread; a longer walk starts
+/// again on the blocking pool.
+const INLINE_NEIGHBOR_STEPS: usize = 512;
 
 /// Where the store will be once loaded; until then every call is UNAVAILABLE.
 pub type ReadyStore = Arc<OnceLock<Arc<dyn GraphStore>>>;
@@ -43,16 +49,34 @@ impl GraphApi {
         Self { store }
     }
 
+    /// The store, or UNAVAILABLE while it loads.
+    fn ready(&self) -> Result<&Arc<dyn GraphStore>, Status> {
+        self.store
+            .get()
+            .ok_or_else(|| Status::unavailable("the graph store is still loading"))
+    }
+
+    /// Answers a small read of `input` on this async thread when the store can do so without
+    /// waiting (`quick` returns `Some`), else runs `call` on the blocking pool. The hand-off to
+    /// the pool costs more than a short read itself.
+    async fn quick_or_blocking<I: Send + 'static, T: Send + 'static>(
+        &self,
+        input: I,
+        quick: impl FnOnce(&dyn GraphStore, &I) -> Option<Result<T, GraphError>>,
+        call: impl FnOnce(&dyn GraphStore, I) -> Result<T, GraphError> + Send + 'static,
+    ) -> Result<T, Status> {
+        match quick(self.ready()?.as_ref(), &input) {
+            Some(answer) => answer.map_err(status),
+            None => self.blocking(move |store| call(store, input)).await,
+        }
+    }
+
     /// Runs a store call off the async threads (writes fsync; reads may walk far).
     async fn blocking<T: Send + 'static>(
         &self,
         call: impl FnOnce(&dyn GraphStore) -> Result<T, GraphError> + Send + 'static,
     ) -> Result<T, Status> {
-        let store = self
-            .store
-            .get()
-            .cloned()
-            .ok_or_else(|| Status::unavailable("the graph store is still loading"))?;
+        let store = self.ready()?.clone();
         tokio::task::spawn_blocking(move || call(store.as_ref()))
             .await
             .map_err(|e| Status::internal(format!("store task failed: {e}")))?
@@ -425,7 +449,13 @@ impl GraphService for GraphApi {
         request: Request<pb::GetNodeRequest>,
     ) -> Result<Response<pb::GetNodeResponse>, Status> {
         let id = check_id(request.get_ref().id, "id")?;
-        let node = self.blocking(move |store| store.node(id)).await?;
+        let node = self
+            .quick_or_blocking(
+                id,
+                |store, &id| store.try_node(id),
+                |store, id| store.node(id),
+            )
+            .await?;
         Ok(Response::new(pb::GetNodeResponse { node: Some(node) }))
     }
 
@@ -475,7 +505,13 @@ impl GraphService for GraphApi {
         request: Request<pb::GetRelationshipRequest>,
     ) -> Result<Response<pb::GetRelationshipResponse>, Status> {
         let id = check_id(request.get_ref().id, "id")?;
-        let relationship = self.blocking(move |store| store.relationship(id)).await?;
+        let relationship = self
+            .quick_or_blocking(
+                id,
+                |store, &id| store.try_relationship(id),
+                |store, id| store.relationship(id),
+            )
+            .await?;
         Ok(Response::new(pb::GetRelationshipResponse {
             relationship: Some(relationship),
         }))
@@ -496,33 +532,34 @@ impl GraphService for GraphApi {
         request: Request<pb::ListNeighborsRequest>,
     ) -> Result<Response<pb::ListNeighborsResponse>, Status> {
         let deadline = caller_deadline(&request);
-        let request = request.into_inner();
+        let mut request = request.into_inner();
         let query = neighbor_query(&request, deadline)?;
         let page_size = match request.page_size {
             0 => DEFAULT_PAGE_SIZE,
             n => (n as usize).min(MAX_PAGE_SIZE),
         };
-        let fingerprint = crc32fast::hash(
-            &pb::ListNeighborsRequest {
-                page_token: String::new(),
-                ..request.clone()
-            }
-            .encode_to_vec(),
-        );
-        let cursor = if request.page_token.is_empty() {
+        // The token names the request it belongs to by a checksum of the other fields.
+        let page_token = std::mem::take(&mut request.page_token);
+        let fingerprint = crc32fast::hash(&request.encode_to_vec());
+        let cursor = if page_token.is_empty() {
             None
         } else {
-            Some(NeighborCursor::decode(&request.page_token, fingerprint)?)
+            Some(NeighborCursor::decode(&page_token, fingerprint)?)
         };
-        let (all, cut) = self.blocking(move |store| store.neighbors(&query)).await?;
+        let (all, cut) = self
+            .quick_or_blocking(
+                query,
+                |store, query| store.try_neighbors(query, INLINE_NEIGHBOR_STEPS),
+                |store, query| store.neighbors(&query),
+            )
+            .await?;
         let after = cursor.map(|c| (c.depth, c.node_id));
         let listed_before = cursor.map_or(0, |c| c.listed);
-        let rest: Vec<_> = all
+        let mut rest = all
             .into_iter()
-            .filter(|n| after.is_none_or(|key| (n.depth, n.node.id) > key))
-            .collect();
-        let more = rest.len() > page_size;
-        let page: Vec<_> = rest.into_iter().take(page_size).collect();
+            .filter(|n| after.is_none_or(|key| (n.depth, n.node.id) > key));
+        let page: Vec<_> = rest.by_ref().take(page_size).collect();
+        let more = rest.next().is_some();
         let next_page_token = match page.last() {
             Some(last) if more => NeighborCursor {
                 depth: last.depth,

@@ -1,6 +1,7 @@
 //! Property values and names: the typed values nodes and relationships carry, their
 //! conversion from and to the wire `Value`, and the contract's validation rules (name syntax,
-//! value kinds, sizes, nesting depth).
+//! value kinds, sizes). As in Neo4j, a property value is a string, integer, float or boolean,
+//! or a list of those; maps, nested lists and nulls inside lists are refused.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -16,10 +17,13 @@ pub const MAX_LABELS: usize = 32;
 pub const MAX_PROPERTIES: usize = 1024;
 /// Longest string property value, in bytes.
 pub const MAX_STRING_BYTES: usize = 1024 * 1024;
-/// Deepest nesting of lists and maps.
-pub const MAX_DEPTH: usize = 32;
 
-/// A property value. `Null` never sits in a property map: writing null removes the key.
+/// What property values may be, for error messages.
+const PROPERTY_KINDS: &str =
+    "property values are strings, integers, floats, booleans and lists of these";
+
+/// A property value. `Null` never sits in a property map (writing null removes the key), and a
+/// `List` holds neither nulls nor lists.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// The absent value.
@@ -32,10 +36,8 @@ pub enum Value {
     Float(f64),
     /// A UTF-8 string.
     String(String),
-    /// A list of values.
+    /// A list of non-null scalars.
     List(Vec<Value>),
-    /// A map with string keys.
-    Map(BTreeMap<String, Value>),
 }
 
 /// A node's or relationship's properties, in key order, never holding `Null`.
@@ -62,83 +64,55 @@ impl Value {
             Value::List(items) => Kind::ListValue(pb::ValueList {
                 values: items.iter().map(Value::to_pb).collect(),
             }),
-            Value::Map(entries) => Kind::MapValue(pb::ValueMap {
-                entries: entries
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.to_pb()))
-                    .collect(),
-            }),
         };
         pb::Value { kind: Some(kind) }
     }
 
     /// Reads a wire value that is to become a property value; `field` names it in errors.
     pub fn from_pb(value: &pb::Value, field: &str) -> Result<Self> {
-        Self::from_pb_at(value, field, 0)
+        let value = match &value.kind {
+            Some(Kind::ListValue(list)) => Value::List(
+                list.values
+                    .iter()
+                    .map(|item| Self::scalar_from_pb(item, field))
+                    .collect::<Result<_>>()?,
+            ),
+            _ => Self::scalar_from_pb(value, field)?,
+        };
+        check_value(&value, field)?;
+        Ok(value)
     }
 
-    fn from_pb_at(value: &pb::Value, field: &str, depth: usize) -> Result<Self> {
-        if depth > MAX_DEPTH {
-            return Err(invalid(format!(
-                "{field}: lists and maps nest deeper than {MAX_DEPTH}"
-            )));
-        }
+    /// A wire value that is not a list; lists are refused here (they cannot nest).
+    fn scalar_from_pb(value: &pb::Value, field: &str) -> Result<Self> {
         Ok(match &value.kind {
             None | Some(Kind::NullValue(_)) => Value::Null,
             Some(Kind::BoolValue(b)) => Value::Bool(*b),
             Some(Kind::IntValue(i)) => Value::Int(*i),
-            Some(Kind::DoubleValue(f)) => {
-                if !f.is_finite() {
-                    return Err(invalid(format!(
-                        "{field}: NaN and infinities are not property values"
-                    )));
-                }
-                Value::Float(*f)
+            Some(Kind::DoubleValue(f)) => Value::Float(*f),
+            Some(Kind::StringValue(s)) => Value::String(s.clone()),
+            Some(Kind::ListValue(_)) => return Err(not_a_property(field, "a list inside a list")),
+            Some(Kind::MapValue(_)) => return Err(not_a_property(field, "a map")),
+            Some(Kind::NodeValue(_)) => return Err(not_a_property(field, "a node")),
+            Some(Kind::RelationshipValue(_)) => {
+                return Err(not_a_property(field, "a relationship"));
             }
-            Some(Kind::StringValue(s)) => {
-                if s.len() > MAX_STRING_BYTES {
-                    return Err(invalid(format!(
-                        "{field}: string longer than {MAX_STRING_BYTES} bytes"
-                    )));
-                }
-                Value::String(s.clone())
-            }
-            Some(Kind::ListValue(list)) => Value::List(
-                list.values
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| Self::from_pb_at(v, &format!("{field}[{i}]"), depth + 1))
-                    .collect::<Result<_>>()?,
-            ),
-            Some(Kind::MapValue(map)) => {
-                let mut entries = BTreeMap::new();
-                for (key, v) in &map.entries {
-                    check_name(key, &format!("{field} key"))?;
-                    entries.insert(
-                        key.clone(),
-                        Self::from_pb_at(v, &format!("{field}.{key}"), depth + 1)?,
-                    );
-                }
-                Value::Map(entries)
-            }
-            Some(Kind::NodeValue(_) | Kind::RelationshipValue(_) | Kind::PathValue(_)) => {
-                return Err(invalid(format!(
-                    "{field}: nodes, relationships and paths are not property values"
-                )));
-            }
+            Some(Kind::PathValue(_)) => return Err(not_a_property(field, "a path")),
         })
     }
 }
 
-/// Checks a property value built inside the service (Cypher writes): sizes, nesting depth,
-/// finite floats and map keys, as [`Value::from_pb`] does for values from the wire.
+/// INVALID_ARGUMENT for a value of a kind properties cannot hold.
+pub fn not_a_property(field: &str, what: &str) -> crate::error::GraphError {
+    invalid(format!(
+        "{field}: {what} is not a property value; {PROPERTY_KINDS}"
+    ))
+}
+
+/// Checks a property value (from the wire or built by Cypher): finite floats, string sizes,
+/// and lists of non-null scalars only.
 pub fn check_value(value: &Value, field: &str) -> Result<()> {
-    fn walk(value: &Value, field: &str, depth: usize) -> Result<()> {
-        if depth > MAX_DEPTH {
-            return Err(invalid(format!(
-                "{field}: lists and maps nest deeper than {MAX_DEPTH}"
-            )));
-        }
+    fn scalar(value: &Value, field: &str) -> Result<()> {
         match value {
             Value::Float(f) if !f.is_finite() => Err(invalid(format!(
                 "{field}: NaN and infinities are not property values"
@@ -146,15 +120,23 @@ pub fn check_value(value: &Value, field: &str) -> Result<()> {
             Value::String(s) if s.len() > MAX_STRING_BYTES => Err(invalid(format!(
                 "{field}: string longer than {MAX_STRING_BYTES} bytes"
             ))),
-            Value::List(items) => items.iter().try_for_each(|v| walk(v, field, depth + 1)),
-            Value::Map(entries) => entries.iter().try_for_each(|(k, v)| {
-                check_name(k, &format!("{field} key"))?;
-                walk(v, field, depth + 1)
-            }),
             _ => Ok(()),
         }
     }
-    walk(value, field, 0)
+    match value {
+        Value::List(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, item)| match item {
+                Value::Null => Err(not_a_property(
+                    field,
+                    &format!("a list holding null (at [{i}])"),
+                )),
+                Value::List(_) => Err(not_a_property(field, "a list inside a list")),
+                _ => scalar(item, &format!("{field}[{i}]")),
+            }),
+        _ => scalar(value, field),
+    }
 }
 
 /// Checks a label, relationship type or property key.
@@ -207,25 +189,51 @@ mod tests {
 
     #[test]
     fn round_trip_and_rejections() {
-        let value = Value::List(vec![
-            Value::Int(1),
-            Value::String("a".into()),
-            Value::Map(BTreeMap::from([("k".into(), Value::Bool(true))])),
-        ]);
+        let value = Value::List(vec![Value::Int(1), Value::String("a".into())]);
         assert_eq!(Value::from_pb(&value.to_pb(), "v").unwrap(), value);
         let nan = Value::Float(f64::NAN).to_pb();
         assert!(Value::from_pb(&nan, "v").is_err());
-        let mut deep = Value::Int(0);
-        for _ in 0..=MAX_DEPTH {
-            deep = Value::List(vec![deep]);
-        }
-        assert!(Value::from_pb(&deep.to_pb(), "v").is_err());
         assert!(check_name("", "label").is_err());
         assert!(check_name("a\nb", "label").is_err());
         assert!(check_name(&"x".repeat(129), "label").is_err());
         assert!(check_name("Person", "label").is_ok());
-        assert!(check_value(&deep, "v").is_err());
         assert!(check_value(&Value::String("x".repeat(MAX_STRING_BYTES + 1)), "v").is_err());
+        assert!(check_value(&Value::List(vec![Value::Float(f64::INFINITY)]), "v").is_err());
         assert!(check_value(&value, "v").is_ok());
+        assert!(check_value(&Value::List(Vec::new()), "v").is_ok());
+    }
+
+    #[test]
+    fn maps_nested_lists_and_nulls_in_lists_are_not_property_values() {
+        let map = || pb::Value {
+            kind: Some(Kind::MapValue(pb::ValueMap {
+                entries: HashMap::from([("num".into(), Value::Int(1).to_pb())]),
+            })),
+        };
+        let list = |values| pb::Value {
+            kind: Some(Kind::ListValue(pb::ValueList { values })),
+        };
+        let refused = [
+            (map(), "a map"),
+            (list(vec![map()]), "a map"),
+            (list(vec![list(vec![])]), "a list inside a list"),
+            (
+                list(vec![Value::Int(1).to_pb(), Value::Null.to_pb()]),
+                "null",
+            ),
+        ];
+        for (value, why) in refused {
+            let err = Value::from_pb(&value, "properties.maplist").unwrap_err();
+            let message = err.to_string();
+            assert!(
+                matches!(err, crate::error::GraphError::InvalidArgument(_)),
+                "{message}"
+            );
+            assert!(message.contains("properties.maplist"), "{message}");
+            assert!(message.contains(why), "{message}");
+        }
+        let nested = Value::List(vec![Value::List(vec![Value::Int(1)])]);
+        assert!(check_value(&nested, "p").is_err());
+        assert!(check_value(&Value::List(vec![Value::Null]), "p").is_err());
     }
 }

@@ -443,6 +443,71 @@ async fn read_mode_and_atomicity() {
     service.stop().await;
 }
 
+/// Cypher writes refuse what is not a property value (maps, lists of maps, lists inside lists,
+/// nulls inside lists) with INVALID_ARGUMENT naming the property, and change nothing.
+#[tokio::test]
+async fn maps_and_nested_lists_are_not_property_values() {
+    let (_tmp, service, mut c) = demo().await;
+    for cypher in [
+        "CREATE (a:Temp) SET a.maplist = [{num: 1}]",
+        "CREATE (a:Temp {maplist: {num: 1}})",
+        "MATCH (g:Person {name: 'Grace Hopper'}) SET g.maplist = [[1, 2]]",
+        "MATCH (g:Person {name: 'Grace Hopper'}) SET g += {maplist: [1, null]}",
+        "MATCH (g:Person {name: 'Grace Hopper'}) CREATE (g)-[:T {maplist: {a: 1}}]->(:Temp)",
+        "MERGE (a:Temp {maplist: [{num: 1}]})",
+    ] {
+        let msg = assert_code(
+            c.execute_query(request(cypher, pb::AccessMode::Write))
+                .await,
+            Code::InvalidArgument,
+        );
+        assert!(msg.contains("'maplist'"), "{cypher}: {msg}");
+    }
+    assert_eq!(
+        read(&mut c, "MATCH (n:Temp) RETURN count(n)").await,
+        rows(&[&["0"]])
+    );
+    assert_eq!(
+        read(
+            &mut c,
+            "MATCH (g:Person {name: 'Grace Hopper'}) RETURN g.maplist, g.title"
+        )
+        .await,
+        rows(&[&["null", "VP Engineering"]])
+    );
+    // Maps stay fine as values a query computes and returns.
+    assert_eq!(
+        read(
+            &mut c,
+            "MATCH (g:Person {name: 'Grace Hopper'}) RETURN {t: g.title} AS m"
+        )
+        .await,
+        rows(&[&["{t: VP Engineering}"]])
+    );
+    service.stop().await;
+}
+
+/// A relationship deleted by the statement keeps its type readable until the statement ends,
+/// as in Neo4j; its properties do not stay readable.
+#[tokio::test]
+async fn type_of_a_relationship_deleted_by_the_statement() {
+    let (_tmp, service, mut c) = demo().await;
+    let deleted = write(
+        &mut c,
+        "MATCH (:Person {name: 'Ada Lovelace'})-[r:MANAGES]->(p:Person {name: 'Grace Hopper'}) \
+         DELETE r RETURN type(r)",
+    )
+    .await;
+    assert_eq!(table(&deleted), rows(&[&["MANAGES"]]));
+    assert_eq!(deleted.stats.unwrap().relationships_deleted, 1);
+    let refused = request(
+        "MATCH ()-[r:MANAGES]->() DELETE r RETURN r.since",
+        pb::AccessMode::Write,
+    );
+    assert_code(c.execute_query(refused).await, Code::InvalidArgument);
+    service.stop().await;
+}
+
 #[tokio::test]
 async fn syntax_and_unsupported_errors() {
     let (_tmp, service, mut c) = demo().await;

@@ -241,6 +241,95 @@ async fn node_errors() {
     service.stop().await;
 }
 
+/// Property values are Neo4j's: scalars and lists of non-null scalars. Maps, lists of maps,
+/// lists inside lists and nulls inside lists are INVALID_ARGUMENT naming the property, on every
+/// RPC that writes properties, and nothing is written.
+#[tokio::test]
+async fn maps_and_nested_lists_are_not_property_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    let service = Service::start(tmp.path(), &[]).await;
+    let mut c = service.client.clone();
+    let a = node(&mut c, &["A"], &[("k", int(1))]).await;
+    let b = node(&mut c, &["B"], &[]).await;
+
+    let list = |values: Vec<pb::Value>| pb::Value {
+        kind: Some(pb::value::Kind::ListValue(pb::ValueList { values })),
+    };
+    let map = || pb::Value {
+        kind: Some(pb::value::Kind::MapValue(pb::ValueMap {
+            entries: props(&[("num", int(1))]),
+        })),
+    };
+    let refused = [
+        map(),
+        list(vec![map()]),
+        list(vec![list(vec![int(1)])]),
+        list(vec![int(1), null()]),
+    ];
+    for value in refused {
+        let msg = assert_code(
+            c.create_node(pb::CreateNodeRequest {
+                labels: vec!["A".into()],
+                properties: props(&[("maplist", value.clone())]),
+            })
+            .await,
+            Code::InvalidArgument,
+        );
+        assert!(msg.contains("maplist"), "{msg}");
+        let msg = assert_code(
+            c.update_node(pb::UpdateNodeRequest {
+                id: a,
+                set_properties: props(&[("maplist", value.clone())]),
+                ..Default::default()
+            })
+            .await,
+            Code::InvalidArgument,
+        );
+        assert!(msg.contains("maplist"), "{msg}");
+        let msg = assert_code(
+            c.create_relationship(pb::CreateRelationshipRequest {
+                start_node_id: a,
+                end_node_id: b,
+                r#type: "R".into(),
+                properties: props(&[("maplist", value)]),
+            })
+            .await,
+            Code::InvalidArgument,
+        );
+        assert!(msg.contains("maplist"), "{msg}");
+    }
+    let schema = c
+        .get_schema(pb::GetSchemaRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((schema.node_count, schema.relationship_count), (2, 0));
+    let unchanged = c
+        .get_node(pb::GetNodeRequest { id: a })
+        .await
+        .unwrap()
+        .into_inner()
+        .node
+        .unwrap();
+    assert_eq!(unchanged.properties, props(&[("k", int(1))]));
+
+    // A list of scalars of mixed kinds is a property value.
+    let mixed = list(vec![int(1), text("two"), float(3.5)]);
+    let created = c
+        .create_node(pb::CreateNodeRequest {
+            labels: vec![],
+            properties: props(&[("mixed", mixed.clone()), ("empty", list(vec![]))]),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .node
+        .unwrap();
+    assert_eq!(created.properties["mixed"], mixed);
+    assert_eq!(created.properties["empty"], list(vec![]));
+    service.stop().await;
+}
+
 #[tokio::test]
 async fn relationships_and_detaching_delete() {
     let tmp = tempfile::tempdir().unwrap();

@@ -10,7 +10,8 @@ use chatmesh_proto::graph::{self as pb, value::Kind};
 use super::ast::{BinOp, Expr};
 use crate::error::{GraphError, Result, invalid};
 use crate::store::graph::GraphState;
-use crate::value::Value;
+use crate::store::txn::{DeletedTypes, Txn};
+use crate::value::{Value, check_value, not_a_property};
 
 /// The scalar functions the subset knows (lower-cased); aggregates are in `ast::AGGREGATES`.
 pub const FUNCTIONS: [&str; 17] = [
@@ -78,45 +79,39 @@ impl RVal {
             Value::Float(f) => RVal::Float(*f),
             Value::String(s) => RVal::String(s.clone()),
             Value::List(items) => RVal::List(items.iter().map(Self::from_value).collect()),
-            Value::Map(entries) => RVal::Map(
-                entries
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Self::from_value(v)))
-                    .collect(),
-            ),
         }
     }
 
-    /// To a property value; nodes, relationships, paths and non-finite floats are refused.
+    /// To a property value (`what` names it in errors): maps, lists inside lists, nulls inside
+    /// lists, nodes, relationships and paths are refused, as in Neo4j.
     pub fn to_value(&self, what: &str) -> Result<Value> {
+        let value = match self {
+            RVal::List(items) => Value::List(
+                items
+                    .iter()
+                    .map(|item| match item {
+                        RVal::List(_) => Err(not_a_property(what, "a list inside a list")),
+                        RVal::Null => Err(not_a_property(what, "a list holding null")),
+                        _ => item.scalar_value(what),
+                    })
+                    .collect::<Result<_>>()?,
+            ),
+            _ => self.scalar_value(what)?,
+        };
+        check_value(&value, what)?;
+        Ok(value)
+    }
+
+    /// A value that is not a list, as a property value.
+    fn scalar_value(&self, what: &str) -> Result<Value> {
         Ok(match self {
             RVal::Null => Value::Null,
             RVal::Bool(b) => Value::Bool(*b),
             RVal::Int(i) => Value::Int(*i),
-            RVal::Float(f) if f.is_finite() => Value::Float(*f),
-            RVal::Float(_) => {
-                return Err(invalid(format!(
-                    "{what}: NaN and infinities are not property values"
-                )));
-            }
+            RVal::Float(f) => Value::Float(*f),
             RVal::String(s) => Value::String(s.clone()),
-            RVal::List(items) => Value::List(
-                items
-                    .iter()
-                    .map(|v| v.to_value(what))
-                    .collect::<Result<_>>()?,
-            ),
-            RVal::Map(entries) => Value::Map(
-                entries
-                    .iter()
-                    .map(|(k, v)| Ok((k.clone(), v.to_value(what)?)))
-                    .collect::<Result<_>>()?,
-            ),
-            RVal::Node(_) | RVal::Rel(_) | RVal::Path { .. } => {
-                return Err(invalid(format!(
-                    "{what}: nodes, relationships and paths are not property values"
-                )));
-            }
+            RVal::List(_) => return Err(not_a_property(what, "a list inside a list")),
+            other => return Err(not_a_property(what, &format!("a {}", other.type_name()))),
         })
     }
 
@@ -334,13 +329,36 @@ pub fn order(a: &RVal, b: &RVal) -> Ordering {
     }
 }
 
-/// What an expression sees: the graph, the parameters, and (for aggregates) the group.
+/// What an expression sees: the graph, the parameters, the types of relationships the statement
+/// deleted, and (for aggregates) the group.
 pub struct Scope<'a> {
     pub state: &'a GraphState,
     pub params: &'a HashMap<String, RVal>,
+    pub deleted_types: &'a DeletedTypes,
 }
 
-impl Scope<'_> {
+/// What a statement that deletes nothing has deleted.
+static NOTHING_DELETED: DeletedTypes = DeletedTypes::new();
+
+impl<'a> Scope<'a> {
+    /// A scope over a graph the statement has deleted nothing from.
+    pub fn new(state: &'a GraphState, params: &'a HashMap<String, RVal>) -> Self {
+        Self {
+            state,
+            params,
+            deleted_types: &NOTHING_DELETED,
+        }
+    }
+
+    /// A scope over a write transaction's view of the graph.
+    pub fn of_txn(txn: &'a Txn, params: &'a HashMap<String, RVal>) -> Self {
+        Self {
+            state: txn.state(),
+            params,
+            deleted_types: txn.deleted_types(),
+        }
+    }
+
     /// Evaluates `expr` in `row`; aggregates are errors here (see [`Scope::eval_grouped`]).
     pub fn eval(&self, expr: &Expr, row: &Row) -> Result<RVal> {
         self.eval_in(expr, row, None)
@@ -601,7 +619,11 @@ impl Scope<'_> {
             }
             ("type", RVal::Rel(id)) => match state.relationship(*id) {
                 Ok((r, _, _)) => RVal::String(r.rel_type.clone()),
-                Err(_) => RVal::Null,
+                // Deleted by this statement: its type stays readable (its properties do not).
+                Err(_) => self
+                    .deleted_types
+                    .get(id)
+                    .map_or(RVal::Null, |t| RVal::String(t.clone())),
             },
             ("properties" | "keys", RVal::Node(_) | RVal::Rel(_) | RVal::Map(_)) => {
                 let map = match &arg {

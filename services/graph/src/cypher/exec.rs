@@ -25,10 +25,11 @@ pub enum Graph<'a, 'g> {
 }
 
 impl<'g> Graph<'_, 'g> {
-    fn state(&self) -> &GraphState {
+    /// What expressions see: the graph as the statement left it so far.
+    fn scope<'s>(&'s self, params: &'s HashMap<String, RVal>) -> Scope<'s> {
         match self {
-            Graph::Read(state) => state,
-            Graph::Write(txn) => txn.state(),
+            Graph::Read(state) => Scope::new(state, params),
+            Graph::Write(txn) => Scope::of_txn(txn, params),
         }
     }
 
@@ -66,39 +67,14 @@ pub fn execute(
                 optional,
                 patterns,
                 predicate,
-            } => {
-                let scope = Scope {
-                    state: graph.state(),
-                    params,
-                };
-                let mut next = Vec::new();
-                for row in &rows {
-                    let mut found = Vec::new();
-                    for candidate in match_patterns(&scope, budget, patterns, row)? {
-                        let keep = match predicate {
-                            Some(p) => scope.truthy(p, &candidate)?,
-                            None => true,
-                        };
-                        if keep {
-                            found.push(candidate);
-                        }
-                    }
-                    if found.is_empty() && *optional {
-                        let mut padded = row.clone();
-                        for var in pattern_variables(patterns) {
-                            padded.entry(var).or_insert(RVal::Null);
-                        }
-                        found.push(padded);
-                    }
-                    next.extend(found);
-                    if next.len() > MAX_INTERMEDIATE_ROWS {
-                        return Err(GraphError::ResourceExhausted(format!(
-                            "MATCH produced more than {MAX_INTERMEDIATE_ROWS} rows"
-                        )));
-                    }
-                }
-                next
-            }
+            } => match_clause(
+                &graph.scope(params),
+                budget,
+                *optional,
+                patterns,
+                predicate.as_ref(),
+                &rows,
+            )?,
             Clause::Create(patterns) => {
                 let txn = graph.txn()?;
                 for row in &mut rows {
@@ -112,42 +88,15 @@ pub fn execute(
                 pattern,
                 on_create,
                 on_match,
-            } => {
-                let txn = graph.txn()?;
-                let mut next = Vec::new();
-                for row in rows {
-                    budget.tick()?;
-                    let found = {
-                        let scope = Scope {
-                            state: txn.state(),
-                            params,
-                        };
-                        match_patterns(&scope, budget, std::slice::from_ref(pattern), &row)?
-                    };
-                    if found.is_empty() {
-                        refuse_null_properties(txn.state(), params, pattern, &row)?;
-                        let mut created = row;
-                        create_path(
-                            txn,
-                            params,
-                            &outgoing_when_undirected(pattern),
-                            &mut created,
-                        )?;
-                        for item in on_create {
-                            set_item(txn, params, item, &created)?;
-                        }
-                        next.push(created);
-                    } else {
-                        for matched in found {
-                            for item in on_match {
-                                set_item(txn, params, item, &matched)?;
-                            }
-                            next.push(matched);
-                        }
-                    }
-                }
-                next
-            }
+            } => merge(
+                graph.txn()?,
+                params,
+                budget,
+                pattern,
+                on_create,
+                on_match,
+                rows,
+            )?,
             Clause::Set(items) => {
                 let txn = graph.txn()?;
                 for row in &rows {
@@ -174,9 +123,8 @@ pub fn execute(
                 projection,
                 predicate,
             } => {
-                let state = graph.state();
-                let values = project(state, params, projection, rows)?;
-                let scope = Scope { state, params };
+                let scope = graph.scope(params);
+                let values = project(&scope, projection, rows)?;
                 let mut next = Vec::with_capacity(values.len());
                 for (values, env) in values {
                     let row: Row = projection
@@ -197,8 +145,9 @@ pub fn execute(
                 next
             }
             Clause::Return(projection) => {
-                let state = graph.state();
-                let mut values: Vec<Vec<RVal>> = project(state, params, projection, rows)?
+                let scope = graph.scope(params);
+                let state = scope.state;
+                let mut values: Vec<Vec<RVal>> = project(&scope, projection, rows)?
                     .into_iter()
                     .map(|(values, _)| values)
                     .collect();
@@ -222,6 +171,88 @@ pub fn execute(
     Ok(Output::default())
 }
 
+/// MATCH or OPTIONAL MATCH (with its WHERE): every way each row extends; an optional match
+/// that finds nothing keeps the row with its new variables null.
+fn match_clause(
+    scope: &Scope,
+    budget: &Budget,
+    optional: bool,
+    patterns: &[PathPattern],
+    predicate: Option<&super::ast::Expr>,
+    rows: &[Row],
+) -> Result<Vec<Row>> {
+    let mut next = Vec::new();
+    for row in rows {
+        let mut found = Vec::new();
+        for candidate in match_patterns(scope, budget, patterns, row)? {
+            let keep = match predicate {
+                Some(p) => scope.truthy(p, &candidate)?,
+                None => true,
+            };
+            if keep {
+                found.push(candidate);
+            }
+        }
+        if found.is_empty() && optional {
+            let mut padded = row.clone();
+            for var in pattern_variables(patterns) {
+                padded.entry(var).or_insert(RVal::Null);
+            }
+            found.push(padded);
+        }
+        next.extend(found);
+        if next.len() > MAX_INTERMEDIATE_ROWS {
+            return Err(GraphError::ResourceExhausted(format!(
+                "MATCH produced more than {MAX_INTERMEDIATE_ROWS} rows"
+            )));
+        }
+    }
+    Ok(next)
+}
+
+/// MERGE of one pattern per row: the matches (with ON MATCH SET applied), or the pattern
+/// created (with ON CREATE SET applied).
+fn merge(
+    txn: &mut Txn,
+    params: &HashMap<String, RVal>,
+    budget: &Budget,
+    pattern: &PathPattern,
+    on_create: &[SetItem],
+    on_match: &[SetItem],
+    rows: Vec<Row>,
+) -> Result<Vec<Row>> {
+    let mut next = Vec::new();
+    for row in rows {
+        budget.tick()?;
+        let found = {
+            let scope = Scope::of_txn(txn, params);
+            match_patterns(&scope, budget, std::slice::from_ref(pattern), &row)?
+        };
+        if found.is_empty() {
+            refuse_null_properties(&Scope::of_txn(txn, params), pattern, &row)?;
+            let mut created = row;
+            create_path(
+                txn,
+                params,
+                &outgoing_when_undirected(pattern),
+                &mut created,
+            )?;
+            for item in on_create {
+                set_item(txn, params, item, &created)?;
+            }
+            next.push(created);
+        } else {
+            for matched in found {
+                for item in on_match {
+                    set_item(txn, params, item, &matched)?;
+                }
+                next.push(matched);
+            }
+        }
+    }
+    Ok(next)
+}
+
 /// Every variable a list of patterns names.
 fn pattern_variables(patterns: &[PathPattern]) -> Vec<String> {
     let mut vars = Vec::new();
@@ -242,14 +273,13 @@ fn property_map(
     entries: &[(String, super::ast::Expr)],
     row: &Row,
 ) -> Result<Properties> {
-    let scope = Scope {
-        state: txn.state(),
-        params,
-    };
+    let scope = Scope::of_txn(txn, params);
     let mut properties = Properties::new();
     for (key, expr) in entries {
         check_name(key, "property key")?;
-        let value = scope.eval(expr, row)?.to_value(key)?;
+        let value = scope
+            .eval(expr, row)?
+            .to_value(&format!("property '{key}'"))?;
         if value != Value::Null {
             properties.insert(key.clone(), value);
         }
@@ -288,13 +318,7 @@ fn create_node(
 }
 
 /// MERGE cannot create what it could never match: a property whose value is null.
-fn refuse_null_properties(
-    state: &GraphState,
-    params: &HashMap<String, RVal>,
-    pattern: &PathPattern,
-    row: &Row,
-) -> Result<()> {
-    let scope = Scope { state, params };
+fn refuse_null_properties(scope: &Scope, pattern: &PathPattern, row: &Row) -> Result<()> {
     let maps = std::iter::once(&pattern.start.properties)
         .chain(pattern.steps.iter().map(|(_, n)| &n.properties))
         .chain(pattern.steps.iter().map(|(r, _)| &r.properties));
@@ -388,13 +412,7 @@ fn set_item(
     item: &SetItem,
     row: &Row,
 ) -> Result<()> {
-    let evaluate = |txn: &Txn, expr| {
-        Scope {
-            state: txn.state(),
-            params,
-        }
-        .eval(expr, row)
-    };
+    let evaluate = |txn: &Txn, expr| Scope::of_txn(txn, params).eval(expr, row);
     match item {
         SetItem::Property {
             variable,
@@ -402,7 +420,7 @@ fn set_item(
             value,
         } => {
             let target = bound(row, variable)?.clone();
-            let value = evaluate(txn, value)?.to_value(key)?;
+            let value = evaluate(txn, value)?.to_value(&format!("property '{key}'"))?;
             set_property(txn, &target, key, value)
         }
         SetItem::Replace { variable, value } | SetItem::Merge { variable, value } => {
@@ -411,10 +429,7 @@ fn set_item(
                 RVal::Map(map) => map,
                 RVal::Null if matches!(item, SetItem::Replace { .. }) => Default::default(),
                 other @ (RVal::Node(_) | RVal::Rel(_)) => {
-                    let scope = Scope {
-                        state: txn.state(),
-                        params,
-                    };
+                    let scope = Scope::of_txn(txn, params);
                     match scope.eval(
                         &super::ast::Expr::Call {
                             name: "properties".into(),
@@ -447,7 +462,7 @@ fn set_item(
                 }
             }
             for (key, value) in map {
-                let value = value.to_value(&key)?;
+                let value = value.to_value(&format!("property '{key}'"))?;
                 set_property(txn, &target, &key, value)?;
             }
             Ok(())
@@ -497,10 +512,7 @@ fn delete(
     let mut nodes = BTreeSet::new();
     let mut rels = BTreeSet::new();
     {
-        let scope = Scope {
-            state: txn.state(),
-            params,
-        };
+        let scope = Scope::of_txn(txn, params);
         for row in rows {
             for target in targets {
                 match scope.eval(target, row)? {

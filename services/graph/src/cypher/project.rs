@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use super::ast::Projection;
 use super::eval::{RVal, Row, Scope, order};
 use crate::error::{Result, invalid};
-use crate::store::graph::GraphState;
 
 fn count_argument(
     scope: &Scope,
@@ -28,12 +27,10 @@ fn count_argument(
 /// Projects `rows` through RETURN's or WITH's items: per output row, in order, its values and
 /// the row it came from extended with the aliases (what a WHERE after WITH sees).
 pub fn project(
-    state: &GraphState,
-    params: &HashMap<String, RVal>,
+    scope: &Scope,
     projection: &Projection,
     rows: Vec<Row>,
 ) -> Result<Vec<(Vec<RVal>, Row)>> {
-    let scope = Scope { state, params };
     let items = &projection.items;
     let aggregated = items.iter().any(|i| i.expr.has_aggregate());
     // Each output row: its values, the row it came from (with the aliases), its group.
@@ -124,8 +121,8 @@ pub fn project(
         });
         out = keyed.into_iter().map(|(_, v, e, g)| (v, e, g)).collect();
     }
-    let skip = count_argument(&scope, &projection.skip, "SKIP")?.unwrap_or(0);
-    let limit = count_argument(&scope, &projection.limit, "LIMIT")?;
+    let skip = count_argument(scope, &projection.skip, "SKIP")?.unwrap_or(0);
+    let limit = count_argument(scope, &projection.limit, "LIMIT")?;
     Ok(out
         .into_iter()
         .skip(skip)

@@ -6,7 +6,8 @@
 //!   and the caller answered. When anything fails (validation, a later step, the disk) the
 //!   transaction is rolled back, so a request changes everything it asked for or nothing, and an
 //!   acknowledged write survives a crash.
-//! - Reads take the read lock and run in parallel.
+//! - Reads take the read lock and run in parallel. Small reads (`try_*`) only try it, so they
+//!   can run on an async thread without ever waiting behind a write's fsync.
 //! - When the log grows past a threshold (and at graceful shutdown) a snapshot is written:
 //!   `snapshot.bin` (every node and relationship with its id, and the id counters, as
 //!   checksummed records, written to a temporary file, fsync'd and renamed). The log is then
@@ -326,18 +327,29 @@ impl GraphStore for EmbeddedGraph {
     fn neighbors(&self, query: &NeighborQuery) -> Result<(Vec<Neighbor>, bool)> {
         self.read(|state| {
             let (reached, cut) = super::traverse::neighbors(state, query)?;
-            let neighbors = reached
-                .into_iter()
-                .map(|(node, depth, relationship)| {
-                    Ok(Neighbor {
-                        node: state.node_pb(node)?,
-                        depth,
-                        relationship: state.relationship_pb(relationship)?,
-                    })
-                })
-                .collect::<Result<_>>()?;
-            Ok((neighbors, cut))
+            Ok((neighbors_pb(state, reached)?, cut))
         })
+    }
+
+    fn try_node(&self, id: u64) -> Option<Result<pb::Node>> {
+        Some(self.state.try_read()?.node_pb(id))
+    }
+
+    fn try_relationship(&self, id: u64) -> Option<Result<pb::Relationship>> {
+        Some(self.state.try_read()?.relationship_pb(id))
+    }
+
+    fn try_neighbors(
+        &self,
+        query: &NeighborQuery,
+        max_steps: usize,
+    ) -> Option<Result<(Vec<Neighbor>, bool)>> {
+        let state = self.state.try_read()?;
+        match super::traverse::neighbors_within(&state, query, max_steps) {
+            Err(e) => Some(Err(e)),
+            Ok(None) => None,
+            Ok(Some((reached, cut))) => Some(neighbors_pb(&state, reached).map(|n| (n, cut))),
+        }
     }
 
     fn shortest_path(&self, query: &PathQuery) -> Result<FoundPath> {
@@ -383,6 +395,23 @@ impl GraphStore for EmbeddedGraph {
     fn flush(&self) -> Result<()> {
         self.snapshot()
     }
+}
+
+/// The wire form of the nodes a neighbor walk reached.
+fn neighbors_pb(
+    state: &GraphState,
+    reached: Vec<super::traverse::Reached>,
+) -> Result<Vec<Neighbor>> {
+    reached
+        .into_iter()
+        .map(|(node, depth, relationship)| {
+            Ok(Neighbor {
+                node: state.node_pb(node)?,
+                depth,
+                relationship: state.relationship_pb(relationship)?,
+            })
+        })
+        .collect()
 }
 
 /// Reads `snapshot.bin`: its sequence number and the graph it holds.
@@ -576,6 +605,69 @@ mod tests {
                 .total_weight,
             2.0
         );
+    }
+
+    #[test]
+    fn quick_reads_answer_like_blocking_ones_or_not_at_all() {
+        use crate::store::{Direction, NeighborQuery};
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedGraph::open(dir.path(), StoreOptions::default()).unwrap();
+        // A chain a -> b -> c, and a hub with 20 spokes.
+        let ((a, hub), _) = store
+            .write(|txn| {
+                let a = txn.create_node(BTreeSet::new(), Properties::new())?;
+                let b = txn.create_node(BTreeSet::new(), Properties::new())?;
+                let c = txn.create_node(BTreeSet::new(), Properties::new())?;
+                txn.create_relationship(a, b, "R".into(), Properties::new())?;
+                txn.create_relationship(b, c, "R".into(), Properties::new())?;
+                let hub = txn.create_node(BTreeSet::new(), Properties::new())?;
+                for _ in 0..20 {
+                    let spoke = txn.create_node(BTreeSet::new(), Properties::new())?;
+                    txn.create_relationship(hub, spoke, "R".into(), Properties::new())?;
+                }
+                Ok((a, hub))
+            })
+            .unwrap();
+        let walk = |node_id| NeighborQuery {
+            node_id,
+            direction: Direction::Outgoing,
+            types: Vec::new(),
+            min_depth: 1,
+            max_depth: 2,
+            limit: None,
+            deadline: None,
+        };
+        let quick = store.try_neighbors(&walk(a), 10).unwrap().unwrap();
+        assert_eq!(quick, store.neighbors(&walk(a)).unwrap());
+        assert_eq!(quick.0.len(), 2);
+        // A walk taking more relationships than allowed is left to the blocking method.
+        assert!(store.try_neighbors(&walk(hub), 10).is_none());
+        assert_eq!(
+            store
+                .try_neighbors(&walk(hub), 20)
+                .unwrap()
+                .unwrap()
+                .0
+                .len(),
+            20
+        );
+        // Errors come back as answers.
+        assert!(matches!(
+            store.try_neighbors(&walk(999), 10),
+            Some(Err(GraphError::NotFound(_)))
+        ));
+        assert_eq!(store.try_node(a).unwrap().unwrap(), store.node(a).unwrap());
+        assert_eq!(
+            store.try_relationship(1).unwrap().unwrap(),
+            store.relationship(1).unwrap()
+        );
+        // While a write holds the graph, nothing is answered at once.
+        let writing = store.state.write();
+        assert!(store.try_node(a).is_none());
+        assert!(store.try_relationship(1).is_none());
+        assert!(store.try_neighbors(&walk(a), 10).is_none());
+        drop(writing);
+        assert!(store.try_node(a).is_some());
     }
 
     #[test]

@@ -166,6 +166,25 @@ pub trait GraphStore: Send + Sync + 'static {
     fn delete_relationship(&self, id: u64) -> Result<()>;
     /// Nodes within the depth range, by depth then id; and whether the limit cut the list.
     fn neighbors(&self, query: &NeighborQuery) -> Result<(Vec<Neighbor>, bool)>;
+    /// [`GraphStore::node`] when it can answer at once; `None` when it would have to wait
+    /// (a write holds the graph), so the caller may run it on an async thread and fall back to
+    /// the blocking method. The default never answers at once.
+    fn try_node(&self, _id: u64) -> Option<Result<pb::Node>> {
+        None
+    }
+    /// [`GraphStore::relationship`] when it can answer at once (see [`GraphStore::try_node`]).
+    fn try_relationship(&self, _id: u64) -> Option<Result<pb::Relationship>> {
+        None
+    }
+    /// [`GraphStore::neighbors`] when it can answer at once and the walk takes at most
+    /// `max_steps` relationships (see [`GraphStore::try_node`]).
+    fn try_neighbors(
+        &self,
+        _query: &NeighborQuery,
+        _max_steps: usize,
+    ) -> Option<Result<(Vec<Neighbor>, bool)>> {
+        None
+    }
     /// One shortest path; NOT_FOUND when there is none within the depth.
     fn shortest_path(&self, query: &PathQuery) -> Result<FoundPath>;
     /// Labels, relationship types and property keys in use, with counts.

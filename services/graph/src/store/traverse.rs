@@ -55,17 +55,34 @@ pub type Reached = (u64, u32, u64);
 /// Lists nodes within `[min_depth, max_depth]` by depth then id, each once at its shortest
 /// depth; the start node is never listed. Returns whether `limit` cut the list.
 pub fn neighbors(state: &GraphState, query: &NeighborQuery) -> Result<(Vec<Reached>, bool)> {
+    // Without a step limit the walk always finishes, so the fallback never applies.
+    Ok(neighbors_within(state, query, usize::MAX)?.unwrap_or_default())
+}
+
+/// [`neighbors`], giving up (`None`) once it has taken more than `max_steps` relationships:
+/// a walk that is sure to be short can then run where a long one must not (an async thread).
+pub fn neighbors_within(
+    state: &GraphState,
+    query: &NeighborQuery,
+    max_steps: usize,
+) -> Result<Option<(Vec<Reached>, bool)>> {
     let graph = state.graph();
     let budget = Budget::new(query.deadline);
     let start = state.node_index(query.node_id)?;
     let mut seen = HashSet::from([start]);
     let mut frontier = vec![start];
     let mut listed = Vec::new();
+    let mut taken = 0usize;
     for depth in 1..=query.max_depth {
         let mut next: Vec<(u64, NodeIndex, EdgeIndex)> = Vec::new();
         for &at in &frontier {
             budget.tick()?;
-            for step in steps(state, at, query.direction, &query.types) {
+            let steps = steps(state, at, query.direction, &query.types);
+            taken = taken.saturating_add(steps.len());
+            if taken > max_steps {
+                return Ok(None);
+            }
+            for step in steps {
                 if seen.insert(step.to) {
                     next.push((graph[step.to].id, step.to, step.edge));
                 }
@@ -75,7 +92,7 @@ pub fn neighbors(state: &GraphState, query: &NeighborQuery) -> Result<(Vec<Reach
         if depth >= query.min_depth {
             for &(id, _, edge) in &next {
                 if query.limit.is_some_and(|limit| listed.len() >= limit) {
-                    return Ok((listed, true));
+                    return Ok(Some((listed, true)));
                 }
                 listed.push((id, depth, graph[edge].id));
             }
@@ -85,7 +102,7 @@ pub fn neighbors(state: &GraphState, query: &NeighborQuery) -> Result<(Vec<Reach
         }
         frontier = next.into_iter().map(|(_, index, _)| index).collect();
     }
-    Ok((listed, false))
+    Ok(Some((listed, false)))
 }
 
 /// Finds one shortest path; NOT_FOUND when none exists within `max_depth` hops.

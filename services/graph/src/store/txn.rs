@@ -3,7 +3,7 @@
 //! to log. The store either logs the changes and commits, or rolls them all back, so a failing
 //! multi-step write leaves the graph as it was.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::graph::{GraphState, Mutation};
 use crate::error::{GraphError, Result, invalid};
@@ -21,6 +21,10 @@ pub struct WriteStats {
     pub labels_removed: u64,
 }
 
+/// The types of the relationships a transaction deleted, by id: Cypher's `type(r)` still
+/// answers for them until the statement ends, as in Neo4j.
+pub type DeletedTypes = BTreeMap<u64, String>;
+
 /// See the module documentation.
 pub struct Txn<'g> {
     state: &'g mut GraphState,
@@ -28,6 +32,7 @@ pub struct Txn<'g> {
     undo: Vec<Mutation>,
     done: Vec<Mutation>,
     stats: WriteStats,
+    deleted_types: DeletedTypes,
 }
 
 impl<'g> Txn<'g> {
@@ -40,12 +45,18 @@ impl<'g> Txn<'g> {
             undo: Vec::new(),
             done: Vec::new(),
             stats: WriteStats::default(),
+            deleted_types: DeletedTypes::new(),
         }
     }
 
     /// The graph as this transaction sees it (its own changes included).
     pub fn state(&self) -> &GraphState {
         self.state
+    }
+
+    /// The types of the relationships this transaction deleted.
+    pub fn deleted_types(&self) -> &DeletedTypes {
+        &self.deleted_types
     }
 
     /// What the transaction changed so far.
@@ -125,7 +136,9 @@ impl<'g> Txn<'g> {
 
     /// Deletes a relationship.
     pub fn delete_relationship(&mut self, id: u64) -> Result<()> {
+        let rel_type = self.state.relationship(id)?.0.rel_type.clone();
         self.apply(Mutation::DeleteRelationship { id })?;
+        self.deleted_types.insert(id, rel_type);
         self.stats.relationships_deleted += 1;
         Ok(())
     }

@@ -199,94 +199,105 @@ impl Expected<'_> {
 
     fn value(&mut self) -> Option<String> {
         self.skip_space();
-        if self.eat("null") {
-            return Some("null".into());
-        }
-        if self.eat("true") {
-            return Some("true".into());
-        }
-        if self.eat("false") {
-            return Some("false".into());
-        }
-        if self.eat("NaN") {
-            return Some("NaN".into());
+        for word in ["null", "true", "false", "NaN"] {
+            if self.eat(word) {
+                return Some(word.into());
+            }
         }
         if self.eat("'") {
-            let mut s = Vec::new();
-            while let Some(&c) = self.text.get(self.at) {
-                self.at += 1;
-                match c {
-                    b'\\' => {
-                        let escaped = self.text.get(self.at).copied();
-                        s.push(match escaped {
-                            Some(b'n') => b'\n',
-                            Some(b't') => b'\t',
-                            Some(b'r') => b'\r',
-                            Some(other) => other,
-                            None => return None,
-                        });
-                        self.at += 1;
-                    }
-                    b'\'' => return Some(format!("'{}'", String::from_utf8_lossy(&s))),
-                    c => s.push(c),
-                }
-            }
-            return None;
+            return self.string();
         }
         if self.eat("(") {
             return self.node();
         }
         if self.eat("<") {
-            if !self.eat("(") {
-                return None;
-            }
-            let mut text = format!("<{}", self.node()?);
-            loop {
-                if self.eat("<-[") {
-                    let rel = self.rel()?;
-                    if !self.eat("-(") {
-                        return None;
-                    }
-                    text += &format!("<-{rel}-{}", self.node()?);
-                } else if self.eat("-[") {
-                    let rel = self.rel()?;
-                    if !self.eat("]->(") && !self.eat("->(") {
-                        return None;
-                    }
-                    text += &format!("-{rel}->{}", self.node()?);
-                } else if self.eat(">") {
-                    return Some(text + ">");
-                } else {
-                    return None;
-                }
-            }
+            return self.path();
         }
         if self.eat("[") {
-            self.skip_space();
-            if self.text.get(self.at) == Some(&b':') {
-                return self.rel();
-            }
-            let mut items = Vec::new();
-            if !self.eat("]") {
-                loop {
-                    items.push(self.value()?);
-                    if self.eat("]") {
-                        break;
-                    }
-                    if !self.eat(",") {
-                        return None;
-                    }
-                }
-            }
-            if self.sort_lists {
-                items.sort();
-            }
-            return Some(format!("[{}]", items.join(", ")));
+            return self.list();
         }
         if self.eat("{") {
             return self.map();
         }
-        // A number.
+        self.number()
+    }
+
+    /// The rest of a single-quoted string, after its opening quote.
+    fn string(&mut self) -> Option<String> {
+        let mut s = Vec::new();
+        while let Some(&c) = self.text.get(self.at) {
+            self.at += 1;
+            match c {
+                b'\\' => {
+                    let escaped = self.text.get(self.at).copied();
+                    s.push(match escaped {
+                        Some(b'n') => b'\n',
+                        Some(b't') => b'\t',
+                        Some(b'r') => b'\r',
+                        Some(other) => other,
+                        None => return None,
+                    });
+                    self.at += 1;
+                }
+                b'\'' => return Some(format!("'{}'", String::from_utf8_lossy(&s))),
+                c => s.push(c),
+            }
+        }
+        None
+    }
+
+    /// The rest of a path `<(a)-[:R]->(b)>`, after its `<`.
+    fn path(&mut self) -> Option<String> {
+        if !self.eat("(") {
+            return None;
+        }
+        let mut text = format!("<{}", self.node()?);
+        loop {
+            if self.eat("<-[") {
+                let rel = self.rel()?;
+                if !self.eat("-(") {
+                    return None;
+                }
+                text += &format!("<-{rel}-{}", self.node()?);
+            } else if self.eat("-[") {
+                let rel = self.rel()?;
+                if !self.eat("]->(") && !self.eat("->(") {
+                    return None;
+                }
+                text += &format!("-{rel}->{}", self.node()?);
+            } else if self.eat(">") {
+                return Some(text + ">");
+            } else {
+                return None;
+            }
+        }
+    }
+
+    /// The rest of a list (or of a relationship `[:R]`), after its `[`.
+    fn list(&mut self) -> Option<String> {
+        self.skip_space();
+        if self.text.get(self.at) == Some(&b':') {
+            return self.rel();
+        }
+        let mut items = Vec::new();
+        if !self.eat("]") {
+            loop {
+                items.push(self.value()?);
+                if self.eat("]") {
+                    break;
+                }
+                if !self.eat(",") {
+                    return None;
+                }
+            }
+        }
+        if self.sort_lists {
+            items.sort();
+        }
+        Some(format!("[{}]", items.join(", ")))
+    }
+
+    fn number(&mut self) -> Option<String> {
         let start = self.at;
         while self
             .text
