@@ -2,7 +2,11 @@
 # Runs every fuzz target of the project, each for a bounded time:
 #   scripts/fuzz.sh [seconds-per-target]      (default 60; CI runs 20; a long run: 3600)
 # Targets: the graph service's Cypher parser and executor (through scripts/fuzz-graph.sh, which
-# seeds the corpus from the openCypher TCK) and the router's classifier and hint handling.
+# seeds the corpus from the openCypher TCK); the router's classifier and hint handling
+# (route_decide), whole Route requests as decoded from protobuf (route_request) and rules files
+# (rules_file, seeded with the built-in rules); the relational service's ListOrders validation
+# (list_orders_request), page tokens (page_token) and write/aggregate/export requests
+# (write_requests).
 # Installs cargo-fuzz when missing. Exits non-zero on the first crash; the input is saved under
 # the target's fuzz/artifacts/ folder and should become a regression test.
 set -euo pipefail
@@ -19,8 +23,25 @@ for target in cypher_parser cypher_execute; do
     bash "$ROOT/scripts/fuzz-graph.sh" "$SECONDS_PER_TARGET" "$target"
 done
 
-echo "fuzz: router/route_decide for ${SECONDS_PER_TARGET}s" >&2
-cd "$ROOT/services/router/fuzz"
-mkdir -p corpus/route_decide
-RUSTC_BOOTSTRAP=1 cargo fuzz run route_decide corpus/route_decide -- \
-    -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -max_len=4096 -rss_limit_mb=2048
+# run_target SERVICE TARGET: one cargo-fuzz target of services/SERVICE/fuzz, corpus kept there.
+run_target() {
+    echo "fuzz: $1/$2 for ${SECONDS_PER_TARGET}s" >&2
+    (
+        cd "$ROOT/services/$1/fuzz"
+        mkdir -p "corpus/$2"
+        RUSTC_BOOTSTRAP=1 cargo fuzz run "$2" "corpus/$2" -- \
+            -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -max_len=4096 -rss_limit_mb=2048
+    )
+}
+
+# The rules files a user would write start from the built-in one.
+RULES_CORPUS="$ROOT/services/router/fuzz/corpus/rules_file"
+mkdir -p "$RULES_CORPUS"
+cp "$ROOT/services/router/rules/default.toml" "$RULES_CORPUS/default.toml"
+
+for target in route_decide route_request rules_file; do
+    run_target router "$target"
+done
+for target in list_orders_request page_token write_requests; do
+    run_target relational "$target"
+done

@@ -18,6 +18,9 @@
 #   chromium, chromedriver  Debian's chromium + chromium-driver (apt, as root), for that suite
 #   .tools/venv           + mcp, the official MCP Python SDK, for the MCP suite
 #                         (pins: integration-tests/mcp/requirements.txt)
+#   cargo-deny            cargo install --locked cargo-deny@<pinned> (~/.cargo/bin), for scripts/deny.sh
+#   cargo-llvm-cov        cargo install --locked cargo-llvm-cov@<pinned> (~/.cargo/bin) and rustup's
+#                         llvm-tools component, for scripts/coverage.sh
 #
 # Idempotent: whatever is already installed (at the pinned version) is skipped.
 # Runnable from any working directory. Needs only PyPI, npm and (as a fallback,
@@ -276,3 +279,33 @@ else
 fi
 CHROMIUM_VER="$(chromium --version 2>/dev/null | head -1)" || die "chromium does not run"
 say "chromium" "$CHROMIUM_STATE ($CHROMIUM_VER)"
+
+# ---------------------------------------------------------------------------
+# 10. cargo-deny for the supply-chain gate (scripts/deny.sh), from crates.io into ~/.cargo/bin
+CARGO_DENY_VERSION="0.20.2"
+if [ "$(cargo deny --version 2>/dev/null || true)" = "cargo-deny $CARGO_DENY_VERSION" ]; then
+    DENY_STATE="already present"
+else
+    cargo install --quiet --locked "cargo-deny@$CARGO_DENY_VERSION"
+    DENY_STATE="installed"
+fi
+say "cargo-deny" "$DENY_STATE ($(cargo deny --version 2>&1))"
+
+# ---------------------------------------------------------------------------
+# 11. cargo-llvm-cov for the coverage gate (scripts/coverage.sh): crates.io into ~/.cargo/bin, and
+#     the toolchain's own llvm-profdata / llvm-cov (rustup component; must match rustc's LLVM)
+CARGO_LLVM_COV_VERSION="0.9.1"
+if rustup component list --installed 2>/dev/null | grep -q '^llvm-tools'; then
+    LLVM_TOOLS_STATE="already present"
+else
+    rustup component add llvm-tools-preview >/dev/null
+    LLVM_TOOLS_STATE="installed"
+fi
+say "llvm-tools" "$LLVM_TOOLS_STATE ($(rustc --version))"
+if [ "$(cargo llvm-cov --version 2>/dev/null || true)" = "cargo-llvm-cov $CARGO_LLVM_COV_VERSION" ]; then
+    LLVM_COV_STATE="already present"
+else
+    cargo install --quiet --locked "cargo-llvm-cov@$CARGO_LLVM_COV_VERSION"
+    LLVM_COV_STATE="installed"
+fi
+say "cargo-llvm-cov" "$LLVM_COV_STATE ($(cargo llvm-cov --version 2>&1))"

@@ -13,9 +13,13 @@ use chatmesh_proto::chat::{
     chat_stream_response,
 };
 use chatmesh_proto::router::{RouteHints, Target};
-use chatmesh_runtime::channel::{ClientArgs, endpoint};
+use chatmesh_runtime::auth::{BearerToken, Secret};
+use chatmesh_runtime::channel::{ClientArgs, connect};
 use chatmesh_runtime::config::parse_duration;
+use chatmesh_runtime::probe::client_tls;
+use chatmesh_runtime::tls::TlsFileArgs;
 use tokio::io::AsyncBufReadExt;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 #[derive(Debug, clap::Args)]
@@ -43,6 +47,20 @@ pub struct ChatArgs {
     /// Deadline of each question.
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     timeout: Duration,
+    /// Bearer token for a chatbot that requires one (sent as `authorization: Bearer <token>`).
+    #[arg(
+        long,
+        env = "CHATMESH_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    token: Option<Secret>,
+    /// mTLS towards a chatbot that requires client certificates (e.g. `chatmesh certs` output).
+    #[command(flatten)]
+    tls: TlsFileArgs,
+    /// With mTLS: the name the chatbot's certificate must carry [default: the address's host].
+    #[arg(long, value_name = "NAME")]
+    tls_server_name: Option<String>,
 }
 
 fn kind_name(kind: i32) -> &'static str {
@@ -107,7 +125,7 @@ pub fn render(r: &ChatResponse) -> String {
 }
 
 struct Session {
-    client: ChatServiceClient<Channel>,
+    client: ChatServiceClient<InterceptedService<Channel, BearerToken>>,
     id: String,
     hints: Option<RouteHints>,
     events: bool,
@@ -190,9 +208,11 @@ pub async fn run(args: ChatArgs) -> ExitCode {
 }
 
 async fn execute(args: ChatArgs) -> Result<ExitCode, String> {
-    let channel = endpoint(&args.addr, &ClientArgs::default())
-        .map_err(|e| e.to_string())?
-        .connect()
+    let client = ClientArgs {
+        tls: client_tls(&args.tls, args.tls_server_name.as_deref())?,
+        ..ClientArgs::default()
+    };
+    let channel = connect(&args.addr, &client)
         .await
         .map_err(|e| format!("cannot connect to {}: {e}", args.addr))?;
     let id = args.session.clone().unwrap_or_else(|| {
@@ -210,8 +230,9 @@ async fn execute(args: ChatArgs) -> Result<ExitCode, String> {
         } as i32),
         ..RouteHints::default()
     });
+    let bearer = BearerToken::new(args.token.as_ref()).map_err(|e| format!("--token: {e}"))?;
     let mut session = Session {
-        client: ChatServiceClient::new(channel),
+        client: ChatServiceClient::with_interceptor(channel, bearer),
         id,
         hints,
         events: args.events,

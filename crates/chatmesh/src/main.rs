@@ -1,8 +1,10 @@
 //! `chatmesh`: the user's command. `up` runs the whole mesh in one process on embedded stores;
 //! `health` asks a service whether it is SERVING (usable as a container healthcheck); `bench`
-//! loads a service with gRPC calls and reports throughput and latency; `chat` asks the chatbot.
+//! loads a service with gRPC calls and reports throughput and latency; `chat` asks the chatbot;
+//! `certs` writes a development CA and service certificates for mTLS.
 
 mod bench;
+mod certs;
 mod chat;
 mod health;
 mod mcp;
@@ -33,6 +35,8 @@ enum Command {
     Chat(chat::ChatArgs),
     /// Serve the router's tools to an AI agent over MCP on stdin/stdout.
     Mcp(mcp::McpArgs),
+    /// Write a development CA and a certificate per service, for mTLS (`--tls-*`).
+    Certs(certs::CertsArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,11 +48,17 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return chatmesh_runtime::cli::report_parse_error("chatmesh", &err, &command),
     };
-    let log = match &cli.command {
+    let command = match cli.command {
+        Command::Certs(args) => return certs::run(args),
+        other => other,
+    };
+    let log = match &command {
         Command::Up(args) => (args.log_format, args.log_filter.as_str()),
-        Command::Health(_) | Command::Bench(_) | Command::Chat(_) | Command::Mcp(_) => {
-            (LogFormat::Human, "warn")
-        }
+        Command::Health(_)
+        | Command::Bench(_)
+        | Command::Chat(_)
+        | Command::Mcp(_)
+        | Command::Certs(_) => (LogFormat::Human, "warn"),
     };
     if let Err(e) = chatmesh_runtime::telemetry::init_logging(log.0, log.1) {
         eprintln!("chatmesh: {e}");
@@ -65,12 +75,13 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        match cli.command {
+        match command {
             Command::Up(args) => up::run(args).await,
             Command::Health(args) => health::run(args).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Chat(args) => chat::run(args).await,
             Command::Mcp(args) => mcp::run(args).await,
+            Command::Certs(args) => certs::run(args),
         }
     })
 }

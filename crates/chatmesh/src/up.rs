@@ -1,6 +1,8 @@
 //! `chatmesh up`: the whole mesh in one process, on embedded stores, for a laptop or a demo.
 //! Each service gets its own port (chatbot, router, graph, vector, relational from
 //! `--base-port` up) exactly as it would in separate processes; one Ctrl-C stops them all.
+//! With `--tls-dir` (what `chatmesh certs` wrote) every service serves and calls over mutual
+//! TLS with its own certificate from that directory.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -45,6 +47,23 @@ pub struct UpArgs {
         value_name = "FILTER"
     )]
     pub log_filter: String,
+    /// Serve and call over mTLS with the certificates `chatmesh certs --out DIR` wrote
+    /// (`ca.pem`, `<service>.pem`, `<service>.key`): each service uses its own.
+    #[arg(long, env = "CHATMESH_UP_TLS_DIR", value_name = "DIR")]
+    tls_dir: Option<PathBuf>,
+}
+
+impl UpArgs {
+    /// Service `name`'s TLS files in `--tls-dir`, when given.
+    fn tls_files(&self, name: &str) -> Option<chatmesh_runtime::tls::TlsFileArgs> {
+        self.tls_dir.as_ref().map(|dir| {
+            chatmesh_runtime::tls::TlsFileArgs::new(
+                dir.join("ca.pem"),
+                dir.join(format!("{name}.pem")),
+                dir.join(format!("{name}.key")),
+            )
+        })
+    }
 }
 
 /// The five services in flow order, with their offset from `--base-port`.
@@ -77,7 +96,19 @@ pub async fn run(args: UpArgs) -> ExitCode {
     }
     let mut tasks = configs.spawn(listeners, &shutdown);
 
-    let all_serving = wait_until_serving(&addrs, Duration::from_secs(60));
+    let probe_tls = args
+        .tls_files("chatbot")
+        .map(|files| files.client(Duration::from_secs(10)))
+        .transpose()
+        .map(Option::flatten);
+    let tls = match probe_tls {
+        Ok(tls) => tls,
+        Err(e) => {
+            eprintln!("chatmesh up: {e}");
+            return ExitCode::from(chatmesh_runtime::cli::EXIT_CONFIG);
+        }
+    };
+    let all_serving = wait_until_serving(&addrs, tls, Duration::from_secs(60));
     tokio::select! {
         ready = all_serving => match ready {
             Ok(()) => print_endpoints(&args, &addrs),
@@ -124,11 +155,25 @@ impl Configs {
             "sqlite://{}",
             Path::new(&data("relational")).join("chatmesh.db").display()
         );
+        let tls_flags = |index: usize| -> Vec<String> {
+            match args.tls_files(SERVICES[index].name).and_then(|f| f.files()) {
+                Some(files) => [
+                    ("--tls-ca", files.ca),
+                    ("--tls-cert", files.cert),
+                    ("--tls-key", files.key),
+                ]
+                .into_iter()
+                .flat_map(|(flag, path)| [flag.to_owned(), path.display().to_string()])
+                .collect(),
+                None => Vec::new(),
+            }
+        };
         Ok(Self {
-            chatbot: parse(0, addrs, &["--router-addr", &url(&addrs[1])])?,
-            router: parse(
+            chatbot: parse_with_tls(0, addrs, &tls_flags(0), &["--router-addr", &url(&addrs[1])])?,
+            router: parse_with_tls(
                 1,
                 addrs,
+                &tls_flags(1),
                 &[
                     "--graph-addr",
                     &url(&addrs[2]),
@@ -138,9 +183,24 @@ impl Configs {
                     &url(&addrs[4]),
                 ],
             )?,
-            graph: parse(2, addrs, &["--data-dir", &data("graph"), "--seed-demo"])?,
-            vector: parse(3, addrs, &["--data-dir", &data("vector"), "--seed-demo"])?,
-            relational: parse(4, addrs, &["--database-url", &sqlite, "--seed-demo"])?,
+            graph: parse_with_tls(
+                2,
+                addrs,
+                &tls_flags(2),
+                &["--data-dir", &data("graph"), "--seed-demo"],
+            )?,
+            vector: parse_with_tls(
+                3,
+                addrs,
+                &tls_flags(3),
+                &["--data-dir", &data("vector"), "--seed-demo"],
+            )?,
+            relational: parse_with_tls(
+                4,
+                addrs,
+                &tls_flags(4),
+                &["--database-url", &sqlite, "--seed-demo"],
+            )?,
         })
     }
 
@@ -176,10 +236,12 @@ impl Configs {
     }
 }
 
-/// Parses service `index`'s config from `--listen` plus `extra`, exactly as its binary would.
-fn parse<C: ServiceConfig>(
+/// Parses service `index`'s config from `--listen` plus `extra` and `tls` (the `--tls-*` flags),
+/// exactly as its binary would.
+fn parse_with_tls<C: ServiceConfig>(
     index: usize,
     addrs: &[SocketAddr],
+    tls: &[String],
     extra: &[&str],
 ) -> Result<C, ExitCode> {
     let info = &SERVICES[index];
@@ -187,7 +249,8 @@ fn parse<C: ServiceConfig>(
     let binary = info.binary();
     let args = [binary.as_str(), "--listen", &listen]
         .into_iter()
-        .chain(extra.iter().copied());
+        .chain(extra.iter().copied())
+        .chain(tls.iter().map(String::as_str));
     chatmesh_runtime::cli::parse_config::<C, _, _>(info, args)
 }
 
@@ -203,12 +266,22 @@ fn connectable(addr: SocketAddr) -> SocketAddr {
 }
 
 /// Polls every service over the network, as a user would, until all report SERVING.
-async fn wait_until_serving(addrs: &[SocketAddr], limit: Duration) -> Result<(), String> {
+async fn wait_until_serving(
+    addrs: &[SocketAddr],
+    tls: Option<chatmesh_runtime::tls::ClientTls>,
+    limit: Duration,
+) -> Result<(), String> {
     let deadline = tokio::time::Instant::now() + limit;
     for (info, addr) in SERVICES.iter().zip(addrs) {
         let target = connectable(*addr).to_string();
         loop {
-            let status = crate::health::check(&target, info.fqn, Duration::from_secs(1)).await;
+            let status = chatmesh_runtime::probe::check_with(
+                &target,
+                info.fqn,
+                Duration::from_secs(1),
+                tls.clone(),
+            )
+            .await;
             if status == Ok(ServingStatus::Serving) {
                 break;
             }
@@ -229,16 +302,25 @@ fn print_endpoints(args: &UpArgs, addrs: &[SocketAddr]) {
         "chatmesh is up: 5 services, embedded stores in {}/ (Ctrl-C stops them)",
         args.data_dir.display()
     );
+    let transport = match args.tls_files("chatbot").and_then(|f| f.files()) {
+        Some(files) => format!(
+            "-cacert {} -cert {} -key {}",
+            files.ca.display(),
+            files.cert.display(),
+            files.key.display()
+        ),
+        None => "-plaintext".to_owned(),
+    };
     for (info, addr) in SERVICES.iter().zip(addrs) {
         let target = connectable(*addr);
         println!(
-            "  {:<11} {target:<16} grpcurl -plaintext {target} describe {}",
+            "  {:<11} {target:<16} grpcurl {transport} {target} describe {}",
             info.name, info.fqn
         );
     }
     let graph = connectable(addrs[2]);
     println!(
-        "  health:     grpcurl -plaintext -d '{{\"service\":\"{}\"}}' {graph} grpc.health.v1.Health/Check",
+        "  health:     grpcurl {transport} -d '{{\"service\":\"{}\"}}' {graph} grpc.health.v1.Health/Check",
         SERVICES[2].fqn
     );
 }

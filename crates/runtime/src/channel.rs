@@ -2,6 +2,7 @@
 //! the `chatmesh` command: connect timeout, HTTP/2 keepalive, TCP_NODELAY, and lazy connection
 //! so a service can start before the services it calls. Service-to-service calls go through a
 //! [`TracedChannel`], which carries the caller's trace context (`traceparent`) to the callee.
+//! When [`ClientArgs::tls`] is set, channels connect over mutual TLS (see [`crate::tls`]).
 
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -13,6 +14,7 @@ use tonic::transport::{Channel, Endpoint};
 use tower_service::Service;
 
 use crate::config::{ConfigError, parse_duration};
+use crate::tls::{ClientTls, TlsArgs};
 use crate::trace_context;
 
 /// How a service connects to the services it calls.
@@ -32,6 +34,11 @@ pub struct ClientArgs {
     #[arg(long, env = "CHATMESH_CLIENT_KEEPALIVE_TIMEOUT", value_name = "DURATION",
           default_value = "10s", value_parser = parse_duration)]
     pub client_keepalive_timeout: Duration,
+
+    /// mTLS settings for outgoing connections, set from the service's `--tls-*` settings
+    /// ([`ClientArgs::with_tls`]); plaintext when `None`.
+    #[arg(skip)]
+    pub tls: Option<ClientTls>,
 }
 
 impl Default for ClientArgs {
@@ -40,7 +47,17 @@ impl Default for ClientArgs {
             connect_timeout: Duration::from_secs(2),
             client_keepalive_interval: Duration::from_secs(30),
             client_keepalive_timeout: Duration::from_secs(10),
+            tls: None,
         }
+    }
+}
+
+impl ClientArgs {
+    /// Loads the client side of `tls` (nothing when mTLS is off) into these settings: the
+    /// start-up step of a service that calls others.
+    pub fn with_tls(&mut self, tls: &TlsArgs) -> Result<(), ConfigError> {
+        self.tls = tls.client()?;
+        Ok(())
     }
 }
 
@@ -84,7 +101,45 @@ pub fn check_addr(addr: &str, setting: &str, args: &ClientArgs) -> Result<(), Co
 
 /// A channel that connects on first use and reconnects after failures.
 pub fn connect_lazy(addr: &str, args: &ClientArgs) -> Result<Channel, InvalidAddress> {
-    Ok(endpoint(addr, args)?.connect_lazy())
+    let endpoint = endpoint(addr, args)?;
+    Ok(match &args.tls {
+        Some(tls) => endpoint.connect_with_connector_lazy(tls.connector()),
+        None => endpoint.connect_lazy(),
+    })
+}
+
+/// A channel connected now (over mTLS when [`ClientArgs::tls`] is set): for one-shot commands.
+pub async fn connect(addr: &str, args: &ClientArgs) -> Result<Channel, ConnectError> {
+    let endpoint = endpoint(addr, args).map_err(ConnectError::Address)?;
+    match &args.tls {
+        Some(tls) => endpoint.connect_with_connector(tls.connector()).await,
+        None => endpoint.connect().await,
+    }
+    .map_err(ConnectError::Transport)
+}
+
+/// Why [`connect`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The address is not a valid endpoint.
+    #[error(transparent)]
+    Address(InvalidAddress),
+    /// Nothing answered, or the (TLS) handshake failed.
+    #[error("cannot connect: {}", chain(.0))]
+    Transport(tonic::transport::Error),
+}
+
+/// An error with its sources, which hold the useful part of a transport error (the refused
+/// handshake, the closed port).
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// [`connect_lazy`], with the caller's trace context carried on every call: the channel for

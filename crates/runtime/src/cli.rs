@@ -90,7 +90,10 @@ where
         Ok(config) => config,
         Err(err) => return Err(report_parse_error(&binary, &err, &command)),
     };
-    if let Err(err) = config.validate() {
+    if let Err(err) = config
+        .validate()
+        .and_then(|()| config.server().tls.validate())
+    {
         eprintln!("{binary}: {err}");
         return Err(ExitCode::from(EXIT_CONFIG));
     }
@@ -137,6 +140,12 @@ fn one_line(err: &clap::Error, command: &clap::Command) -> String {
     let rendered = err.render().to_string();
     let first = rendered.lines().next().unwrap_or("invalid arguments");
     let mut line = first.trim_start_matches("error: ").to_owned();
+    // Missing arguments (e.g. --tls-key given --tls-ca) are listed on the following lines.
+    if let Some(ContextValue::Strings(missing)) = err.get(ContextKind::InvalidArg)
+        && err.kind() == ErrorKind::MissingRequiredArgument
+    {
+        line = format!("{} {}", line.trim_end_matches(':'), missing.join(", "));
+    }
     if let Some(ContextValue::String(flag)) = err.get(ContextKind::InvalidArg) {
         let long = flag.split_whitespace().next().unwrap_or_default();
         let env = command
@@ -193,6 +202,19 @@ mod tests {
             let err = parse_config::<TestConfig, _, _>(&INFO, args.clone()).unwrap_err();
             assert_eq!(err, ExitCode::from(EXIT_CONFIG), "{args:?}");
         }
+    }
+
+    #[test]
+    fn a_missing_tls_file_is_named_on_the_one_line() {
+        let mut command = <TestConfig as clap::CommandFactory>::command();
+        let err = command
+            .try_get_matches_from_mut(["x", "--tls-ca", "a", "--tls-cert", "b"])
+            .unwrap_err();
+        let line = one_line(&err, &command);
+        assert!(line.contains("--tls-key"), "{line}");
+        assert!(!line.contains("--tls-cert"), "{line}");
+        let exit = parse_config::<TestConfig, _, _>(&INFO, ["x", "--tls-key", "k"]).unwrap_err();
+        assert_eq!(exit, ExitCode::from(EXIT_CONFIG));
     }
 
     #[test]

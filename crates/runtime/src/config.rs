@@ -78,6 +78,14 @@ pub struct ServerArgs {
     #[arg(long, env = "CHATMESH_SHUTDOWN_GRACE", value_name = "DURATION",
           default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
+
+    /// mTLS: off unless the CA, certificate and key are given.
+    #[command(flatten)]
+    pub tls: crate::tls::TlsArgs,
+
+    /// Streams per connection, requests at once and waiting.
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 impl ServerArgs {
@@ -98,7 +106,69 @@ impl ServerArgs {
             keepalive_timeout: Duration::from_secs(10),
             drain_delay: Duration::ZERO,
             shutdown_grace: Duration::from_secs(5),
+            tls: crate::tls::TlsArgs::default(),
+            limits: LimitArgs::default(),
         }
+    }
+}
+
+/// How much work a server takes on at once (see [`crate::shed`]).
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Most concurrent calls (HTTP/2 streams) on one client connection, announced to clients
+    /// as SETTINGS_MAX_CONCURRENT_STREAMS.
+    #[arg(long, env = "CHATMESH_MAX_CONCURRENT_STREAMS", value_name = "N",
+          default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_streams: u32,
+
+    /// Most requests the server works on at once (health checks and plain HTTP GETs aside);
+    /// 0 = no limit.
+    #[arg(
+        long,
+        env = "CHATMESH_MAX_CONCURRENT_REQUESTS",
+        value_name = "N",
+        default_value_t = 512
+    )]
+    pub max_concurrent_requests: u32,
+
+    /// Most requests waiting for one of those slots; further ones are refused at once with
+    /// RESOURCE_EXHAUSTED (HTTP 503).
+    #[arg(
+        long,
+        env = "CHATMESH_MAX_QUEUED_REQUESTS",
+        value_name = "N",
+        default_value_t = 1024
+    )]
+    pub max_queued_requests: u32,
+}
+
+impl Default for LimitArgs {
+    fn default() -> Self {
+        Self {
+            max_concurrent_streams: 256,
+            max_concurrent_requests: 512,
+            max_queued_requests: 1024,
+        }
+    }
+}
+
+/// Settings of a service's public API (the paths it names with
+/// [`crate::GrpcServer::edge`]): who may call it and how often.
+#[derive(Debug, Clone, Default, Args)]
+pub struct EdgeArgs {
+    /// Bearer tokens.
+    #[command(flatten)]
+    pub auth: crate::auth::AuthArgs,
+    /// Requests per client.
+    #[command(flatten)]
+    pub rate_limit: crate::rate_limit::RateLimitArgs,
+}
+
+impl EdgeArgs {
+    /// Reads the token and key files once, so that a bad one stops start-up with a
+    /// configuration error (exit 2) rather than a serving error.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        crate::auth::Authenticator::from_args(&self.auth).map(drop)
     }
 }
 

@@ -1,7 +1,8 @@
 //! The health probe every chatmesh binary carries: one `grpc.health.v1.Health/Check` call that
 //! exits 0 when the answer is SERVING and 1 for any other status or when nothing answers. It is
 //! the container healthcheck (`chatmesh-graph health`, `chatmesh health --addr …`), so an image
-//! ships no extra probe binary and needs no shell.
+//! ships no extra probe binary and needs no shell. Given the `--tls-*` files (or the service's
+//! own `CHATMESH_TLS_*` environment, as in a container) it asks over mutual TLS.
 //!
 //! [`health_subcommand`] gives each service binary its `health` subcommand; [`check`] and
 //! [`report`] are the shared parts `chatmesh health` also uses.
@@ -15,8 +16,9 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
-use crate::channel::{ClientArgs, endpoint};
+use crate::channel::{ClientArgs, connect};
 use crate::config::{ServiceInfo, parse_duration};
+use crate::tls::{ClientTls, TlsFileArgs};
 
 /// The word after the binary name that selects the probe instead of the server.
 pub const SUBCOMMAND: &str = "health";
@@ -35,6 +37,11 @@ struct ServiceProbeArgs {
     /// Give up after this long (connect and call together).
     #[arg(long, default_value = "3s", value_parser = parse_duration, value_name = "DURATION")]
     timeout: Duration,
+    #[command(flatten)]
+    tls: TlsFileArgs,
+    /// With mTLS: the name the server's certificate must carry [default: the address's host].
+    #[arg(long, value_name = "NAME")]
+    tls_server_name: Option<String>,
     /// Print nothing; only the exit code tells.
     #[arg(long, short)]
     quiet: bool,
@@ -79,6 +86,13 @@ fn run_service_probe(
         },
     };
     let service = args.service.unwrap_or_else(|| info.fqn.to_owned());
+    let tls = match client_tls(&args.tls, args.tls_server_name.as_deref()) {
+        Ok(tls) => tls,
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            return ExitCode::from(crate::cli::EXIT_CONFIG);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -89,7 +103,30 @@ fn run_service_probe(
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(report(program, &addr, &service, args.timeout, args.quiet))
+    runtime.block_on(report(
+        program,
+        &addr,
+        &service,
+        args.timeout,
+        tls,
+        args.quiet,
+    ))
+}
+
+/// The probe's mTLS settings from its flags: none when the files are not given.
+pub fn client_tls(
+    files: &TlsFileArgs,
+    server_name: Option<&str>,
+) -> Result<Option<ClientTls>, String> {
+    // A probe makes one connection: the files never need reading again.
+    let tls = files.client(Duration::MAX).map_err(|e| e.to_string())?;
+    match (tls, server_name) {
+        (Some(tls), Some(name)) => tls
+            .expecting(name)
+            .map(Some)
+            .map_err(|e| format!("invalid value for --tls-server-name: {e}")),
+        (tls, _) => Ok(tls),
+    }
 }
 
 /// Where this service listens, as seen from inside its own host or container: the `listen`
@@ -110,16 +147,17 @@ fn default_addr(info: &ServiceInfo, listen: Option<&str>) -> Result<SocketAddr, 
     Ok(addr)
 }
 
-/// Asks `addr` about `service` within `timeout`, prints one line (unless `quiet`) and returns
-/// the exit code: 0 for SERVING, 1 otherwise.
+/// Asks `addr` about `service` within `timeout` (over mTLS when `tls` is set), prints one line
+/// (unless `quiet`) and returns the exit code: 0 for SERVING, 1 otherwise.
 pub async fn report(
     program: &str,
     addr: &str,
     service: &str,
     timeout: Duration,
+    tls: Option<ClientTls>,
     quiet: bool,
 ) -> ExitCode {
-    let outcome = tokio::time::timeout(timeout, check(addr, service, timeout))
+    let outcome = tokio::time::timeout(timeout, check_with(addr, service, timeout, tls))
         .await
         .unwrap_or_else(|_| Err(format!("no answer within {timeout:?}")));
     let shown = if service.is_empty() {
@@ -151,15 +189,24 @@ pub async fn report(
 
 /// Asks `addr` for the health of `service` (`""` for the whole server).
 pub async fn check(addr: &str, service: &str, timeout: Duration) -> Result<ServingStatus, String> {
+    check_with(addr, service, timeout, None).await
+}
+
+/// [`check`], over mTLS when `tls` is set.
+pub async fn check_with(
+    addr: &str,
+    service: &str,
+    timeout: Duration,
+    tls: Option<ClientTls>,
+) -> Result<ServingStatus, String> {
     let client_args = ClientArgs {
         connect_timeout: timeout,
+        tls,
         ..ClientArgs::default()
     };
-    let channel = endpoint(addr, &client_args)
-        .map_err(|e| e.to_string())?
-        .connect()
+    let channel = connect(addr, &client_args)
         .await
-        .map_err(|e| format!("cannot connect: {e}"))?;
+        .map_err(|e| e.to_string())?;
     let response = HealthClient::new(channel)
         .check(HealthCheckRequest {
             service: service.to_owned(),
@@ -272,6 +319,7 @@ mod tests {
             &format!("127.0.0.1:{port}"),
             "",
             Duration::from_secs(2),
+            None,
             true,
         )
         .await;

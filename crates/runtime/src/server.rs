@@ -3,10 +3,13 @@
 //! the shutdown sequence every service follows. A service with HTTP extras (a JSON API, a web
 //! page, an MCP endpoint) adds them with [`GrpcServer::add_http`]: they share the port. Every
 //! server also answers `GET /metrics` (Prometheus text, see [`crate::metrics`]), so every port
-//! accepts HTTP/1.1 as well as HTTP/2.
+//! accepts HTTP/1.1 as well as HTTP/2. With `--tls-*` set the port speaks only TLS and requires
+//! a client certificate from the CA (see [`crate::tls`]).
 //!
-//! Layers, outermost first: Observe (span and metrics per request) → WatchClose → Deadline →
-//! MessageLimit.
+//! Layers, outermost first: Observe (span and metrics per request) → WatchClose → Auth (bearer
+//! tokens on the edge paths, see [`GrpcServer::edge`]) → RateLimit (per client, edge paths) →
+//! Deadline → Shed (concurrency limit and bounded queue, see [`crate::shed`]) → MessageLimit.
+//! Each connection may carry at most `--max-concurrent-streams` calls at once.
 //!
 //! shutdown requested → health NOT_SERVING → keep accepting for `--drain-delay` → stop accepting
 //! → in-flight requests finish within `--shutdown-grace` (then are dropped) → return.
@@ -15,22 +18,27 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use futures::future::Either;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::body::Body;
 use tonic::server::NamedService;
 use tonic::service::{Routes, RoutesBuilder};
 use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
+use tower::layer::util::{Identity, Stack};
 use tower_service::Service;
 
-use crate::config::{ServerArgs, ServiceInfo};
+use crate::auth::{AuthLayer, Authenticator, EdgePaths};
+use crate::config::{EdgeArgs, ServerArgs, ServiceInfo};
 use crate::deadline::DeadlineLayer;
 use crate::health::Health;
 use crate::limit::MessageLimitLayer;
 use crate::metrics::RpcMetrics;
 use crate::observe::ObserveLayer;
+use crate::rate_limit::{RateLimitLayer, RateLimiter};
 use crate::reflection;
+use crate::shed::{ShedLayer, Shedder};
+use crate::tls::ServerTls;
 use crate::watch_close::WatchCloseLayer;
 
 /// Why a server could not start or stopped with an error.
@@ -47,6 +55,9 @@ pub enum ServeError {
     /// The reflection service could not be built from the descriptor sets.
     #[error("cannot build the reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// The TLS files could not be loaded.
+    #[error("{0}")]
+    Tls(#[from] crate::config::ConfigError),
     /// The transport failed while serving.
     #[error("transport error: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -72,6 +83,17 @@ pub struct GrpcServer {
     http: Option<axum::Router>,
     /// The gRPC services served, whose methods get their own metric series.
     services: Vec<&'static str>,
+    /// mTLS on the port, when configured.
+    tls: Option<ServerTls>,
+    /// Authentication and rate limits on the public paths, when the service named them.
+    edge: EdgeLayers,
+}
+
+/// The layers guarding a server's edge paths (both off until [`GrpcServer::edge`]).
+#[derive(Debug, Default)]
+struct EdgeLayers {
+    auth: AuthLayer,
+    rate_limit: RateLimitLayer,
 }
 
 impl GrpcServer {
@@ -83,6 +105,7 @@ impl GrpcServer {
         let mut routes = RoutesBuilder::default();
         routes.add_service(health_service);
         reflection::add_services(&mut routes, info.fqn)?;
+        let tls = args.tls.server()?;
         Ok(Self {
             info: *info,
             args: args.clone(),
@@ -95,7 +118,37 @@ impl GrpcServer {
                 "grpc.reflection.v1.ServerReflection",
                 "grpc.reflection.v1alpha.ServerReflection",
             ],
+            tls,
+            edge: EdgeLayers::default(),
         })
+    }
+
+    /// Names the paths that face the public (see [`EdgePaths`]: a gRPC service as
+    /// `/package.Service/`, an HTTP route as `/v1/chat`) and guards them as `args` say: bearer
+    /// tokens ([`crate::auth`]) and a request rate per client ([`crate::rate_limit`]). Health,
+    /// reflection and `/metrics` should stay off the list, so that probes and tools keep
+    /// working. Fails when a token or key file cannot be used.
+    pub fn edge<I, P>(mut self, paths: I, args: &EdgeArgs) -> Result<Self, ServeError>
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<String>,
+    {
+        let paths = EdgePaths::new(paths);
+        let auth = Authenticator::from_args(&args.auth)?.map(Arc::new);
+        if let Some(auth) = &auth {
+            tracing::info!(
+                service = self.info.name,
+                ?paths,
+                ?auth,
+                "bearer tokens required"
+            );
+        }
+        let limiter = RateLimiter::from_args(&args.rate_limit).map(Arc::new);
+        self.edge = EdgeLayers {
+            auth: AuthLayer::new(auth, paths.clone()),
+            rate_limit: RateLimitLayer::new(limiter, paths),
+        };
+        Ok(self)
     }
 
     /// The handle that sets what health reports.
@@ -146,55 +199,118 @@ impl GrpcServer {
             routes,
             http,
             services,
+            tls,
+            edge,
         } = self;
         let addr = listener
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         let closing = CancellationToken::new();
-        let metrics = Arc::new(RpcMetrics::new(services));
-        let layers = tower::ServiceBuilder::new()
-            .layer(ObserveLayer::new(metrics.clone()))
-            .layer(WatchCloseLayer::new(closing.clone()))
-            .layer(DeadlineLayer)
-            .layer(MessageLimitLayer::new(args.max_message_bytes))
-            .into_inner();
-        let mut http_routes = metrics_route(metrics);
-        if let Some(extras) = http {
-            http_routes = http_routes.merge(extras);
-        }
-        let routes = Routes::from(routes.routes().into_axum_router().merge(http_routes));
-        let router = Server::builder()
-            .accept_http1(true)
-            .http2_keepalive_interval(Some(args.keepalive_interval))
-            .http2_keepalive_timeout(Some(args.keepalive_timeout))
-            .layer(layers)
-            .add_routes(routes);
-
-        let stop_accepting = {
-            let (shutdown, closing) = (shutdown.clone(), closing.clone());
-            async move {
-                shutdown.cancelled().await;
-                health.set_not_serving().await;
-                tracing::info!(service = info.name, "draining: health is NOT_SERVING");
-                tokio::time::sleep(args.drain_delay).await;
-                closing.cancel();
-                tracing::info!(service = info.name, "stopped accepting connections");
-            }
-        };
+        let router = build_router(&args, routes, http, services, edge, closing.clone());
+        let stop_accepting = drain(info, health, args.drain_delay, shutdown, closing.clone());
         tracing::info!(service = info.name, addr = %addr, "serving {}", info.fqn);
-        let grace = args.shutdown_grace;
-        tokio::select! {
-            result = router.serve_with_incoming_shutdown(incoming, stop_accepting) => result?,
-            () = async { closing.cancelled().await; tokio::time::sleep(grace).await } => {
-                tracing::warn!(service = info.name, ?grace,
-                    "shutdown grace period elapsed; dropping requests still in flight");
-            }
+        let incoming = crate::tls::server::incoming(listener, tls);
+        let serving = router.serve_with_incoming_shutdown(incoming, stop_accepting);
+        let grace = grace_elapsed(closing, args.shutdown_grace);
+        match futures::future::select(Box::pin(serving), Box::pin(grace)).await {
+            Either::Left((result, _)) => result?,
+            Either::Right(((), _)) => warn_grace_elapsed(info, args.shutdown_grace),
         }
         tracing::info!(service = info.name, "stopped");
         Ok(())
     }
+}
+
+/// The router: the services' routes and HTTP extras plus `/metrics`, behind the layers.
+fn build_router(
+    args: &ServerArgs,
+    routes: RoutesBuilder,
+    http: Option<axum::Router>,
+    services: Vec<&'static str>,
+    edge: EdgeLayers,
+    closing: CancellationToken,
+) -> tonic::transport::server::Router<Stack<ServerLayers, Identity>> {
+    let metrics = Arc::new(RpcMetrics::new(services));
+    let layers = layers(args, edge, metrics.clone(), closing);
+    let mut http_routes = metrics_route(metrics);
+    if let Some(extras) = http {
+        http_routes = http_routes.merge(extras);
+    }
+    let routes = Routes::from(routes.routes().into_axum_router().merge(http_routes));
+    Server::builder()
+        .accept_http1(true)
+        .max_concurrent_streams(Some(args.limits.max_concurrent_streams))
+        .http2_keepalive_interval(Some(args.keepalive_interval))
+        .http2_keepalive_timeout(Some(args.keepalive_timeout))
+        .layer(layers)
+        .add_routes(routes)
+}
+
+fn warn_grace_elapsed(info: ServiceInfo, grace: std::time::Duration) {
+    tracing::warn!(
+        service = info.name,
+        ?grace,
+        "shutdown grace period elapsed; dropping requests still in flight"
+    );
+}
+
+/// The start of shutdown: once `shutdown` is cancelled, health turns NOT_SERVING, accepting goes
+/// on for `drain_delay`, then `closing` is cancelled and the listener stops.
+async fn drain(
+    info: ServiceInfo,
+    health: Health,
+    drain_delay: std::time::Duration,
+    shutdown: CancellationToken,
+    closing: CancellationToken,
+) {
+    shutdown.cancelled().await;
+    health.set_not_serving().await;
+    tracing::info!(service = info.name, "draining: health is NOT_SERVING");
+    tokio::time::sleep(drain_delay).await;
+    closing.cancel();
+    tracing::info!(service = info.name, "stopped accepting connections");
+}
+
+/// Resolves `grace` after the listener stopped: requests still in flight are then dropped.
+async fn grace_elapsed(closing: CancellationToken, grace: std::time::Duration) {
+    closing.cancelled().await;
+    tokio::time::sleep(grace).await;
+}
+
+/// The layers around every request of a server, outermost first (see the module docs).
+type ServerLayers = Stack<
+    MessageLimitLayer,
+    Stack<
+        ShedLayer,
+        Stack<
+            DeadlineLayer,
+            Stack<
+                RateLimitLayer,
+                Stack<AuthLayer, Stack<WatchCloseLayer, Stack<ObserveLayer, Identity>>>,
+            >,
+        >,
+    >,
+>;
+
+fn layers(
+    args: &ServerArgs,
+    edge: EdgeLayers,
+    metrics: Arc<RpcMetrics>,
+    closing: CancellationToken,
+) -> ServerLayers {
+    tower::ServiceBuilder::new()
+        .layer(ObserveLayer::new(metrics))
+        .layer(WatchCloseLayer::new(closing))
+        .layer(edge.auth)
+        .layer(edge.rate_limit)
+        .layer(DeadlineLayer)
+        .layer(ShedLayer::new(Shedder::new(
+            args.limits.max_concurrent_requests,
+            args.limits.max_queued_requests,
+        )))
+        .layer(MessageLimitLayer::new(args.max_message_bytes))
+        .into_inner()
 }
 
 /// `GET /metrics`: the server's metrics in the Prometheus text format.

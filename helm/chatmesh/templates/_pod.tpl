@@ -9,6 +9,10 @@ The pod template every chatmesh workload shares. Call with (dict "root" $ "compo
 {{- $probes := mergeOverwrite (deepCopy $root.Values.probes) (deepCopy ($v.probes | default dict)) -}}
 {{- $isBackend := eq $meta.kind "StatefulSet" -}}
 {{- $ctx := dict "root" $root "component" $c -}}
+{{- $tls := $root.Values.tls -}}
+{{- if and $tls.enabled (not $tls.secretName) -}}
+{{- fail "tls.secretName: required when tls.enabled (a Secret with ca.pem, <service>.pem and <service>.key, e.g. from `chatmesh certs`)" -}}
+{{- end -}}
 metadata:
   labels:
     {{- include "chatmesh.componentLabels" $ctx | nindent 4 }}
@@ -75,6 +79,23 @@ spec:
               # An existing Secret without this key simply leaves authentication off.
               optional: true
         {{- end }}
+        {{- $jwt := $root.Values.auth.jwt }}
+        {{- if and (has $c (list "chatbot" "router")) $jwt.secretName }}
+        {{- with $jwt.hs256SecretKey }}
+        - name: CHATMESH_JWT_HS256_SECRET_FILE
+          value: {{ printf "/etc/chatmesh/jwt/%s" . | quote }}
+        {{- end }}
+        {{- with $jwt.rs256PublicKeyKey }}
+        - name: CHATMESH_JWT_RS256_PUBLIC_KEY_FILE
+          value: {{ printf "/etc/chatmesh/jwt/%s" . | quote }}
+        {{- end }}
+        - name: CHATMESH_JWT_AUDIENCE
+          value: {{ $jwt.audience | quote }}
+        {{- with $jwt.issuer }}
+        - name: CHATMESH_JWT_ISSUER
+          value: {{ . | quote }}
+        {{- end }}
+        {{- end }}
         {{- if has $c (list "graph" "vector") }}
         - name: CHATMESH_DATA_DIR
           value: /data
@@ -91,6 +112,22 @@ spec:
           value: sqlite:///data/chatmesh.db
         {{- end }}
         {{- end }}
+        {{- if $tls.enabled }}
+        # mTLS: this service's certificate from the Secret; rotated in place by the kubelet and
+        # read again by the service within the reload interval.
+        - name: CHATMESH_TLS_CA
+          value: /etc/chatmesh/tls/ca.pem
+        - name: CHATMESH_TLS_CERT
+          value: {{ printf "/etc/chatmesh/tls/%s.pem" $c | quote }}
+        - name: CHATMESH_TLS_KEY
+          value: {{ printf "/etc/chatmesh/tls/%s.key" $c | quote }}
+        - name: CHATMESH_TLS_RELOAD_INTERVAL
+          value: {{ $tls.reloadInterval | quote }}
+        {{- if eq $c "chatbot" }}
+        - name: CHATMESH_TLS_CLIENT_AUTH
+          value: {{ $tls.chatbotClientAuth | quote }}
+        {{- end }}
+        {{- end }}
         {{- with $root.Values.extraEnv }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -98,7 +135,23 @@ spec:
         {{- toYaml . | nindent 8 }}
         {{- end }}
       # Native gRPC probes (grpc.health.v1.Health/Check). Start-up and readiness ask for the
-      # service's own name; liveness asks for the whole server ("").
+      # service's own name; liveness asks for the whole server (""). With mTLS the kubelet
+      # cannot present a certificate, so the probes run the service's own `health` subcommand,
+      # which reads the same CHATMESH_TLS_* variables.
+      {{- if $tls.enabled }}
+      startupProbe:
+        exec:
+          command: [{{ printf "/usr/local/bin/chatmesh-%s" $c | quote }}, "health", "--quiet"]
+        {{- toYaml $probes.startup | nindent 8 }}
+      readinessProbe:
+        exec:
+          command: [{{ printf "/usr/local/bin/chatmesh-%s" $c | quote }}, "health", "--quiet"]
+        {{- toYaml $probes.readiness | nindent 8 }}
+      livenessProbe:
+        exec:
+          command: [{{ printf "/usr/local/bin/chatmesh-%s" $c | quote }}, "health", "--quiet", "--service", ""]
+        {{- toYaml $probes.liveness | nindent 8 }}
+      {{- else }}
       startupProbe:
         grpc:
           port: {{ $v.port }}
@@ -114,6 +167,7 @@ spec:
           port: {{ $v.port }}
           service: ""
         {{- toYaml $probes.liveness | nindent 8 }}
+      {{- end }}
       resources:
         {{- toYaml $v.resources | nindent 8 }}
       securityContext:
@@ -125,13 +179,45 @@ spec:
         - name: data
           mountPath: /data
         {{- end }}
+        {{- if $tls.enabled }}
+        # No subPath: the kubelet swaps the files in place when the Secret changes.
+        - name: tls
+          mountPath: /etc/chatmesh/tls
+          readOnly: true
+        {{- end }}
+        {{- if and (has $c (list "chatbot" "router")) $root.Values.auth.jwt.secretName }}
+        - name: jwt
+          mountPath: /etc/chatmesh/jwt
+          readOnly: true
+        {{- end }}
   volumes:
     - name: tmp
       emptyDir:
         sizeLimit: {{ $root.Values.scratch.sizeLimit }}
+    {{- if $tls.enabled }}
+    # Only this service's key: the CA certificate and its own certificate and key.
+    - name: tls
+      secret:
+        secretName: {{ $tls.secretName }}
+        defaultMode: 0440
+        items:
+          - key: ca.pem
+            path: ca.pem
+          - key: {{ printf "%s.pem" $c }}
+            path: {{ printf "%s.pem" $c }}
+          - key: {{ printf "%s.key" $c }}
+            path: {{ printf "%s.key" $c }}
+    {{- end }}
     {{- if and $isBackend (not $v.persistence.enabled) }}
     - name: data
       emptyDir: {}
+    {{- end }}
+    {{- if and (has $c (list "chatbot" "router")) $root.Values.auth.jwt.secretName }}
+    # JWT verification keys (public or shared secrets), read at start-up.
+    - name: jwt
+      secret:
+        secretName: {{ $root.Values.auth.jwt.secretName }}
+        defaultMode: 0440
     {{- end }}
   {{- with $v.nodeSelector }}
   nodeSelector:

@@ -26,12 +26,15 @@ const PAGE: &str = include_str!("page.html");
 /// Requests larger than this are refused before parsing.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The JSON chat API's path, part of the public edge (bearer tokens, rate limits).
+pub(crate) const CHAT_PATH: &str = "/v1/chat";
+
 /// The HTTP routes, served next to the gRPC services.
 pub fn routes(chatbot: Arc<Chatbot>) -> Router {
     Router::new()
         .route("/", get(|| async { Html(PAGE) }))
         .route("/openapi.json", get(openapi))
-        .route("/v1/chat", post(chat))
+        .route(CHAT_PATH, post(chat))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(chatbot)
 }

@@ -28,7 +28,7 @@ use chatmesh_proto::chat::chat_service_server::{ChatServiceServer, SERVICE_NAME}
 use chatmesh_runtime::channel::ClientArgs;
 use chatmesh_runtime::config::ConfigError;
 use chatmesh_runtime::{
-    CancellationToken, GrpcServer, ServeError, ServerArgs, ServiceConfig, ServiceInfo,
+    CancellationToken, EdgeArgs, GrpcServer, ServeError, ServerArgs, ServiceConfig, ServiceInfo,
 };
 use tokio::net::TcpListener;
 
@@ -48,6 +48,9 @@ pub const INFO: ServiceInfo = ServiceInfo {
 pub struct Config {
     #[command(flatten)]
     pub server: ServerArgs,
+    /// Bearer tokens and rate limits on the public API (ChatService, `POST /v1/chat`).
+    #[command(flatten)]
+    pub edge: EdgeArgs,
     /// Address of the router service.
     #[arg(
         long,
@@ -78,6 +81,7 @@ impl ServiceConfig for Config {
     }
 
     fn validate(&mut self) -> Result<(), ConfigError> {
+        self.edge.validate()?;
         chatmesh_runtime::channel::check_addr(
             &self.router_addr,
             "--router-addr (CHATMESH_ROUTER_ADDR)",
@@ -98,7 +102,16 @@ pub async fn serve_on(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
-    let channel = chatmesh_runtime::channel::connect_traced(&config.router_addr, &config.client)
+    // Router calls use the service's own mTLS identity when it has one, and the router must
+    // prove it is the router (its certificate names it) whatever address it has.
+    let mut client = config.client.clone();
+    if client.tls.is_none() {
+        client.with_tls(&config.server.tls)?;
+    }
+    if let Some(tls) = &client.tls {
+        client.tls = Some(tls.expecting("router").map_err(ServeError::Startup)?);
+    }
+    let channel = chatmesh_runtime::channel::connect_traced(&config.router_addr, &client)
         .map_err(|e| ServeError::Startup(e.to_string()))?;
     let sessions = session::MemorySessions::new(config.session_ttl, config.max_sessions as usize);
     let chatbot = Arc::new(chat::Chatbot::new(
@@ -111,7 +124,11 @@ pub async fn serve_on(
     let server = GrpcServer::new(&INFO, &config.server)
         .await?
         .add_service(api)
-        .add_http(http::routes(chatbot));
+        .add_http(http::routes(chatbot))
+        .edge(
+            [format!("/{SERVICE_NAME}/"), http::CHAT_PATH.into()],
+            &config.edge,
+        )?;
     server.health().set_serving().await;
     server.serve(listener, shutdown).await
 }

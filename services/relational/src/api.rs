@@ -11,7 +11,6 @@ use tonic::{Request, Response, Status};
 use crate::convert;
 use crate::error::Error;
 use crate::page_token;
-use crate::query::{ListQuery, Sort};
 use crate::store::RelationalStore;
 
 /// Orders per ListOrders page when the request says 0.
@@ -118,28 +117,9 @@ impl RelationalService for RelationalServiceApi {
         &self,
         request: Request<pb::ListOrdersRequest>,
     ) -> Reply<pb::ListOrdersResponse> {
-        let request = request.into_inner();
-        let query = (|| {
-            let filter = convert::filter("filter", request.filter)?;
-            let sort = Sort::parse(&request.order_by)?;
-            let limit = convert::size(
-                "page_size",
-                request.page_size,
-                DEFAULT_PAGE_SIZE,
-                self.max_page_size,
-            )?;
-            let after = match request.page_token.as_str() {
-                "" => None,
-                token => Some(page_token::decode(token, &filter, &sort)?),
-            };
-            Ok::<_, Error>(ListQuery {
-                filter,
-                sort,
-                limit,
-                after,
-            })
-        })()
-        .map_err(to_status)?;
+        let query =
+            convert::list_query(request.into_inner(), DEFAULT_PAGE_SIZE, self.max_page_size)
+                .map_err(to_status)?;
         let (filter, sort) = (query.filter.clone(), query.sort.clone());
         let page = self.store.list(query).await.map_err(to_status)?;
         let next_page_token = match (page.more, page.orders.last()) {

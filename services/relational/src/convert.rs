@@ -9,7 +9,8 @@ use crate::error::{Error, Result};
 use crate::order::{
     NewOrder, Order, Patch, Status, check_positive, check_quantity, check_text, check_total,
 };
-use crate::query::{Filter, Group, GroupBy};
+use crate::page_token;
+use crate::query::{Filter, Group, GroupBy, ListQuery, Sort};
 
 /// Seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the range a Timestamp may hold.
 const MIN_SECONDS: i64 = -62_135_596_800;
@@ -212,6 +213,28 @@ pub fn filter(field: &str, filter: Option<pb::OrderFilter>) -> Result<Filter> {
         statuses,
         created_from,
         created_before,
+    })
+}
+
+/// Validates a ListOrders request: its filter, `order_by`, page size (0 means `default_size`,
+/// at most `max_size`) and page token (which must belong to that filter and sort).
+pub fn list_query(
+    request: pb::ListOrdersRequest,
+    default_size: u32,
+    max_size: u32,
+) -> Result<ListQuery> {
+    let filter = filter("filter", request.filter)?;
+    let sort = Sort::parse(&request.order_by)?;
+    let limit = size("page_size", request.page_size, default_size, max_size)?;
+    let after = match request.page_token.as_str() {
+        "" => None,
+        token => Some(page_token::decode(token, &filter, &sort)?),
+    };
+    Ok(ListQuery {
+        filter,
+        sort,
+        limit,
+        after,
     })
 }
 

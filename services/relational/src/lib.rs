@@ -7,14 +7,15 @@
 //! Inside: `api` (the gRPC edge) → `convert` (requests to validated domain values) → `store`
 //! (the [`store::RelationalStore`] trait and its one sqlx + sea-query implementation) →
 //! `migrations/{sqlite,postgres}/`. `lifecycle` keeps health in step with the database.
+//! `convert` and `page_token` are public for the fuzz targets in `services/relational/fuzz`.
 
 mod api;
-mod convert;
+pub mod convert;
 mod database_url;
 pub mod error;
 mod lifecycle;
 pub mod order;
-mod page_token;
+pub mod page_token;
 pub mod query;
 pub mod seed;
 pub mod store;

@@ -30,29 +30,11 @@ pub(crate) async fn run(
     plan: Plan,
     stop: CancellationToken,
 ) -> Result<(), String> {
-    let mut reported = false;
-    loop {
-        match store.connect().await {
-            Ok(()) => break,
-            Err(Error::Unavailable(reason)) => {
-                if !reported {
-                    tracing::warn!(engine = store.engine(), %reason,
-                        "database unreachable at start; NOT_SERVING, retrying");
-                    reported = true;
-                }
-                tokio::select! {
-                    () = stop.cancelled() => return Ok(()),
-                    () = tokio::time::sleep(plan.probe_interval) => {}
-                }
-            }
-            Err(e) => return Err(format!("cannot open the database: {e}")),
-        }
+    if !connect_at_start(store.as_ref(), plan.probe_interval, &stop).await? {
+        return Ok(());
     }
     if plan.seed_demo {
-        let added = crate::seed::seed_demo(store.as_ref())
-            .await
-            .map_err(|e| format!("cannot seed the demo orders: {e}"))?;
-        tracing::info!(added, "demo orders seeded");
+        seed(store.as_ref()).await?;
     }
     if stop.is_cancelled() {
         return Ok(());
@@ -60,6 +42,40 @@ pub(crate) async fn run(
     health.set_serving().await;
     tracing::info!(engine = store.engine(), "database ready; SERVING");
     supervise(store, health, plan.probe_interval, stop).await;
+    Ok(())
+}
+
+/// Connects, retrying every `interval` while the database is unreachable. `Ok(false)` when `stop`
+/// came first; an error for any other reason the database cannot be opened.
+async fn connect_at_start(
+    store: &dyn RelationalStore,
+    interval: Duration,
+    stop: &CancellationToken,
+) -> Result<bool, String> {
+    let mut reported = false;
+    loop {
+        match store.connect().await {
+            Ok(()) => return Ok(true),
+            Err(Error::Unavailable(reason)) => {
+                if !reported {
+                    tracing::warn!(engine = store.engine(), %reason,
+                        "database unreachable at start; NOT_SERVING, retrying");
+                    reported = true;
+                }
+                if !pause(interval, stop).await {
+                    return Ok(false);
+                }
+            }
+            Err(e) => return Err(format!("cannot open the database: {e}")),
+        }
+    }
+}
+
+async fn seed(store: &dyn RelationalStore) -> Result<(), String> {
+    let added = crate::seed::seed_demo(store)
+        .await
+        .map_err(|e| format!("cannot seed the demo orders: {e}"))?;
+    tracing::info!(added, "demo orders seeded");
     Ok(())
 }
 
@@ -72,38 +88,66 @@ async fn supervise(
 ) {
     let mut serving = true;
     loop {
-        if store.is_connected() {
+        let go_on = if store.is_connected() {
             if !serving && !stop.is_cancelled() {
                 health.set_ready(true).await;
                 tracing::info!(engine = store.engine(), "database back; SERVING");
                 serving = true;
             }
-            tokio::select! {
-                () = stop.cancelled() => return,
-                () = tokio::time::sleep(interval) => {}
-                () = store.trouble() => {}
-            }
-            if store.is_connected() {
-                let _ = store.probe().await;
-            }
+            watch(store.as_ref(), interval, &stop).await
         } else {
             if serving {
-                // Readiness only: liveness ("") stays SERVING so an orchestrator takes the pod
-                // out of rotation instead of restarting a process that is only waiting.
-                health.set_ready(false).await;
-                tracing::warn!(
-                    engine = store.engine(),
-                    "database lost; NOT_SERVING until it is back"
-                );
+                report_lost(&health, store.engine()).await;
                 serving = false;
             }
-            if let Err(e) = store.connect().await {
-                tracing::debug!(error = %e, "reconnect failed");
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    () = tokio::time::sleep(interval) => {}
-                }
-            }
+            reconnect(store.as_ref(), interval, &stop).await
+        };
+        if !go_on {
+            return;
         }
+    }
+}
+
+/// Waits for the next probe (or for a call to report trouble), then probes a connected
+/// database. False when `stop` came first.
+async fn watch(store: &dyn RelationalStore, interval: Duration, stop: &CancellationToken) -> bool {
+    tokio::select! {
+        () = stop.cancelled() => return false,
+        () = tokio::time::sleep(interval) => {}
+        () = store.trouble() => {}
+    }
+    if store.is_connected() {
+        let _ = store.probe().await;
+    }
+    true
+}
+
+/// One reconnection attempt, and a pause after a failed one. False when `stop` came first.
+async fn reconnect(
+    store: &dyn RelationalStore,
+    interval: Duration,
+    stop: &CancellationToken,
+) -> bool {
+    match store.connect().await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::debug!(error = %e, "reconnect failed");
+            pause(interval, stop).await
+        }
+    }
+}
+
+async fn report_lost(health: &Health, engine: &str) {
+    // Readiness only: liveness ("") stays SERVING so an orchestrator takes the pod out of
+    // rotation instead of restarting a process that is only waiting.
+    health.set_ready(false).await;
+    tracing::warn!(engine, "database lost; NOT_SERVING until it is back");
+}
+
+/// Sleeps for `interval`; false when `stop` is cancelled first.
+async fn pause(interval: Duration, stop: &CancellationToken) -> bool {
+    tokio::select! {
+        () = stop.cancelled() => false,
+        () = tokio::time::sleep(interval) => true,
     }
 }

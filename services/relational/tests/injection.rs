@@ -7,7 +7,7 @@
 mod common;
 
 use chatmesh_proto::relational as pb;
-use common::{Engine, Service, TestDb, assert_code, create, export_all, get, new_order};
+use common::{Client, Engine, Service, TestDb, assert_code, create, export_all, get, new_order};
 use prost_types::FieldMask;
 use tonic::Code;
 
@@ -55,87 +55,110 @@ async fn hostile_strings_are_data_never_sql(engine: Engine) {
     }
 
     for hostile in corpus() {
-        // Stored verbatim, as customer and as product.
-        let created = client
-            .create_order(new_order(&hostile, &hostile, 1, 1))
-            .await
-            .unwrap_or_else(|e| panic!("{hostile:?}: {e}"))
-            .into_inner()
-            .order
-            .unwrap();
-        assert_eq!((&created.customer, &created.product), (&hostile, &hostile));
-        let got = get(&mut client, pb::GetOrderRequest { id: created.id }).await;
-        assert_eq!(got, created, "{hostile:?}");
-
-        // As a filter it matches exactly that row, nothing more.
-        let page = client
-            .list_orders(pb::ListOrdersRequest {
-                filter: Some(pb::OrderFilter {
-                    customer: hostile.clone(),
-                    product: hostile.clone(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(page.orders, vec![created.clone()], "{hostile:?}");
-
-        // As an update value it is stored verbatim too.
-        let updated = client
-            .update_order(pb::UpdateOrderRequest {
-                order: Some(pb::Order {
-                    id: created.id,
-                    product: format!("{hostile}!"),
-                    ..Default::default()
-                }),
-                update_mask: Some(FieldMask {
-                    paths: vec!["product".into()],
-                }),
-                expected_version: 1,
-            })
-            .await
-            .ok()
-            .and_then(|r| r.into_inner().order);
-        let mut stored = created.clone();
-        if let Some(updated) = updated {
-            assert_eq!(updated.product, format!("{hostile}!"));
-            stored = updated;
-        } else {
-            // 256 characters plus "!" is over the limit: refused, nothing changed.
-            assert_eq!(hostile.chars().count(), 256);
-        }
-        expected.push(stored);
-
-        // As order_by or page_token it is refused.
-        let bad_sort = client
-            .list_orders(pb::ListOrdersRequest {
-                order_by: hostile.clone(),
-                ..Default::default()
-            })
-            .await;
-        assert_code(bad_sort, Code::InvalidArgument, "order_by");
-        let bad_token = client
-            .list_orders(pb::ListOrdersRequest {
-                page_token: hostile.clone(),
-                ..Default::default()
-            })
-            .await;
-        assert_code(bad_token, Code::InvalidArgument, "page_token");
-        let bad_mask = client
-            .update_order(pb::UpdateOrderRequest {
-                order: Some(created.clone()),
-                update_mask: Some(FieldMask {
-                    paths: vec![hostile.clone()],
-                }),
-                expected_version: 2,
-            })
-            .await;
-        assert_code(bad_mask, Code::InvalidArgument, "update_mask");
+        let created = stored_and_matched_verbatim(&mut client, &hostile).await;
+        expected.push(updated_verbatim(&mut client, &created, &hostile).await);
+        refused_as_syntax(&mut client, &created, &hostile).await;
     }
 
-    // Refused by limits, before the database sees them.
+    refused_by_limits(&mut client).await;
+
+    // The table holds exactly the baseline and the intended rows.
+    let mut all = export_all(&mut client).await;
+    all.sort_by_key(|o| o.id);
+    assert_eq!(all, expected);
+    service.stop().await.unwrap();
+}
+
+/// `hostile` is stored verbatim as customer and product, and as a filter it matches exactly
+/// that row, nothing more.
+async fn stored_and_matched_verbatim(client: &mut Client, hostile: &str) -> pb::Order {
+    let created = client
+        .create_order(new_order(hostile, hostile, 1, 1))
+        .await
+        .unwrap_or_else(|e| panic!("{hostile:?}: {e}"))
+        .into_inner()
+        .order
+        .unwrap();
+    assert_eq!((&*created.customer, &*created.product), (hostile, hostile));
+    let got = get(client, pb::GetOrderRequest { id: created.id }).await;
+    assert_eq!(got, created, "{hostile:?}");
+
+    let page = client
+        .list_orders(pb::ListOrdersRequest {
+            filter: Some(pb::OrderFilter {
+                customer: hostile.to_owned(),
+                product: hostile.to_owned(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(page.orders, vec![created.clone()], "{hostile:?}");
+    created
+}
+
+/// As an update value `hostile` is stored verbatim too; the row as it is afterwards.
+async fn updated_verbatim(client: &mut Client, created: &pb::Order, hostile: &str) -> pb::Order {
+    let updated = client
+        .update_order(pb::UpdateOrderRequest {
+            order: Some(pb::Order {
+                id: created.id,
+                product: format!("{hostile}!"),
+                ..Default::default()
+            }),
+            update_mask: Some(FieldMask {
+                paths: vec!["product".into()],
+            }),
+            expected_version: 1,
+        })
+        .await
+        .ok()
+        .and_then(|r| r.into_inner().order);
+    match updated {
+        Some(updated) => {
+            assert_eq!(updated.product, format!("{hostile}!"));
+            updated
+        }
+        None => {
+            // 256 characters plus "!" is over the limit: refused, nothing changed.
+            assert_eq!(hostile.chars().count(), 256);
+            created.clone()
+        }
+    }
+}
+
+/// As order_by, page_token or an update_mask path `hostile` is refused.
+async fn refused_as_syntax(client: &mut Client, created: &pb::Order, hostile: &str) {
+    let bad_sort = client
+        .list_orders(pb::ListOrdersRequest {
+            order_by: hostile.to_owned(),
+            ..Default::default()
+        })
+        .await;
+    assert_code(bad_sort, Code::InvalidArgument, "order_by");
+    let bad_token = client
+        .list_orders(pb::ListOrdersRequest {
+            page_token: hostile.to_owned(),
+            ..Default::default()
+        })
+        .await;
+    assert_code(bad_token, Code::InvalidArgument, "page_token");
+    let bad_mask = client
+        .update_order(pb::UpdateOrderRequest {
+            order: Some(created.clone()),
+            update_mask: Some(FieldMask {
+                paths: vec![hostile.to_owned()],
+            }),
+            expected_version: 2,
+        })
+        .await;
+    assert_code(bad_mask, Code::InvalidArgument, "update_mask");
+}
+
+/// NUL and over-long text are refused by limits, before the database sees them.
+async fn refused_by_limits(client: &mut Client) {
     let nul = client.create_order(new_order("a\0b", "x", 1, 1)).await;
     assert_code(nul, Code::InvalidArgument, "customer: must not contain NUL");
     let megabyte = "x".repeat(1 << 20);
@@ -158,10 +181,4 @@ async fn hostile_strings_are_data_never_sql(engine: Engine) {
     let huge = "x".repeat(5 << 20);
     let too_big = client.create_order(new_order(&huge, "x", 1, 1)).await;
     assert_eq!(too_big.unwrap_err().code(), Code::ResourceExhausted);
-
-    // The table holds exactly the baseline and the intended rows.
-    let mut all = export_all(&mut client).await;
-    all.sort_by_key(|o| o.id);
-    assert_eq!(all, expected);
-    service.stop().await.unwrap();
 }

@@ -119,7 +119,13 @@ async fn upgrade_from_version_1_keeps_rows(engine: Engine) {
     assert_eq!(direct_query(&db, VERSIONS_SQL).await, ["1", "2"]);
     assert_eq!(indexes(&db).await, V2_INDEXES);
     let mut client = service.client().await;
-    let orders = export_all(&mut client).await;
+    version_1_rows_are_served(&mut client).await;
+    service.stop().await.unwrap();
+}
+
+/// The rows written under version 1 read back whole, filter, and new ids follow them.
+async fn version_1_rows_are_served(client: &mut common::Client) {
+    let orders = export_all(client).await;
     assert_eq!(orders.iter().map(|o| o.id).collect::<Vec<_>>(), [7, 8, 9]);
     assert_eq!(orders[0].status, pb::OrderStatus::Refunded as i32);
     assert_eq!(orders[0].create_time.unwrap().seconds, 1);
@@ -135,7 +141,6 @@ async fn upgrade_from_version_1_keeps_rows(engine: Engine) {
         .unwrap()
         .into_inner();
     assert_eq!(page.total_size, 2);
-    let created = create(&mut client, new_order("Barbara Liskov", "Thor", 1, 1)).await;
+    let created = create(client, new_order("Barbara Liskov", "Thor", 1, 1)).await;
     assert!(created.id > 9, "{}", created.id);
-    service.stop().await.unwrap();
 }

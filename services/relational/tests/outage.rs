@@ -63,17 +63,28 @@ async fn database_down_and_back(engine: Engine) {
     service.wait_for(ServingStatus::NotServing).await;
     // Only readiness drops: liveness ("") stays SERVING, so the process is not restarted.
     assert_eq!(service.health_of("").await, ServingStatus::Serving);
+    calls_fail_fast_as_unavailable(&mut client, order.id).await;
+
+    bring_back(&db).await;
+    service.wait_for(ServingStatus::Serving).await;
+    works_again_with_nothing_lost(&mut client, &order).await;
+    service.stop().await.unwrap();
+}
+
+/// While the database is away, reads and writes answer UNAVAILABLE (every time, not once).
+async fn calls_fail_fast_as_unavailable(client: &mut common::Client, id: i64) {
     for _ in 0..3 {
-        let get = client.get_order(pb::GetOrderRequest { id: order.id }).await;
+        let get = client.get_order(pb::GetOrderRequest { id }).await;
         assert_eq!(get.unwrap_err().code(), Code::Unavailable);
         let create = client
             .create_order(new_order("Linus Torvalds", "git", 1, 1))
             .await;
         assert_eq!(create.unwrap_err().code(), Code::Unavailable);
     }
+}
 
-    bring_back(&db).await;
-    service.wait_for(ServingStatus::Serving).await;
+/// Once it is back, the same client reads and writes again, and no row was lost or doubled.
+async fn works_again_with_nothing_lost(client: &mut common::Client, order: &pb::Order) {
     let got = client
         .get_order(pb::GetOrderRequest { id: order.id })
         .await
@@ -81,7 +92,7 @@ async fn database_down_and_back(engine: Engine) {
         .into_inner()
         .order
         .unwrap();
-    assert_eq!(got, order);
+    assert_eq!(&got, order);
     client
         .create_order(new_order("Linus Torvalds", "git", 1, 1))
         .await
@@ -92,5 +103,4 @@ async fn database_down_and_back(engine: Engine) {
         .unwrap()
         .into_inner();
     assert_eq!(page.total_size, 2, "nothing lost, nothing doubled");
-    service.stop().await.unwrap();
 }

@@ -46,6 +46,13 @@ async fn create_get_update_delete(engine: Engine) {
     let got = get(&mut client, pb::GetOrderRequest { id: created.id }).await;
     assert_eq!(got, created);
 
+    update_status_only(&mut client, &created).await;
+    delete_checks_the_version(&mut client, created.id).await;
+    service.stop().await.unwrap();
+}
+
+/// An update with mask ["status"] changes the status and the version, nothing else.
+async fn update_status_only(client: &mut common::Client, created: &pb::Order) {
     let updated = client
         .update_order(pb::UpdateOrderRequest {
             order: Some(pb::Order {
@@ -68,11 +75,14 @@ async fn create_get_update_delete(engine: Engine) {
     assert_eq!(updated.create_time, created.create_time);
     let time = |t: Option<Timestamp>| t.map(|t| (t.seconds, t.nanos));
     assert!(time(updated.update_time) >= time(created.update_time));
+}
 
+/// A delete at the wrong version is ABORTED; at the right one it removes the order for good.
+async fn delete_checks_the_version(client: &mut common::Client, id: i64) {
     assert_code(
         client
             .delete_order(pb::DeleteOrderRequest {
-                id: created.id,
+                id,
                 expected_version: Some(1),
             })
             .await,
@@ -81,29 +91,26 @@ async fn create_get_update_delete(engine: Engine) {
     );
     client
         .delete_order(pb::DeleteOrderRequest {
-            id: created.id,
+            id,
             expected_version: Some(2),
         })
         .await
         .unwrap();
     assert_code(
-        client
-            .get_order(pb::GetOrderRequest { id: created.id })
-            .await,
+        client.get_order(pb::GetOrderRequest { id }).await,
         Code::NotFound,
-        &created.id.to_string(),
+        &id.to_string(),
     );
     assert_code(
         client
             .delete_order(pb::DeleteOrderRequest {
-                id: created.id,
+                id,
                 expected_version: None,
             })
             .await,
         Code::NotFound,
         "does not exist",
     );
-    service.stop().await.unwrap();
 }
 
 async fn update_masks_and_versions(engine: Engine) {
@@ -483,34 +490,38 @@ async fn list_filters_sorts_and_pages(engine: Engine) {
     let service = Service::start(&db, &[]).await;
     let mut client = service.client().await;
     let all = populate(&mut client, 30).await;
+    sorts_page_through_everything(&mut client, &all).await;
+    filters_by_customer_and_statuses(&mut client, &all).await;
+    filters_by_time_range_and_product(&mut client, &all).await;
+    page_size_zero_means_fifty(&mut client).await;
+    service.stop().await.unwrap();
+    page_sizes_above_the_cap_are_lowered(&db).await;
+}
 
+async fn sorts_page_through_everything(client: &mut common::Client, all: &[pb::Order]) {
     // Default: newest first, id as tie-breaker, pages of 7.
     let created = |o: &pb::Order| o.create_time.map(|t| (t.seconds, t.nanos));
-    assert_listing(&mut client, &all, "", 7, |a, b| {
+    assert_listing(client, all, "", 7, |a, b| {
         created(b).cmp(&created(a)).then(a.id.cmp(&b.id))
     })
     .await;
     // A multi-key sort with a text key, paged.
-    assert_listing(
-        &mut client,
-        &all,
-        "customer, total_cents DESC",
-        4,
-        |a, b| {
-            a.customer
-                .cmp(&b.customer)
-                .then(b.total_cents.cmp(&a.total_cents))
-                .then(a.id.cmp(&b.id))
-        },
-    )
+    assert_listing(client, all, "customer, total_cents DESC", 4, |a, b| {
+        a.customer
+            .cmp(&b.customer)
+            .then(b.total_cents.cmp(&a.total_cents))
+            .then(a.id.cmp(&b.id))
+    })
     .await;
     // Status sorts by enum number, descending here.
-    assert_listing(&mut client, &all, "status desc, id desc", 5, |a, b| {
+    assert_listing(client, all, "status desc, id desc", 5, |a, b| {
         b.status.cmp(&a.status).then(b.id.cmp(&a.id))
     })
     .await;
+}
 
-    // Filters: customer and statuses and a time range.
+async fn filters_by_customer_and_statuses(client: &mut common::Client, all: &[pb::Order]) {
+    // Filters: customer and statuses.
     let filter = pb::OrderFilter {
         customer: "Grace Hopper".into(),
         statuses: vec![
@@ -520,7 +531,7 @@ async fn list_filters_sorts_and_pages(engine: Engine) {
         ..Default::default()
     };
     let (listed, _, total) = list_all(
-        &mut client,
+        client,
         pb::ListOrdersRequest {
             filter: Some(filter),
             page_size: 2,
@@ -537,7 +548,9 @@ async fn list_filters_sorts_and_pages(engine: Engine) {
     got.sort();
     assert_eq!(got, expected);
     assert_eq!(total, expected.len() as i64);
+}
 
+async fn filters_by_time_range_and_product(client: &mut common::Client, all: &[pb::Order]) {
     let from = all[10].create_time;
     let before = all[20].create_time;
     let filter = pb::OrderFilter {
@@ -569,17 +582,19 @@ async fn list_filters_sorts_and_pages(engine: Engine) {
         page.orders.iter().map(|o| o.id).collect::<Vec<_>>(),
         expected
     );
+}
 
-    // page_size 0 means 50; sizes above the cap are lowered.
+async fn page_size_zero_means_fifty(client: &mut common::Client) {
     let page = client
         .list_orders(pb::ListOrdersRequest::default())
         .await
         .unwrap()
         .into_inner();
     assert_eq!((page.orders.len(), page.next_page_token.as_str()), (30, ""));
-    service.stop().await.unwrap();
+}
 
-    let capped = Service::start(&db, &["--max-page-size", "3"]).await;
+async fn page_sizes_above_the_cap_are_lowered(db: &TestDb) {
+    let capped = Service::start(db, &["--max-page-size", "3"]).await;
     let mut client = capped.client().await;
     let page = client
         .list_orders(pb::ListOrdersRequest {

@@ -26,7 +26,7 @@ use chatmesh_proto::router::router_service_server::{RouterServiceServer, SERVICE
 use chatmesh_runtime::channel::ClientArgs;
 use chatmesh_runtime::config::{ConfigError, parse_duration};
 use chatmesh_runtime::{
-    CancellationToken, GrpcServer, ServeError, ServerArgs, ServiceConfig, ServiceInfo,
+    CancellationToken, EdgeArgs, GrpcServer, ServeError, ServerArgs, ServiceConfig, ServiceInfo,
 };
 use tokio::net::TcpListener;
 
@@ -93,6 +93,9 @@ pub struct Config {
     pub client: ClientArgs,
     #[command(flatten)]
     pub mcp: mcp::McpArgs,
+    /// Bearer tokens and rate limits on the MCP endpoint (`/mcp`); the gRPC API is internal.
+    #[command(flatten)]
+    pub edge: EdgeArgs,
     /// The rules, loaded and validated by `validate` (the built-in ones when `rules` is unset).
     #[arg(skip)]
     pub loaded_rules: Option<Rules>,
@@ -204,6 +207,7 @@ impl ServiceConfig for Config {
     }
 
     fn validate(&mut self) -> Result<(), ConfigError> {
+        self.edge.validate()?;
         check_backend_addrs(
             &self.graph_addr,
             "--graph-addr (CHATMESH_GRAPH_ADDR)",
@@ -256,7 +260,12 @@ pub async fn connect_backends(
     use chatmesh_proto::graph::graph_service_server::SERVICE_NAME as GRAPH;
     use chatmesh_proto::relational::relational_service_server::SERVICE_NAME as RELATIONAL;
     use chatmesh_proto::vector::vector_service_server::SERVICE_NAME as VECTOR;
-    let settings = config.resilience.pool_settings(&config.client);
+    // Backend calls use the service's own mTLS identity when it has one.
+    let mut client = config.client.clone();
+    if client.tls.is_none() {
+        client.with_tls(&config.server.tls)?;
+    }
+    let settings = config.resilience.pool_settings(&client);
     let start = |target, fqn, spec: &str| {
         let settings = settings.clone();
         let stop = stop.child_token();
@@ -306,7 +315,8 @@ pub async fn serve_on(
     let server = GrpcServer::new(&INFO, &config.server)
         .await?
         .add_service(api)
-        .add_http(mcp::http::router(registry, &config.mcp, shutdown.clone()));
+        .add_http(mcp::http::router(registry, &config.mcp, shutdown.clone()))
+        .edge([mcp::http::PATH], &config.edge)?;
     server.health().set_serving().await;
     server.serve(listener, shutdown).await
 }

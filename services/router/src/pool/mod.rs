@@ -153,7 +153,7 @@ impl Pool {
                 next.push(Arc::clone(existing));
                 continue;
             }
-            let channel = match connect_lazy(&address, &self.settings.client) {
+            let channel = match connect_lazy(&address, &self.client_for_instances()) {
                 Ok(channel) => channel,
                 Err(error) => {
                     tracing::warn!(backend = self.name(), %error, "skipping backend address");
@@ -180,6 +180,17 @@ impl Pool {
 
     fn name(&self) -> &'static str {
         target_name(self.target)
+    }
+
+    /// The client settings for this backend's addresses: with mTLS, the server must prove it
+    /// is this backend (its certificate names it), whichever resolved IP is dialled.
+    fn client_for_instances(&self) -> ClientArgs {
+        let mut client = self.settings.client.clone();
+        // The backends' names are valid DNS names, so `expecting` cannot fail here.
+        if let Some(Ok(tls)) = client.tls.as_ref().map(|tls| tls.expecting(self.name())) {
+            client.tls = Some(tls);
+        }
+        client
     }
 
     /// The current instance addresses.

@@ -1,0 +1,296 @@
+//! The server side of mTLS: a reloadable rustls `ServerConfig` that requires (or, for a public
+//! edge, accepts) a client certificate from the CA, and the accept loop that hands tonic only
+//! connections whose handshake succeeded. Each handshake runs in its own task with a time limit,
+//! so a slow or hostile client delays nobody; a refused handshake is logged at debug and the
+//! loop goes on.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use rustls::ServerConfig;
+use rustls::server::WebPkiClientVerifier;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::server::{Connected, TcpConnectInfo, TcpIncoming};
+
+use super::material::{Material, TlsFiles};
+use super::reload::Reloading;
+use super::{ClientAuth, TlsError};
+
+/// Longest a client may take to complete the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Handshaken connections waiting for tonic to take them.
+const ACCEPTED_BACKLOG: usize = 64;
+
+/// The server's TLS settings, reloaded when the files change. Cheap to clone.
+#[derive(Clone)]
+pub struct ServerTls {
+    config: Arc<Reloading<ServerConfig>>,
+}
+
+impl std::fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerTls").finish_non_exhaustive()
+    }
+}
+
+impl ServerTls {
+    /// Loads the files; errors name the file and the reason.
+    pub fn load(files: TlsFiles, auth: ClientAuth, reload: Duration) -> Result<Self, TlsError> {
+        let build = match auth {
+            ClientAuth::Required => build_required,
+            ClientAuth::Optional => build_optional,
+        };
+        Ok(Self {
+            config: Arc::new(Reloading::load(files, reload, build)?),
+        })
+    }
+
+    /// The settings for the next handshake (reloaded if the files changed).
+    pub fn config(&self) -> Arc<ServerConfig> {
+        self.config.current()
+    }
+
+    /// Accepts on `listener` and yields the connections whose TLS handshake succeeded. The
+    /// listener closes when the returned stream is dropped.
+    pub fn incoming(&self, listener: TcpListener) -> ReceiverStream<io::Result<TlsConnection>> {
+        let (accepted, stream) = mpsc::channel(ACCEPTED_BACKLOG);
+        tokio::spawn(accept_loop(self.clone(), listener, accepted));
+        ReceiverStream::new(stream)
+    }
+}
+
+/// The connections `GrpcServer` serves: TLS ones when `tls` is set, plain TCP otherwise.
+pub fn incoming(
+    listener: TcpListener,
+    tls: Option<ServerTls>,
+) -> impl Stream<Item = io::Result<Accepted>> {
+    match tls {
+        Some(tls) => tls
+            .incoming(listener)
+            .map(|c| c.map(|tls| Accepted::Tls(Box::new(tls))))
+            .left_stream(),
+        None => TcpIncoming::from(listener)
+            .with_nodelay(Some(true))
+            .map(|c| c.map(Accepted::Plain))
+            .right_stream(),
+    }
+}
+
+async fn accept_loop(
+    tls: ServerTls,
+    listener: TcpListener,
+    accepted: mpsc::Sender<io::Result<TlsConnection>>,
+) {
+    loop {
+        let next = tokio::select! {
+            next = listener.accept() => next,
+            () = accepted.closed() => return,
+        };
+        let (tcp, peer) = match next {
+            Ok(next) => next,
+            Err(error) => {
+                // Out of file descriptors and the like: pause instead of spinning.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let (tls, accepted) = (tls.clone(), accepted.clone());
+        tokio::spawn(async move {
+            let acceptor = TlsAcceptor::from(tls.config());
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(stream)) => {
+                    let _ = accepted.send(Ok(TlsConnection { inner: stream })).await;
+                }
+                Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake refused"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            }
+        });
+    }
+}
+
+fn build_required(material: &Material, files: &TlsFiles) -> Result<ServerConfig, TlsError> {
+    build(material, files, ClientAuth::Required)
+}
+
+fn build_optional(material: &Material, files: &TlsFiles) -> Result<ServerConfig, TlsError> {
+    build(material, files, ClientAuth::Optional)
+}
+
+fn build(
+    material: &Material,
+    files: &TlsFiles,
+    auth: ClientAuth,
+) -> Result<ServerConfig, TlsError> {
+    let provider = super::provider();
+    let verifier =
+        WebPkiClientVerifier::builder_with_provider(material.roots(files)?, provider.clone());
+    let verifier = match auth {
+        ClientAuth::Required => verifier,
+        ClientAuth::Optional => verifier.allow_unauthenticated(),
+    }
+    .build()
+    .map_err(|e| TlsError::Mismatch(format!("cannot verify clients with this CA: {e}")))?;
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Mismatch(e.to_string()))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(material.chain(files)?, material.key(files)?)
+        .map_err(|e| TlsError::Mismatch(format!("the key does not fit the certificate: {e}")))?;
+    // The port serves gRPC (HTTP/2) and /metrics and the HTTP APIs (HTTP/1.1 too).
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// One accepted TLS connection, as tonic serves it.
+pub struct TlsConnection {
+    inner: tokio_rustls::server::TlsStream<TcpStream>,
+}
+
+impl TlsConnection {
+    /// The certificate chain the client presented (empty when it presented none).
+    pub fn peer_certificates(&self) -> Vec<rustls::pki_types::CertificateDer<'static>> {
+        self.inner
+            .get_ref()
+            .1
+            .peer_certificates()
+            .map(|certs| certs.iter().map(|c| c.clone().into_owned()).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Connected for TlsConnection {
+    // The TCP addresses, as for a plaintext connection, so `Request::remote_addr` keeps working.
+    type ConnectInfo = TcpConnectInfo;
+
+    fn connect_info(&self) -> TcpConnectInfo {
+        self.inner.get_ref().0.connect_info()
+    }
+}
+
+impl AsyncRead for TlsConnection {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TlsConnection {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// A connection as [`incoming`] yields it: plaintext or TLS, with the same connection info.
+pub enum Accepted {
+    /// mTLS is off.
+    Plain(TcpStream),
+    /// mTLS is on and the handshake succeeded (boxed: the TLS state is large).
+    Tls(Box<TlsConnection>),
+}
+
+impl Connected for Accepted {
+    type ConnectInfo = TcpConnectInfo;
+
+    fn connect_info(&self) -> TcpConnectInfo {
+        match self {
+            Accepted::Plain(tcp) => tcp.connect_info(),
+            Accepted::Tls(tls) => tls.connect_info(),
+        }
+    }
+}
+
+impl AsyncRead for Accepted {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Accepted::Plain(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            Accepted::Tls(tls) => Pin::new(tls).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Accepted {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Accepted::Plain(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            Accepted::Tls(tls) => Pin::new(tls).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Accepted::Plain(tcp) => Pin::new(tcp).poll_flush(cx),
+            Accepted::Tls(tls) => Pin::new(tls).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Accepted::Plain(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            Accepted::Tls(tls) => Pin::new(tls).poll_shutdown(cx),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Accepted::Plain(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
+            Accepted::Tls(tls) => Pin::new(tls).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Accepted::Plain(tcp) => tcp.is_write_vectored(),
+            Accepted::Tls(tls) => tls.is_write_vectored(),
+        }
+    }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Line coverage gate: runs the whole workspace's tests under cargo-llvm-cov (instrumented build in
+# target/llvm-cov-target, separate from target/debug) and fails when fewer than 90 % of the
+# workspace's lines ran. Prints the per-file summary either way.
+#
+#   scripts/coverage.sh                 the gate, as CI runs it
+#   scripts/coverage.sh --html          also write target/llvm-cov-target/html/ (any cargo-llvm-cov
+#                                       report flag can be added)
+#   CHATMESH_COVERAGE_MIN_LINES=92 scripts/coverage.sh   a stricter floor
+#
+# What counts: every workspace crate's src/, including the binaries' code, which the tests run
+# as child processes (cargo-llvm-cov collects their profiles when they exit normally). Left out,
+# by cargo-llvm-cov's defaults: tests/, benches/ and examples/ folders and everything under
+# target/ (so the protobuf code crates/proto generates into OUT_DIR). The fuzz crates are separate
+# workspaces and are not built. Left out by this script, with the reason:
+#   integration-tests/src/   test support only (helpers that start services, a test-only slow
+#                            service, an OTLP collector stand-in); no product code lives there.
+#
+# With CHATMESH_TEST_POSTGRES_URL set (CI exports it after scripts/start-postgres.sh), ignored
+# tests run too: the only ones in the workspace are the relational tests marked "needs
+# PostgreSQL", so the PostgreSQL engine's lines count. Without it they stay ignored.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# Incremental caches would only cost disk in a one-off instrumented build.
+export CARGO_INCREMENTAL=0
+
+MIN_LINES="${CHATMESH_COVERAGE_MIN_LINES:-90}"
+IGNORE='/integration-tests/src/'
+
+if ! cargo llvm-cov --version >/dev/null 2>&1; then
+    echo "coverage.sh: cargo-llvm-cov is missing; run scripts/install-tools.sh" >&2
+    exit 1
+fi
+
+test_args=()
+if [ -n "${CHATMESH_TEST_POSTGRES_URL:-}" ]; then
+    test_args=(-- --include-ignored)
+fi
+
+cargo llvm-cov --workspace --summary-only \
+    --ignore-filename-regex "$IGNORE" \
+    --fail-under-lines "$MIN_LINES" \
+    "$@" "${test_args[@]}"
