@@ -282,19 +282,23 @@ say "chromium" "$CHROMIUM_STATE ($CHROMIUM_VER)"
 
 # ---------------------------------------------------------------------------
 # 10. cargo-deny for the supply-chain gate (scripts/deny.sh), from crates.io into ~/.cargo/bin
-CARGO_DENY_VERSION="0.20.2"
-if [ "$(cargo deny --version 2>/dev/null || true)" = "cargo-deny $CARGO_DENY_VERSION" ]; then
-    DENY_STATE="already present"
-else
-    cargo install --quiet --locked "cargo-deny@$CARGO_DENY_VERSION"
-    DENY_STATE="installed"
-fi
-say "cargo-deny" "$DENY_STATE ($(cargo deny --version 2>&1))"
+
+# cargo_tool CRATE VERSION SUBCOMMAND: `cargo install --locked CRATE@VERSION`, unless
+# `cargo SUBCOMMAND --version` already prints "CRATE VERSION".
+cargo_tool() {
+    local crate="$1" version="$2" subcommand="$3" state="already present"
+    if [ "$(cargo "$subcommand" --version 2>/dev/null || true)" != "$crate $version" ]; then
+        cargo install --quiet --locked "$crate@$version"
+        state="installed"
+    fi
+    say "$crate" "$state ($(cargo "$subcommand" --version 2>&1))"
+}
+
+cargo_tool cargo-deny 0.20.2 deny
 
 # ---------------------------------------------------------------------------
 # 11. cargo-llvm-cov for the coverage gate (scripts/coverage.sh): crates.io into ~/.cargo/bin, and
 #     the toolchain's own llvm-profdata / llvm-cov (rustup component; must match rustc's LLVM)
-CARGO_LLVM_COV_VERSION="0.9.1"
 if rustup component list --installed 2>/dev/null | grep -q '^llvm-tools'; then
     LLVM_TOOLS_STATE="already present"
 else
@@ -302,10 +306,4 @@ else
     LLVM_TOOLS_STATE="installed"
 fi
 say "llvm-tools" "$LLVM_TOOLS_STATE ($(rustc --version))"
-if [ "$(cargo llvm-cov --version 2>/dev/null || true)" = "cargo-llvm-cov $CARGO_LLVM_COV_VERSION" ]; then
-    LLVM_COV_STATE="already present"
-else
-    cargo install --quiet --locked "cargo-llvm-cov@$CARGO_LLVM_COV_VERSION"
-    LLVM_COV_STATE="installed"
-fi
-say "cargo-llvm-cov" "$LLVM_COV_STATE ($(cargo llvm-cov --version 2>&1))"
+cargo_tool cargo-llvm-cov 0.9.1 llvm-cov

@@ -1,11 +1,9 @@
 //! The `chatmesh` command as a user runs it: `up` serves all five services and stops cleanly
 //! on Ctrl-C (SIGINT); `health` exits 0 only for SERVING.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_chatmesh");
+use common::{Up, chatmesh, closed_port, text};
 
 const SERVICES: [&str; 5] = [
     "chatmesh.chat.v1.ChatService",
@@ -15,113 +13,66 @@ const SERVICES: [&str; 5] = [
     "chatmesh.relational.v1.RelationalService",
 ];
 
-/// A base port with the four ports after it free on loopback (checked, not reserved).
-fn free_base_port() -> u16 {
-    for _ in 0..50 {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = probe.local_addr().unwrap().port();
-        drop(probe);
-        if base < 65000
-            && (0..5).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok())
-        {
-            return base;
-        }
-    }
-    panic!("no five consecutive free ports");
-}
-
 fn health(addr: &str, service: &str) -> Option<i32> {
-    Command::new(BIN)
-        .args([
-            "health",
-            "--quiet",
-            "--timeout",
-            "2s",
-            "--addr",
-            addr,
-            "--service",
-            service,
-        ])
-        .status()
-        .unwrap()
-        .code()
+    chatmesh(&[
+        "health",
+        "--quiet",
+        "--timeout",
+        "2s",
+        "--addr",
+        addr,
+        "--service",
+        service,
+    ])
+    .status
+    .code()
 }
 
 #[test]
 fn up_serves_all_five_and_stops_cleanly_on_sigint() {
-    let data = tempfile::tempdir().unwrap();
-    let base = free_base_port();
-    let mut child = Command::new(BIN)
-        .args(["up", "--base-port", &base.to_string(), "--data-dir"])
-        .arg(data.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut banner = String::new();
-    let started = Instant::now();
-    while !banner.contains("grpc.health.v1.Health/Check") {
-        let mut line = String::new();
+    let up = Up::start(&[]);
+    let addrs = [
+        up.chatbot(),
+        up.router(),
+        up.graph(),
+        up.vector(),
+        up.relational(),
+    ];
+    for (addr, fqn) in addrs.iter().zip(SERVICES) {
         assert!(
-            stdout.read_line(&mut line).unwrap() > 0,
-            "up exited early: {banner}"
+            up.banner().contains(&format!("{addr} describe {fqn}")),
+            "{}",
+            up.banner()
         );
-        banner.push_str(&line);
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no banner: {banner}"
-        );
-    }
-    for (i, fqn) in SERVICES.iter().enumerate() {
-        let addr = format!("127.0.0.1:{}", base + i as u16);
-        assert!(
-            banner.contains(&format!("{addr} describe {fqn}")),
-            "{banner}"
-        );
-        assert_eq!(health(&addr, fqn), Some(0), "{fqn} at {addr}");
-        assert_eq!(health(&addr, ""), Some(0), "server health at {addr}");
+        assert_eq!(health(addr, fqn), Some(0), "{fqn} at {addr}");
+        assert_eq!(health(addr, ""), Some(0), "server health at {addr}");
         assert_eq!(
-            health(&addr, "chatmesh.nope.v1.Nope"),
+            health(addr, "chatmesh.nope.v1.Nope"),
             Some(1),
             "unknown service"
         );
     }
     for name in ["graph", "vector", "relational"] {
-        assert!(data.path().join(name).is_dir(), "{name} data dir created");
+        assert!(up.data_dir().join(name).is_dir(), "{name} data dir created");
     }
 
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(0), "exit code after SIGINT");
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let (code, rest) = up.stop();
+    assert_eq!(code, Some(0), "exit code after SIGINT");
     assert!(rest.contains("all services stopped"), "{rest}");
-    assert_eq!(health(&format!("127.0.0.1:{base}"), ""), Some(1), "stopped");
+    assert_eq!(health(&addrs[0], ""), Some(1), "stopped");
 }
 
 #[test]
 fn health_fails_when_nothing_listens() {
-    let port = free_base_port();
-    let output = Command::new(BIN)
-        .args([
-            "health",
-            "--timeout",
-            "1s",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .output()
-        .unwrap();
+    let output = chatmesh(&[
+        "health",
+        "--timeout",
+        "1s",
+        "--addr",
+        &format!("127.0.0.1:{}", closed_port()),
+    ]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot connect"));
+    assert!(text(&output).1.contains("cannot connect"));
 }
 
 #[test]
@@ -129,13 +80,15 @@ fn up_refuses_a_port_in_use() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
     let data = tempfile::tempdir().unwrap();
-    let output = Command::new(BIN)
-        .args(["up", "--base-port", &port.to_string(), "--data-dir"])
-        .arg(data.path())
-        .output()
-        .unwrap();
+    let output = chatmesh(&[
+        "up",
+        "--base-port",
+        &port.to_string(),
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ]);
     assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (_, stderr) = text(&output);
     assert!(
         stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
         "{stderr}"
@@ -150,9 +103,9 @@ fn bad_arguments_are_one_line_and_exit_two() {
         vec!["up", "--base-port", "70000"],
         vec!["frobnicate"],
     ] {
-        let output = Command::new(BIN).args(&args).output().unwrap();
+        let output = chatmesh(&args);
         assert_eq!(output.status.code(), Some(2), "{args:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let (_, stderr) = text(&output);
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
         assert!(stderr.starts_with("chatmesh: "), "{stderr}");
     }

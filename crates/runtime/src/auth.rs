@@ -14,21 +14,15 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use futures::future::{Either, Ready, ready};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use subtle::ConstantTimeEq;
 use tonic::Code;
-use tonic::body::Body;
-use tower_layer::Layer;
-use tower_service::Service;
 
 use crate::config::ConfigError;
-use crate::limit::is_grpc;
+use crate::edge_gate::{EdgeGateLayer, EdgePolicy};
 use crate::refusal::Refusal;
 
 /// A value that must not be printed: `Debug` shows only that it is there.
@@ -345,86 +339,15 @@ fn config_error(setting: &str, path: &Path, reason: &str) -> ConfigError {
     }
 }
 
-/// The paths of a server that face the public: authentication and rate limits apply to them.
-/// An entry ending in `/` covers everything under it (a gRPC service:
-/// `/chatmesh.chat.v1.ChatService/`); otherwise it covers that path and the ones below it.
-#[derive(Debug, Clone, Default)]
-pub struct EdgePaths(Arc<[String]>);
-
-impl EdgePaths {
-    /// Edge paths from their prefixes.
-    pub fn new<I: IntoIterator<Item = S>, S: Into<String>>(prefixes: I) -> Self {
-        Self(prefixes.into_iter().map(Into::into).collect())
-    }
-
-    /// Whether `path` is an edge path.
-    pub fn contains(&self, path: &str) -> bool {
-        self.0.iter().any(|prefix| {
-            path.strip_prefix(prefix.as_str()).is_some_and(|rest| {
-                prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/')
-            })
-        })
-    }
-}
-
-/// Asks for a bearer token on the edge paths (a no-op when authentication is off).
-#[derive(Debug, Clone, Default)]
-pub struct AuthLayer {
-    auth: Option<Arc<Authenticator>>,
-    edge: EdgePaths,
-}
-
-impl AuthLayer {
-    /// A layer checking `edge` with `auth` (`None`: everything passes).
-    pub fn new(auth: Option<Arc<Authenticator>>, edge: EdgePaths) -> Self {
-        Self { auth, edge }
-    }
-}
-
-impl<S> Layer<S> for AuthLayer {
-    type Service = AuthService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        AuthService {
-            inner,
-            auth: self.auth.clone(),
-            edge: self.edge.clone(),
-        }
-    }
-}
-
-/// See [`AuthLayer`].
-#[derive(Debug, Clone)]
-pub struct AuthService<S> {
-    inner: S,
-    auth: Option<Arc<Authenticator>>,
-    edge: EdgePaths,
-}
-
-impl<S, B> Service<http::Request<B>> for AuthService<S>
-where
-    S: Service<http::Request<B>, Response = http::Response<Body>>,
-{
-    type Response = http::Response<Body>;
-    type Error = S::Error;
-    type Future = Either<Ready<Result<Self::Response, S::Error>>, S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        let Some(auth) = &self.auth else {
-            return Either::Right(self.inner.call(request));
-        };
-        if !self.edge.contains(request.uri().path()) {
-            return Either::Right(self.inner.call(request));
-        }
-        match auth.authenticate(request.headers()) {
+/// Authentication as an edge policy: the token must pass; the `authorization` header is then
+/// removed and the caller's [`Principal`] put in the request's extensions.
+impl EdgePolicy for Authenticator {
+    fn admit<B>(&self, request: &mut http::Request<B>) -> Result<(), Refusal> {
+        match self.authenticate(request.headers()) {
             Ok(principal) => {
                 request.headers_mut().remove(http::header::AUTHORIZATION);
                 request.extensions_mut().insert(principal);
-                Either::Right(self.inner.call(request))
+                Ok(())
             }
             Err(error) => {
                 tracing::debug!(path = request.uri().path(), %error, "request not authenticated");
@@ -434,18 +357,19 @@ where
                         "Bearer realm=\"chatmesh\", error=\"invalid_token\"",
                     ),
                 };
-                let response = Refusal::new(
+                Err(Refusal::new(
                     Code::Unauthenticated,
                     StatusCode::UNAUTHORIZED,
                     error.to_string(),
                 )
-                .header(http::header::WWW_AUTHENTICATE, challenge)
-                .into_response(is_grpc(&request));
-                Either::Left(ready(Ok(response)))
+                .header(http::header::WWW_AUTHENTICATE, challenge))
             }
         }
     }
 }
+
+/// Asks for a bearer token on the edge paths (a no-op when authentication is off).
+pub(crate) type AuthLayer = EdgeGateLayer<Authenticator>;
 
 #[cfg(test)]
 mod tests {
@@ -555,17 +479,5 @@ mod tests {
             ..AuthArgs::default()
         };
         assert!(!format!("{args:?}").contains("s3cr3t"));
-    }
-
-    #[test]
-    fn edge_paths_match_whole_segments() {
-        let edge = EdgePaths::new(["/chatmesh.chat.v1.ChatService/", "/v1/chat", "/mcp"]);
-        assert!(edge.contains("/chatmesh.chat.v1.ChatService/Chat"));
-        assert!(edge.contains("/v1/chat"));
-        assert!(edge.contains("/mcp"));
-        assert!(edge.contains("/mcp/x"));
-        assert!(!edge.contains("/v1/chatty"));
-        assert!(!edge.contains("/grpc.health.v1.Health/Check"));
-        assert!(!edge.contains("/metrics"));
     }
 }

@@ -11,6 +11,7 @@ pub mod channel;
 pub mod cli;
 pub mod config;
 pub mod deadline;
+mod edge_gate;
 pub mod framing;
 pub mod health;
 pub mod limit;

@@ -10,20 +10,15 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use futures::future::{Either, Ready, ready};
 use http::{HeaderName, HeaderValue, StatusCode};
 use tonic::Code;
-use tonic::body::Body;
 use tonic::transport::server::TcpConnectInfo;
-use tower_layer::Layer;
-use tower_service::Service;
 
-use crate::auth::{EdgePaths, Principal};
-use crate::limit::is_grpc;
+use crate::auth::Principal;
+use crate::edge_gate::{EdgeGateLayer, EdgePolicy};
 use crate::refusal::Refusal;
 
 /// Most clients whose buckets are remembered at once.
@@ -174,70 +169,21 @@ impl RateLimiter {
     }
 }
 
-/// Limits the request rate of each client on the edge paths (a no-op without a limiter).
-#[derive(Debug, Clone, Default)]
-pub struct RateLimitLayer {
-    limiter: Option<Arc<RateLimiter>>,
-    edge: EdgePaths,
-}
-
-impl RateLimitLayer {
-    /// A layer applying `limiter` to `edge`.
-    pub fn new(limiter: Option<Arc<RateLimiter>>, edge: EdgePaths) -> Self {
-        Self { limiter, edge }
-    }
-}
-
-impl<S> Layer<S> for RateLimitLayer {
-    type Service = RateLimitService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        RateLimitService {
-            inner,
-            limiter: self.limiter.clone(),
-            edge: self.edge.clone(),
-        }
-    }
-}
-
-/// See [`RateLimitLayer`].
-#[derive(Debug, Clone)]
-pub struct RateLimitService<S> {
-    inner: S,
-    limiter: Option<Arc<RateLimiter>>,
-    edge: EdgePaths,
-}
-
-impl<S, B> Service<http::Request<B>> for RateLimitService<S>
-where
-    S: Service<http::Request<B>, Response = http::Response<Body>>,
-{
-    type Response = http::Response<Body>;
-    type Error = S::Error;
-    type Future = Either<Ready<Result<Self::Response, S::Error>>, S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let Some(limiter) = &self.limiter else {
-            return Either::Right(self.inner.call(request));
-        };
-        if !self.edge.contains(request.uri().path()) {
-            return Either::Right(self.inner.call(request));
-        }
-        let Err(wait) = limiter.check(&ClientKey::of(&request), Instant::now()) else {
-            return Either::Right(self.inner.call(request));
+/// The rate limit as an edge policy: a client whose bucket is empty is refused with the wait
+/// until its next token.
+impl EdgePolicy for RateLimiter {
+    fn admit<B>(&self, request: &mut http::Request<B>) -> Result<(), Refusal> {
+        let Err(wait) = self.check(&ClientKey::of(request), Instant::now()) else {
+            return Ok(());
         };
         // Whole seconds, rounded up: what `Retry-After` can say.
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         let message = format!(
             "rate limit of {} requests/s per client exceeded; retry in {} ms",
-            limiter.rate,
+            self.rate,
             wait.as_millis().max(1)
         );
-        let response = Refusal::new(
+        Err(Refusal::new(
             Code::ResourceExhausted,
             StatusCode::TOO_MANY_REQUESTS,
             message,
@@ -245,11 +191,12 @@ where
         .header(
             HeaderName::from_static("retry-after"),
             HeaderValue::from(seconds.max(1)),
-        )
-        .into_response(is_grpc(&request));
-        Either::Left(ready(Ok(response)))
+        ))
     }
 }
+
+/// Limits the request rate of each client on the edge paths (a no-op without a limiter).
+pub(crate) type RateLimitLayer = EdgeGateLayer<RateLimiter>;
 
 #[cfg(test)]
 mod tests {

@@ -28,9 +28,10 @@ use tonic::transport::Server;
 use tower::layer::util::{Identity, Stack};
 use tower_service::Service;
 
-use crate::auth::{AuthLayer, Authenticator, EdgePaths};
+use crate::auth::{AuthLayer, Authenticator};
 use crate::config::{EdgeArgs, ServerArgs, ServiceInfo};
 use crate::deadline::DeadlineLayer;
+use crate::edge_gate::EdgePaths;
 use crate::health::Health;
 use crate::limit::MessageLimitLayer;
 use crate::metrics::RpcMetrics;

@@ -37,8 +37,9 @@ pub fn closed_port() -> u16 {
 pub struct Up {
     child: Child,
     stdout: BufReader<ChildStdout>,
+    banner: String,
     base: u16,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
 }
 
 impl Up {
@@ -73,9 +74,20 @@ impl Up {
         Self {
             child,
             stdout,
+            banner,
             base,
-            _data: data,
+            data,
         }
+    }
+
+    /// What `chatmesh up` printed up to and including its "up" banner.
+    pub fn banner(&self) -> &str {
+        &self.banner
+    }
+
+    /// The data directory the mesh was given.
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
     }
 
     /// `127.0.0.1:<port>` of service `index` in flow order (0 chatbot … 4 relational).
