@@ -11,13 +11,7 @@ use edge::{TOKEN, check_the_edge, start_edge, tokens_file};
 // One thread, so that the subscriber set here sees every task of both services and the clients.
 #[tokio::test(flavor = "current_thread")]
 async fn a_debug_log_of_the_edge_holds_no_token() {
-    let captured = CapturedLog::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("debug")
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = CapturedLog::debug_on_this_thread();
 
     let dir = tempfile::tempdir().unwrap();
     let (router, chatbot) = start_edge(&tokens_file(&dir), "0").await;

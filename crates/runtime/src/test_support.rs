@@ -51,6 +51,19 @@ pub fn help_text(binary: &str) -> String {
 pub struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl CapturedLog {
+    /// Captures every event at debug level and above, on this thread, until the guard drops.
+    /// Run the test on one thread (`flavor = "current_thread"`) so that the servers' and the
+    /// clients' tasks are on it too.
+    pub fn debug_on_this_thread() -> (Self, tracing::subscriber::DefaultGuard) {
+        let captured = Self::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter("debug")
+            .with_writer(captured.clone())
+            .with_ansi(false)
+            .finish();
+        (captured, tracing::subscriber::set_default(subscriber))
+    }
+
     /// Everything written so far.
     pub fn text(&self) -> String {
         let bytes = self.0.lock().unwrap_or_else(|e| e.into_inner());

@@ -5,66 +5,11 @@
 
 mod edge;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use edge::tokens::{
+    AUDIENCE, HS256_SECRET, OTHER_PRIVATE, RS256_PRIVATE, STATIC_TOKEN, claims, hs256, now, rs256,
+    start_with_every_kind,
+};
 use tonic::Code;
-
-const STATIC_TOKEN: &str = "static-token-5ab1c9e07d";
-const HS256_SECRET: &str = "hs256-secret-for-tests-0123456789abcdef";
-const AUDIENCE: &str = "chatmesh-edge";
-const RS256_PUBLIC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/jwt-test-rs256.pub");
-// Test-only RSA keys, generated for these tests and used nowhere else.
-const RS256_PRIVATE: &[u8] = include_bytes!("data/jwt-test-rs256.key");
-const OTHER_PRIVATE: &[u8] = include_bytes!("data/jwt-test-other.key");
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn claims(aud: &str, exp: u64) -> serde_json::Value {
-    serde_json::json!({"sub": "alice", "aud": aud, "exp": exp})
-}
-
-fn hs256(secret: &str, claims: &serde_json::Value) -> String {
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .unwrap()
-}
-
-fn rs256(private_pem: &[u8], claims: &serde_json::Value) -> String {
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::RS256),
-        claims,
-        &EncodingKey::from_rsa_pem(private_pem).unwrap(),
-    )
-    .unwrap()
-}
-
-/// A server accepting the static token and both kinds of JWT.
-async fn start_with_every_kind(dir: &tempfile::TempDir) -> edge::Server {
-    let tokens = dir.path().join("tokens");
-    std::fs::write(&tokens, format!("# clients\n{STATIC_TOKEN}\n")).unwrap();
-    let secret = dir.path().join("hs256");
-    std::fs::write(&secret, HS256_SECRET).unwrap();
-    edge::start(&[
-        "--auth-tokens-file",
-        tokens.to_str().unwrap(),
-        "--jwt-hs256-secret-file",
-        secret.to_str().unwrap(),
-        "--jwt-rs256-public-key-file",
-        RS256_PUBLIC,
-        "--jwt-audience",
-        AUDIENCE,
-    ])
-    .await
-}
 
 /// Asserts a gRPC call was refused as unauthenticated, with `reason` in the message.
 fn assert_unauthenticated(
