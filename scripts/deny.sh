@@ -5,7 +5,11 @@
 # from the offline snapshot beside the repository (../shared/advisory-db, or the folder in
 # CHATMESH_ADVISORY_DB). cargo-deny wants a git checkout in a folder named after the database
 # URL: the snapshot is copied, as one commit, to target/advisory-dbs (deny.toml's db-path), and
-# cargo-deny runs --offline. Needs cargo-deny (scripts/install-tools.sh installs it) and git.
+# cargo-deny runs --offline for the database. cargo-deny's `cargo metadata` resolves the tree for
+# every target platform, so it needs crates a Linux build never downloads (Windows, Android,
+# wasm): `cargo fetch --locked` (all platforms, from crates.io) brings them first, so a fresh
+# machine with an empty registry cache passes as a warm one does.
+# Needs cargo-deny (scripts/install-tools.sh installs it) and git.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -23,6 +27,8 @@ cp -R "$SNAPSHOT/." "$DB/"
 git -C "$DB" init -q
 git -C "$DB" add -A
 git -C "$DB" -c user.email=ci@localhost -c user.name=chatmesh-ci commit -qm "advisory-db snapshot"
+
+cargo fetch --locked --quiet
 
 if [ "$#" -eq 0 ]; then
     set -- advisories bans licenses sources
