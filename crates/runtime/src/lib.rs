@@ -1,7 +1,6 @@
 //! What every chatmesh service shares, written once: typed configuration with one-line errors
 //! ([`config`], [`cli`]), logging ([`telemetry`]), the gRPC server with health, reflection,
-//! deadlines, message limits and graceful shutdown ([`server`]), checksummed record framing for
-//! the stores' logs ([`framing`]), shutdown signals
+//! deadlines, message limits and graceful shutdown ([`server`]), shutdown signals
 //! ([`shutdown`]), client channels for service-to-service calls ([`channel`]), and the `health`
 //! probe every binary carries as its container healthcheck ([`probe`]), and mutual TLS between
 //! services when configured ([`tls`]).
@@ -12,12 +11,12 @@ pub mod cli;
 pub mod config;
 pub mod deadline;
 mod edge_gate;
-pub mod framing;
 pub mod health;
 pub mod limit;
 pub mod loading;
 pub mod metrics;
 mod observe;
+pub mod page_token;
 pub mod probe;
 pub mod rate_limit;
 mod reflection;

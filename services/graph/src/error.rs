@@ -45,3 +45,12 @@ pub(crate) fn node_not_found(id: u64) -> GraphError {
 pub(crate) fn relationship_not_found(id: u64) -> GraphError {
     GraphError::NotFound(format!("relationship {id} does not exist"))
 }
+
+impl From<chatmesh_durable::Error> for GraphError {
+    fn from(error: chatmesh_durable::Error) -> Self {
+        match error {
+            chatmesh_durable::Error::Io(e) => Self::Storage(e),
+            chatmesh_durable::Error::Corrupt(m) => Self::Corrupt(m),
+        }
+    }
+}

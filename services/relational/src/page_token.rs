@@ -1,147 +1,88 @@
-//! The opaque `page_token` of `ListOrders`: URL-safe base64 of a versioned keyset cursor.
+//! The `page_token` of `ListOrders`: a keyset cursor in the runtime's one token format
+//! ([`chatmesh_runtime::page_token`]), bound to the listing's filter and sort.
 //!
-//! Layout (little-endian): format version `1`, an 8-byte fingerprint of the filter and sort the
-//! token belongs to, the number of cursor values, each value as a tag (0 integer, 1 text) and its
-//! bytes (8 bytes, or a 4-byte length and UTF-8), then an 8-byte checksum of everything before it.
-//! A token from another filter or sort, a truncated or edited one, or anything that is not a token
-//! is INVALID_ARGUMENT. The cursor values are bound as statement parameters, never spliced into
-//! SQL, so even a forged token can only move the page boundary.
+//! The cursor is the number of sort keys, then per key a tag (0 integer, 1 text) and the value.
+//! A token from another filter or sort, a truncated or edited one, or anything that is not a
+//! token is INVALID_ARGUMENT. The cursor values are bound as statement parameters, never spliced
+//! into SQL, so even a forged token can only move the page boundary.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chatmesh_runtime::page_token::{self, Fields, PageTokenError, Reader};
 
 use crate::error::{Error, Result};
 use crate::query::{CursorValue, Filter, Sort};
 
-const FORMAT: u8 = 1;
 const FIELD: &str = "page_token";
 
 /// The token that continues after `cursor` in a listing of `filter` sorted by `sort`.
 pub fn encode(filter: &Filter, sort: &Sort, cursor: &[CursorValue]) -> String {
-    let mut bytes = vec![FORMAT];
-    bytes.extend_from_slice(&fingerprint(filter, sort).to_le_bytes());
-    bytes.push(cursor.len() as u8);
-    for value in cursor {
-        match value {
-            CursorValue::Int(n) => {
-                bytes.push(0);
-                bytes.extend_from_slice(&n.to_le_bytes());
-            }
-            CursorValue::Text(text) => {
-                bytes.push(1);
-                bytes.extend_from_slice(&(text.len() as u32).to_le_bytes());
-                bytes.extend_from_slice(text.as_bytes());
-            }
-        }
-    }
-    let sum = fnv1a(&bytes);
-    bytes.extend_from_slice(&sum.to_le_bytes());
-    URL_SAFE_NO_PAD.encode(bytes)
+    let fields =
+        cursor.iter().fold(
+            Fields::new().u64(cursor.len() as u64),
+            |fields, value| match value {
+                CursorValue::Int(n) => fields.u64(0).i64(*n),
+                CursorValue::Text(text) => fields.u64(1).str(text),
+            },
+        );
+    page_token::encode(fingerprint(filter, sort), &fields)
 }
 
 /// The cursor in `token`, checked against the request's `filter` and `sort`.
 pub fn decode(token: &str, filter: &Filter, sort: &Sort) -> Result<Vec<CursorValue>> {
-    let malformed = || Error::invalid(FIELD, "is not a page token issued by this service");
-    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| malformed())?;
-    let (body, sum) = bytes
-        .split_at_checked(bytes.len().wrapping_sub(8))
-        .ok_or_else(malformed)?;
-    if sum != fnv1a(body).to_le_bytes() {
-        return Err(malformed());
-    }
-    let mut reader = Reader(body);
-    if reader.take(1).ok_or_else(malformed)? != [FORMAT] {
-        return Err(malformed());
-    }
-    let print = u64::from_le_bytes(reader.array().ok_or_else(malformed)?);
-    if print != fingerprint(filter, sort) {
-        return Err(Error::invalid(
+    page_token::decode(token, fingerprint(filter, sort), |r| read(r, sort)).map_err(|e| match e {
+        PageTokenError::Malformed => {
+            Error::invalid(FIELD, "is not a page token issued by this service")
+        }
+        PageTokenError::OtherRequest => Error::invalid(
             FIELD,
             "belongs to a listing with another filter or order_by",
-        ));
-    }
-    let count = reader.take(1).ok_or_else(malformed)?[0] as usize;
-    if count != sort.keys.len() {
-        return Err(malformed());
-    }
-    let mut cursor = Vec::with_capacity(count);
-    for (key, _) in &sort.keys {
-        let tag = reader.take(1).ok_or_else(malformed)?[0];
-        let value = match (tag, key.is_text()) {
-            (0, false) => {
-                CursorValue::Int(i64::from_le_bytes(reader.array().ok_or_else(malformed)?))
-            }
-            (1, true) => {
-                let len = u32::from_le_bytes(reader.array().ok_or_else(malformed)?) as usize;
-                let text = reader.take(len).ok_or_else(malformed)?;
-                CursorValue::Text(String::from_utf8(text.to_vec()).map_err(|_| malformed())?)
-            }
-            _ => return Err(malformed()),
-        };
-        cursor.push(value);
-    }
-    if !reader.0.is_empty() {
-        return Err(malformed());
-    }
-    Ok(cursor)
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let (head, rest) = self.0.split_at_checked(n)?;
-        self.0 = rest;
-        Some(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        self.take(N)?.try_into().ok()
-    }
-}
-
-/// A stable hash of what a token is valid for.
-fn fingerprint(filter: &Filter, sort: &Sort) -> u64 {
-    let mut bytes = Vec::new();
-    let mut text = |t: Option<&str>| match t {
-        Some(t) => {
-            bytes.push(1);
-            bytes.extend_from_slice(&(t.len() as u32).to_le_bytes());
-            bytes.extend_from_slice(t.as_bytes());
-        }
-        None => bytes.push(0),
-    };
-    text(filter.customer.as_deref());
-    text(filter.product.as_deref());
-    for time in [filter.created_from, filter.created_before] {
-        match time {
-            Some(t) => {
-                bytes.push(1);
-                bytes.extend_from_slice(&t.to_le_bytes());
-            }
-            None => bytes.push(0),
-        }
-    }
-    bytes.push(filter.statuses.len() as u8);
-    bytes.extend(filter.statuses.iter().map(|s| *s as u8));
-    for (key, descending) in &sort.keys {
-        bytes.extend_from_slice(key.name().as_bytes());
-        bytes.push(if *descending { b'-' } else { b'+' });
-    }
-    fnv1a(&bytes)
-}
-
-/// 64-bit FNV-1a: stable across processes and versions, unlike `std`'s hasher.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+        ),
     })
+}
+
+fn read(reader: &mut Reader<'_>, sort: &Sort) -> Option<Vec<CursorValue>> {
+    if reader.u64()? != sort.keys.len() as u64 {
+        return None;
+    }
+    sort.keys
+        .iter()
+        .map(|(key, _)| match (reader.u64()?, key.is_text()) {
+            (0, false) => Some(CursorValue::Int(reader.i64()?)),
+            (1, true) => Some(CursorValue::Text(reader.string()?)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What a token is valid for: the filter and the sort.
+fn fingerprint(filter: &Filter, sort: &Sort) -> u64 {
+    let text = |fields: Fields, t: Option<&str>| match t {
+        Some(t) => fields.u64(1).str(t),
+        None => fields.u64(0),
+    };
+    let time = |fields: Fields, t: Option<i64>| match t {
+        Some(t) => fields.u64(1).i64(t),
+        None => fields.u64(0),
+    };
+    let mut fields = text(Fields::new(), filter.customer.as_deref());
+    fields = text(fields, filter.product.as_deref());
+    fields = time(fields, filter.created_from);
+    fields = time(fields, filter.created_before);
+    fields = fields.u64(filter.statuses.len() as u64);
+    for status in &filter.statuses {
+        fields = fields.u64(*status as u64);
+    }
+    for (key, descending) in &sort.keys {
+        fields = fields.str(key.name()).u64(u64::from(*descending));
+    }
+    fields.fingerprint()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::order::Status;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     fn listing() -> (Filter, Sort, Vec<CursorValue>) {
         let filter = Filter {

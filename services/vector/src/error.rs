@@ -36,3 +36,12 @@ pub type Result<T, E = VectorError> = std::result::Result<T, E>;
 pub(crate) fn invalid(message: impl Into<String>) -> VectorError {
     VectorError::InvalidArgument(message.into())
 }
+
+impl From<chatmesh_durable::Error> for VectorError {
+    fn from(error: chatmesh_durable::Error) -> Self {
+        match error {
+            chatmesh_durable::Error::Io(e) => Self::Storage(e),
+            chatmesh_durable::Error::Corrupt(m) => Self::Corrupt(m),
+        }
+    }
+}

@@ -19,13 +19,10 @@
 //! Locks, always taken in this order: the graph, then the log.
 
 use std::collections::BTreeSet;
-use std::fs::{File, OpenOptions};
-use std::io::{BufReader, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use chatmesh_proto::graph as pb;
 use parking_lot::{Mutex, RwLock};
-use prost::Message;
 
 use super::graph::{GraphState, Mutation};
 use super::records::{
@@ -40,11 +37,10 @@ use super::{
 use crate::cypher;
 use crate::error::{GraphError, Result};
 use crate::value::Properties;
-use chatmesh_runtime::framing::{End, read_records, write_record};
+use chatmesh_durable::{Log, SnapshotWriter, read_snapshot};
 
 const LOG_FILE: &str = "wal.log";
 const SNAPSHOT_FILE: &str = "snapshot.bin";
-const SNAPSHOT_TMP: &str = "snapshot.tmp";
 const ENTITIES_PER_CHUNK: usize = 1000;
 
 /// Tuning of the embedded store.
@@ -62,18 +58,12 @@ impl Default for StoreOptions {
     }
 }
 
-struct Log {
-    file: File,
-    bytes: u64,
-    next_lsn: u64,
-}
-
 /// See the module documentation.
 pub struct EmbeddedGraph {
     dir: PathBuf,
     options: StoreOptions,
     state: RwLock<GraphState>,
-    log: Mutex<Log>,
+    log: Mutex<Log<LogEntry>>,
 }
 
 impl EmbeddedGraph {
@@ -81,39 +71,13 @@ impl EmbeddedGraph {
     pub fn open(dir: &Path, options: StoreOptions) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
         let (snapshot_lsn, mut state) = load_snapshot(dir)?;
-        let log_path = dir.join(LOG_FILE);
-        let mut file = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(&log_path)?;
-        let (records, end) = read_records(&mut BufReader::new(&file))?;
-        let corrupt = |why: String| GraphError::Corrupt(format!("{}: {why}", log_path.display()));
-        let mut next_lsn = snapshot_lsn + 1;
-        let mut replayed = 0usize;
-        for bytes in records {
-            let entry = LogEntry::decode(bytes.as_slice()).map_err(|e| corrupt(e.to_string()))?;
-            if entry.lsn < next_lsn {
-                continue; // already in the snapshot
-            }
+        let (log, replayed) = Log::open(&dir.join(LOG_FILE), snapshot_lsn, |entry: LogEntry| {
             for record in entry.mutations {
-                state
-                    .apply(from_record(record)?)
-                    .map_err(|e| corrupt(format!("entry {}: {e}", entry.lsn)))?;
+                let mutation = from_record(record).map_err(|e| e.to_string())?;
+                state.apply(mutation).map_err(|e| e.to_string())?;
             }
-            next_lsn = entry.lsn + 1;
-            replayed += 1;
-        }
-        if let End::Damaged(offset) = end {
-            tracing::warn!(
-                offset,
-                "cutting a torn record off the end of {}",
-                log_path.display()
-            );
-            file.set_len(offset)?;
-            file.sync_all()?;
-        }
-        let bytes = file.seek(std::io::SeekFrom::End(0))?;
+            Ok(())
+        })?;
         tracing::info!(
             nodes = state.node_count(),
             relationships = state.relationship_count(),
@@ -124,11 +88,7 @@ impl EmbeddedGraph {
             dir: dir.to_path_buf(),
             options,
             state: RwLock::new(state),
-            log: Mutex::new(Log {
-                file,
-                bytes,
-                next_lsn,
-            }),
+            log: Mutex::new(log),
         })
     }
 
@@ -166,31 +126,15 @@ impl EmbeddedGraph {
         if mutations.is_empty() {
             return Ok(());
         }
-        let mut log = self.log.lock();
-        let entry = LogEntry {
-            lsn: log.next_lsn,
+        self.log.lock().append(|lsn| LogEntry {
+            lsn,
             mutations: mutations.iter().map(to_record).collect(),
-        };
-        let mut framed = Vec::with_capacity(entry.encoded_len() + 8);
-        write_record(&mut framed, &entry.encode_to_vec())?;
-        if let Err(e) = log
-            .file
-            .write_all(&framed)
-            .and_then(|()| log.file.sync_data())
-        {
-            // A partial record may be on disk; cut it so the log stays a sequence of whole
-            // records, and report the write as failed.
-            let keep = log.bytes;
-            let _ = log.file.set_len(keep);
-            return Err(e.into());
-        }
-        log.bytes += framed.len() as u64;
-        log.next_lsn += 1;
+        })?;
         Ok(())
     }
 
     fn snapshot_if_due(&self) {
-        if self.log.lock().bytes < self.options.snapshot_after_bytes {
+        if self.log.lock().bytes() < self.options.snapshot_after_bytes {
             return;
         }
         if let Err(e) = self.snapshot() {
@@ -202,56 +146,36 @@ impl EmbeddedGraph {
     fn snapshot(&self) -> Result<()> {
         let state = self.state.read();
         let mut log = self.log.lock();
-        let lsn = log.next_lsn - 1;
-        let tmp = self.dir.join(SNAPSHOT_TMP);
-        let mut out = BufWriter::new(File::create(&tmp)?);
-        let record = |part: SnapshotPart, out: &mut BufWriter<File>| {
-            write_record(out, &SnapshotRecord { part: Some(part) }.encode_to_vec())
-        };
+        let lsn = log.last_lsn();
+        let mut out = SnapshotWriter::create(&self.dir.join(SNAPSHOT_FILE))?;
+        let mut record = |part: SnapshotPart| out.write(&SnapshotRecord { part: Some(part) });
         let (next_node_id, next_relationship_id) = state.next_ids();
-        record(
-            SnapshotPart::Header(SnapshotHeader {
-                lsn,
-                next_node_id,
-                next_relationship_id,
-            }),
-            &mut out,
-        )?;
+        record(SnapshotPart::Header(SnapshotHeader {
+            lsn,
+            next_node_id,
+            next_relationship_id,
+        }))?;
         let nodes: Vec<pb::Value> = state.nodes().map(node_value).collect();
         for chunk in nodes.chunks(ENTITIES_PER_CHUNK) {
-            record(
-                SnapshotPart::Nodes(pb::ValueList {
-                    values: chunk.to_vec(),
-                }),
-                &mut out,
-            )?;
+            record(SnapshotPart::Nodes(pb::ValueList {
+                values: chunk.to_vec(),
+            }))?;
         }
         let relationships: Vec<pb::Value> = state
             .relationships()
             .map(|(data, start, end)| relationship_value(data, start, end))
             .collect();
         for chunk in relationships.chunks(ENTITIES_PER_CHUNK) {
-            record(
-                SnapshotPart::Relationships(pb::ValueList {
-                    values: chunk.to_vec(),
-                }),
-                &mut out,
-            )?;
+            record(SnapshotPart::Relationships(pb::ValueList {
+                values: chunk.to_vec(),
+            }))?;
         }
-        record(
-            SnapshotPart::End(SnapshotEnd {
-                nodes: nodes.len() as u64,
-                relationships: relationships.len() as u64,
-            }),
-            &mut out,
-        )?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, self.dir.join(SNAPSHOT_FILE))?;
-        File::open(&self.dir)?.sync_all()?;
-        log.file.set_len(0)?;
-        log.file.sync_all()?;
-        log.bytes = 0;
+        record(SnapshotPart::End(SnapshotEnd {
+            nodes: nodes.len() as u64,
+            relationships: relationships.len() as u64,
+        }))?;
+        out.commit()?;
+        log.truncate()?;
         tracing::info!(
             lsn,
             nodes = nodes.len(),
@@ -417,22 +341,13 @@ fn neighbors_pb(
 /// Reads `snapshot.bin`: its sequence number and the graph it holds.
 fn load_snapshot(dir: &Path) -> Result<(u64, GraphState)> {
     let path = dir.join(SNAPSHOT_FILE);
-    let file = match File::open(&path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, GraphState::new())),
-        Err(e) => return Err(e.into()),
+    let Some(records) = read_snapshot::<SnapshotRecord>(&path)? else {
+        return Ok((0, GraphState::new()));
     };
     let corrupt = |why: String| GraphError::Corrupt(format!("{}: {why}", path.display()));
-    let (records, end) = read_records(&mut BufReader::new(file))?;
-    if end != End::Clean {
-        return Err(corrupt("damaged record".into()));
-    }
-    let mut parts = records.into_iter().map(|bytes| {
-        SnapshotRecord::decode(bytes.as_slice())
-            .map_err(|e| corrupt(e.to_string()))?
-            .part
-            .ok_or_else(|| corrupt("empty record".into()))
-    });
+    let mut parts = records
+        .into_iter()
+        .map(|record| record.part.ok_or_else(|| corrupt("empty record".into())));
     let Some(Ok(SnapshotPart::Header(header))) = parts.next() else {
         return Err(corrupt("missing header".into()));
     };

@@ -270,3 +270,9 @@ pub fn relationship_from_pb(rel: pb::Relationship) -> Result<(EdgeData, u64, u64
         rel.end_node_id,
     ))
 }
+
+impl chatmesh_durable::Entry for LogEntry {
+    fn lsn(&self) -> u64 {
+        self.lsn
+    }
+}

@@ -16,14 +16,11 @@
 //! creating or deleting collections and for snapshots), then one collection, then the log.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fs::{File, OpenOptions};
-use std::io::{BufReader, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chatmesh_proto::vector as pb;
 use parking_lot::{Mutex, RwLock};
-use prost::Message;
 
 use super::records::{
     DeleteOp, LogEntry, Op, SnapshotCollection, SnapshotEnd, SnapshotObjects, SnapshotPart,
@@ -33,11 +30,10 @@ use super::{CollectionInfo, Found, Query, SearchQuery, VectorStore};
 use crate::collection::{Collection, CollectionSpec, Object, UpsertCounts};
 use crate::error::{Result, VectorError};
 use crate::index::Index;
-use chatmesh_runtime::framing::{End, read_records, write_record};
+use chatmesh_durable::{Log, SnapshotWriter, read_snapshot};
 
 const LOG_FILE: &str = "wal.log";
 const SNAPSHOT_FILE: &str = "snapshot.bin";
-const SNAPSHOT_TMP: &str = "snapshot.tmp";
 const OBJECTS_PER_CHUNK: usize = 1000;
 
 /// Tuning of the embedded store.
@@ -64,18 +60,12 @@ struct Cell {
     compaction_journal: Mutex<Option<Vec<Op>>>,
 }
 
-struct Log {
-    file: File,
-    bytes: u64,
-    next_lsn: u64,
-}
-
 /// See the module documentation.
 pub struct EmbeddedStore {
     dir: PathBuf,
     options: StoreOptions,
     catalog: RwLock<BTreeMap<String, Arc<Cell>>>,
-    log: Mutex<Log>,
+    log: Mutex<Log<LogEntry>>,
 }
 
 impl EmbeddedStore {
@@ -83,37 +73,15 @@ impl EmbeddedStore {
     pub fn open(dir: &Path, options: StoreOptions) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
         let (snapshot_lsn, mut collections) = load_snapshot(dir)?;
-        let log_path = dir.join(LOG_FILE);
-        let mut file = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(&log_path)?;
-        let (records, end) = read_records(&mut BufReader::new(&file))?;
-        let mut next_lsn = snapshot_lsn + 1;
-        let mut replayed = 0usize;
-        for bytes in records {
-            let entry = LogEntry::decode(bytes.as_slice())
-                .map_err(|e| VectorError::Corrupt(format!("{}: {e}", log_path.display())))?;
-            if entry.lsn < next_lsn {
-                continue; // already in the snapshot
-            }
-            if let Some(op) = entry.op {
-                replay(&mut collections, op)?;
-            }
-            next_lsn = entry.lsn + 1;
-            replayed += 1;
-        }
-        if let End::Damaged(offset) = end {
-            tracing::warn!(
-                offset,
-                "cutting a torn record off the end of {}",
-                log_path.display()
-            );
-            file.set_len(offset)?;
-            file.sync_all()?;
-        }
-        let bytes = file.seek(std::io::SeekFrom::End(0))?;
+        let (log, replayed) =
+            Log::open(
+                &dir.join(LOG_FILE),
+                snapshot_lsn,
+                |entry: LogEntry| match entry.op {
+                    Some(op) => replay(&mut collections, op).map_err(|e| e.to_string()),
+                    None => Ok(()),
+                },
+            )?;
         tracing::info!(
             collections = collections.len(),
             replayed,
@@ -136,36 +104,15 @@ impl EmbeddedStore {
             dir: dir.to_path_buf(),
             options,
             catalog: RwLock::new(catalog),
-            log: Mutex::new(Log {
-                file,
-                bytes,
-                next_lsn,
-            }),
+            log: Mutex::new(log),
         })
     }
 
     /// Appends and fsyncs one write. Nothing is applied when this fails.
     fn append(&self, op: Op) -> Result<()> {
-        let mut log = self.log.lock();
-        let entry = LogEntry {
-            lsn: log.next_lsn,
-            op: Some(op),
-        };
-        let mut framed = Vec::with_capacity(entry.encoded_len() + 8);
-        write_record(&mut framed, &entry.encode_to_vec())?;
-        if let Err(e) = log
-            .file
-            .write_all(&framed)
-            .and_then(|()| log.file.sync_data())
-        {
-            // A partial record may be on disk; cut it so the log stays a sequence of whole
-            // records, and report the write as failed.
-            let keep = log.bytes;
-            let _ = log.file.set_len(keep);
-            return Err(e.into());
-        }
-        log.bytes += framed.len() as u64;
-        log.next_lsn += 1;
+        self.log
+            .lock()
+            .append(|lsn| LogEntry { lsn, op: Some(op) })?;
         Ok(())
     }
 
@@ -177,7 +124,7 @@ impl EmbeddedStore {
     }
 
     fn snapshot_if_due(&self) {
-        if self.log.lock().bytes < self.options.snapshot_after_bytes {
+        if self.log.lock().bytes() < self.options.snapshot_after_bytes {
             return;
         }
         if let Err(e) = self.snapshot() {
@@ -189,13 +136,10 @@ impl EmbeddedStore {
     fn snapshot(&self) -> Result<()> {
         let catalog = self.catalog.write();
         let mut log = self.log.lock();
-        let lsn = log.next_lsn - 1;
-        let tmp = self.dir.join(SNAPSHOT_TMP);
-        let mut out = BufWriter::new(File::create(&tmp)?);
-        let record = |part: SnapshotPart, out: &mut BufWriter<File>| {
-            write_record(out, &SnapshotRecord { part: Some(part) }.encode_to_vec())
-        };
-        record(SnapshotPart::Header(lsn), &mut out)?;
+        let lsn = log.last_lsn();
+        let mut out = SnapshotWriter::create(&self.dir.join(SNAPSHOT_FILE))?;
+        let mut record = |part: SnapshotPart| out.write(&SnapshotRecord { part: Some(part) });
+        record(SnapshotPart::Header(lsn))?;
         let mut keep_dumps = HashSet::new();
         let mut object_count = 0u64;
         for (name, cell) in catalog.iter() {
@@ -214,41 +158,27 @@ impl EmbeddedStore {
             let spec = collection
                 .spec()
                 .to_pb(collection.len(), collection.tombstones());
-            record(
-                SnapshotPart::Collection(SnapshotCollection {
-                    spec: Some(spec),
-                    next_slot: collection.next_slot() as u64,
-                    index_points,
-                    index_basename: basename,
-                }),
-                &mut out,
-            )?;
+            record(SnapshotPart::Collection(SnapshotCollection {
+                spec: Some(spec),
+                next_slot: collection.next_slot() as u64,
+                index_points,
+                index_basename: basename,
+            }))?;
             let objects: Vec<(usize, &Object)> = collection.objects().collect();
             for chunk in objects.chunks(OBJECTS_PER_CHUNK) {
-                record(
-                    SnapshotPart::Objects(SnapshotObjects {
-                        slots: chunk.iter().map(|(slot, _)| *slot as u64).collect(),
-                        objects: chunk.iter().map(|(_, o)| to_pb(o)).collect(),
-                    }),
-                    &mut out,
-                )?;
+                record(SnapshotPart::Objects(SnapshotObjects {
+                    slots: chunk.iter().map(|(slot, _)| *slot as u64).collect(),
+                    objects: chunk.iter().map(|(_, o)| to_pb(o)).collect(),
+                }))?;
             }
             object_count += objects.len() as u64;
         }
-        record(
-            SnapshotPart::End(SnapshotEnd {
-                collections: catalog.len() as u64,
-                objects: object_count,
-            }),
-            &mut out,
-        )?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, self.dir.join(SNAPSHOT_FILE))?;
-        File::open(&self.dir)?.sync_all()?;
-        log.file.set_len(0)?;
-        log.file.sync_all()?;
-        log.bytes = 0;
+        record(SnapshotPart::End(SnapshotEnd {
+            collections: catalog.len() as u64,
+            objects: object_count,
+        }))?;
+        out.commit()?;
+        log.truncate()?;
         remove_stale_dumps(&self.dir, &keep_dumps);
         tracing::info!(
             lsn,
@@ -528,22 +458,13 @@ fn replay(collections: &mut BTreeMap<String, Collection>, op: Op) -> Result<()> 
 /// Reads `snapshot.bin`: its sequence number and the collections it holds.
 fn load_snapshot(dir: &Path) -> Result<(u64, BTreeMap<String, Collection>)> {
     let path = dir.join(SNAPSHOT_FILE);
-    let file = match File::open(&path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, BTreeMap::new())),
-        Err(e) => return Err(e.into()),
+    let Some(records) = read_snapshot::<SnapshotRecord>(&path)? else {
+        return Ok((0, BTreeMap::new()));
     };
     let corrupt = |why: String| VectorError::Corrupt(format!("{}: {why}", path.display()));
-    let (records, end) = read_records(&mut BufReader::new(file))?;
-    if end != End::Clean {
-        return Err(corrupt("damaged record".into()));
-    }
-    let mut parts = records.into_iter().map(|bytes| {
-        SnapshotRecord::decode(bytes.as_slice())
-            .map_err(|e| corrupt(e.to_string()))?
-            .part
-            .ok_or_else(|| corrupt("empty record".into()))
-    });
+    let mut parts = records
+        .into_iter()
+        .map(|record| record.part.ok_or_else(|| corrupt("empty record".into())));
     let Some(Ok(SnapshotPart::Header(lsn))) = parts.next() else {
         return Err(corrupt("missing header".into()));
     };

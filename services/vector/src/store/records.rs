@@ -118,3 +118,9 @@ pub struct SnapshotEnd {
     #[prost(uint64, tag = "2")]
     pub objects: u64,
 }
+
+impl chatmesh_durable::Entry for LogEntry {
+    fn lsn(&self) -> u64 {
+        self.lsn
+    }
+}

@@ -1,4 +1,4 @@
-//! Checksummed record framing for the stores' write-ahead logs and snapshots (graph, vector):
+//! Checksummed record framing for the write-ahead log and the snapshots:
 //! each record is its length (u32 little-endian), the CRC-32 of its bytes, then the bytes.
 //! Reading stops cleanly at the first incomplete or damaged record, which is how a torn write at
 //! the end of a log shows.
