@@ -84,7 +84,8 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* Whether the chart itself renders a Secret (only for values actually set). */}}
 {{- define "chatmesh.createSecret" -}}
-{{- if and (not .Values.secret.existingSecret) (or .Values.secret.databaseUrl .Values.secret.authTokens) -}}
+{{- $s := .Values.secret -}}
+{{- if and (not $s.existingSecret) (or $s.databaseUrl $s.authTokens $s.sessionUrl $s.vectorDatabaseUrl $s.graphPassword) -}}
 true
 {{- end -}}
 {{- end -}}
@@ -97,25 +98,48 @@ true
 {{- end -}}
 
 {{/*
-What each service is, independent of configuration: its workload kind and the gRPC service
-name it reports through grpc.health.v1 (and serves). Ports are configuration: <service>.port.
+What each service is, independent of configuration: the gRPC service name it reports through
+grpc.health.v1 (and serves). Ports are configuration (<service>.port), and so is the workload
+kind (chatmesh.kind).
 */}}
 {{- define "chatmesh.components" -}}
 chatbot:
-  kind: Deployment
   grpcService: chatmesh.chat.v1.ChatService
 router:
-  kind: Deployment
   grpcService: chatmesh.router.v1.RouterService
 graph:
-  kind: StatefulSet
   grpcService: chatmesh.graph.v1.GraphService
 vector:
-  kind: StatefulSet
   grpcService: chatmesh.vector.v1.VectorService
 relational:
-  kind: StatefulSet
   grpcService: chatmesh.relational.v1.RelationalService
+{{- end -}}
+
+{{/*
+"true" when a data service keeps its data in an external engine (graph.external,
+vector.external, relational.externalDatabase): it then has nothing to keep on a volume.
+Call with (dict "root" $ "component" "graph").
+*/}}
+{{- define "chatmesh.externalEngine" -}}
+{{- $v := index .root.Values .component -}}
+{{- if and (eq .component "graph" "vector") $v.external.enabled -}}
+true
+{{- else if and (eq .component "relational") $v.externalDatabase.enabled -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/*
+The workload kind of a component: chatbot and router are stateless Deployments; a data service
+is a StatefulSet with a volume per replica, or a stateless Deployment when its data live in an
+external engine. Call with (dict "root" $ "component" "graph").
+*/}}
+{{- define "chatmesh.kind" -}}
+{{- if or (eq .component "chatbot" "router") (include "chatmesh.externalEngine" .) -}}
+Deployment
+{{- else -}}
+StatefulSet
+{{- end -}}
 {{- end -}}
 
 {{- define "chatmesh.imageTag" -}}
@@ -155,10 +179,62 @@ so `helm template`/`install` fail with one line that names the setting.
 {{- if and .Values.relational.externalDatabase.enabled (not .Values.secret.existingSecret) (not .Values.secret.databaseUrl) -}}
 {{- fail "relational.externalDatabase.enabled needs the database URL: set secret.databaseUrl, or secret.existingSecret (a Secret with the key secret.keys.databaseUrl)" -}}
 {{- end -}}
-{{- range $c := list "chatbot" "router" -}}
+{{- if and .Values.sessions.enabled (not .Values.secret.existingSecret) (not .Values.secret.sessionUrl) -}}
+{{- fail "sessions.enabled needs the session store's URL: set secret.sessionUrl, or secret.existingSecret (a Secret with the key secret.keys.sessionUrl)" -}}
+{{- end -}}
+{{- if and .Values.vector.external.enabled (not .Values.secret.existingSecret) (not .Values.secret.vectorDatabaseUrl) -}}
+{{- fail "vector.external.enabled needs the PostgreSQL (pgvector) URL: set secret.vectorDatabaseUrl, or secret.existingSecret (a Secret with the key secret.keys.vectorDatabaseUrl)" -}}
+{{- end -}}
+{{- if and .Values.graph.external.enabled (not .Values.graph.external.url) -}}
+{{- fail "graph.external.enabled needs graph.external.url (bolt://HOST:7687 or neo4j://HOST:7687)" -}}
+{{- end -}}
+{{- range $c := list "chatbot" "router" "graph" "vector" "relational" -}}
 {{- $a := (index $.Values $c).autoscaling -}}
 {{- if and $a.enabled (gt (int $a.minReplicas) (int $a.maxReplicas)) -}}
 {{- fail (printf "%s.autoscaling.minReplicas (%v) is greater than %s.autoscaling.maxReplicas (%v)" $c $a.minReplicas $c $a.maxReplicas) -}}
 {{- end -}}
+{{- if and $a.enabled (eq (include "chatmesh.kind" (dict "root" $ "component" $c)) "StatefulSet") -}}
+{{- $engine := ternary "relational.externalDatabase.enabled" (printf "%s.external.enabled" $c) (eq $c "relational") -}}
+{{- fail (printf "%s.autoscaling.enabled needs an external engine (%s): each replica of the embedded store holds its own data on its own volume, so added replicas would answer from empty stores" $c $engine) -}}
 {{- end -}}
+{{- end -}}
+{{- if and .Values.metrics.podMonitor.enabled .Values.metrics.serviceMonitor.enabled -}}
+{{- fail "metrics.podMonitor.enabled and metrics.serviceMonitor.enabled: choose one, or Prometheus scrapes every pod twice (under two job names)" -}}
+{{- end -}}
+{{- /* Sessions live in each chatbot's memory unless a shared store is configured. */ -}}
+{{- $chatbot := .Values.chatbot -}}
+{{- if not .Values.sessions.enabled -}}
+{{- $why := "each chatbot keeps its conversations in its own memory, so the turns of one conversation would land on different replicas and a follow-up would reach a replica that never saw the first turn. Set sessions.enabled (a session store in PostgreSQL that every replica shares; its URL in secret.sessionUrl, or key secret.keys.sessionUrl of secret.existingSecret), or run one chatbot replica" -}}
+{{- if $chatbot.autoscaling.enabled -}}
+{{- fail (printf "chatbot.autoscaling.enabled needs a shared session store (sessions.enabled is false): %s" $why) -}}
+{{- end -}}
+{{- if gt (int $chatbot.replicaCount) 1 -}}
+{{- fail (printf "chatbot.replicaCount is %v, but more than one chatbot replica needs a shared session store (sessions.enabled is false): %s" $chatbot.replicaCount $why) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A NetworkPolicy ingress rule for Prometheus (networkPolicy.metricsFrom) on a service's port,
+if any peers are given. Call with (dict "root" $ "port" 50051). */}}
+{{- define "chatmesh.metricsIngress" -}}
+{{- with .root.Values.networkPolicy.metricsFrom }}
+# Prometheus scrapes GET /metrics on this port.
+- from:
+    {{- toYaml . | nindent 4 }}
+  ports:
+    - protocol: TCP
+      port: {{ $.port }}
+{{- end }}
+{{- end -}}
+
+{{/* A NetworkPolicy egress rule to an external engine: its port, only to its peers when given.
+Call with (dict "port" 5432 "to" (list ...)). */}}
+{{- define "chatmesh.engineEgress" -}}
+- ports:
+    - protocol: TCP
+      port: {{ .port }}
+  {{- with .to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
 {{- end -}}

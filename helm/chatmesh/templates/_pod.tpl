@@ -7,8 +7,11 @@ The pod template every chatmesh workload shares. Call with (dict "root" $ "compo
 {{- $v := index $root.Values $c -}}
 {{- $meta := index (include "chatmesh.components" $root | fromYaml) $c -}}
 {{- $probes := mergeOverwrite (deepCopy $root.Values.probes) (deepCopy ($v.probes | default dict)) -}}
-{{- $isBackend := eq $meta.kind "StatefulSet" -}}
 {{- $ctx := dict "root" $root "component" $c -}}
+{{- /* Only an embedded data service (a StatefulSet) has a /data volume. */ -}}
+{{- $hasData := eq (include "chatmesh.kind" $ctx) "StatefulSet" -}}
+{{- $secretName := include "chatmesh.secretName" $root -}}
+{{- $keys := $root.Values.secret.keys -}}
 {{- $tls := $root.Values.tls -}}
 {{- if and $tls.enabled (not $tls.secretName) -}}
 {{- fail "tls.secretName: required when tls.enabled (a Secret with ca.pem, <service>.pem and <service>.key, e.g. from `chatmesh certs`)" -}}
@@ -22,6 +25,15 @@ metadata:
   annotations:
     checksum/config: {{ include (print $root.Template.BasePath "/configmap.yaml") $root | sha256sum }}
     checksum/secret: {{ include (print $root.Template.BasePath "/secret.yaml") $root | sha256sum }}
+    {{- if $root.Values.metrics.annotations }}
+    # Prometheus' kubernetes-pods scrape convention: GET /metrics on the gRPC port.
+    prometheus.io/scrape: "true"
+    prometheus.io/port: {{ $v.port | quote }}
+    prometheus.io/path: /metrics
+    {{- if $tls.enabled }}
+    prometheus.io/scheme: https
+    {{- end }}
+    {{- end }}
     {{- with $v.podAnnotations }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -96,17 +108,55 @@ spec:
           value: {{ . | quote }}
         {{- end }}
         {{- end }}
-        {{- if has $c (list "graph" "vector") }}
+        {{- if and (eq $c "chatbot") $root.Values.sessions.enabled }}
+        # Sessions in PostgreSQL, shared by every chatbot replica.
+        - name: CHATMESH_SESSION_URL
+          valueFrom:
+            secretKeyRef:
+              name: {{ $secretName }}
+              key: {{ $keys.sessionUrl }}
+        {{- end }}
+        {{- if and (has $c (list "graph" "vector")) $hasData }}
         - name: CHATMESH_DATA_DIR
           value: /data
+        {{- end }}
+        {{- if and (eq $c "vector") $v.external.enabled }}
+        # The store is PostgreSQL with pgvector; nothing is kept in the pod.
+        - name: CHATMESH_VECTOR_DATABASE_URL
+          valueFrom:
+            secretKeyRef:
+              name: {{ $secretName }}
+              key: {{ $keys.vectorDatabaseUrl }}
+        {{- end }}
+        {{- if and (eq $c "graph") $v.external.enabled }}
+        # The store is a Bolt server (Neo4j, Memgraph, ArcadeDB, ...); nothing is kept in the pod.
+        - name: CHATMESH_GRAPH_URL
+          value: {{ $v.external.url | quote }}
+        {{- with $v.external.user }}
+        - name: CHATMESH_GRAPH_USER
+          value: {{ . | quote }}
+        {{- end }}
+        {{- if or $root.Values.secret.existingSecret $root.Values.secret.graphPassword }}
+        - name: CHATMESH_GRAPH_PASSWORD
+          valueFrom:
+            secretKeyRef:
+              name: {{ $secretName }}
+              key: {{ $keys.graphPassword }}
+              # An existing Secret without this key means an engine without authentication.
+              optional: true
+        {{- end }}
+        {{- with $v.external.database }}
+        - name: CHATMESH_GRAPH_DATABASE
+          value: {{ . | quote }}
+        {{- end }}
         {{- end }}
         {{- if eq $c "relational" }}
         {{- if $v.externalDatabase.enabled }}
         - name: CHATMESH_DATABASE_URL
           valueFrom:
             secretKeyRef:
-              name: {{ include "chatmesh.secretName" $root }}
-              key: {{ $root.Values.secret.keys.databaseUrl }}
+              name: {{ $secretName }}
+              key: {{ $keys.databaseUrl }}
         {{- else }}
         - name: CHATMESH_DATABASE_URL
           value: sqlite:///data/chatmesh.db
@@ -175,7 +225,7 @@ spec:
       volumeMounts:
         - name: tmp
           mountPath: /tmp
-        {{- if $isBackend }}
+        {{- if $hasData }}
         - name: data
           mountPath: /data
         {{- end }}
@@ -208,7 +258,7 @@ spec:
           - key: {{ printf "%s.key" $c }}
             path: {{ printf "%s.key" $c }}
     {{- end }}
-    {{- if and $isBackend (not $v.persistence.enabled) }}
+    {{- if and $hasData (not $v.persistence.enabled) }}
     - name: data
       emptyDir: {}
     {{- end }}
@@ -231,7 +281,16 @@ spec:
   tolerations:
     {{- toYaml . | nindent 4 }}
   {{- end }}
-  {{- with $v.topologySpreadConstraints }}
+  {{- /*
+  A component's own constraints, else, for a Deployment that may run more than one pod, the
+  chart's default spread over zones and nodes.
+  */}}
+  {{- $spread := $v.topologySpreadConstraints }}
+  {{- $multi := or $v.autoscaling.enabled (gt (int $v.replicaCount) 1) }}
+  {{- if and (not $spread) $multi (eq (include "chatmesh.kind" $ctx) "Deployment") }}
+  {{- $spread = $root.Values.defaultTopologySpreadConstraints }}
+  {{- end }}
+  {{- with $spread }}
   {{- /* A constraint without a labelSelector spreads this component's pods. */}}
   {{- $selector := dict "matchLabels" (include "chatmesh.componentSelectorLabels" $ctx | fromYaml) }}
   {{- $constraints := list }}
