@@ -20,6 +20,7 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART = REPO_ROOT / "helm" / "chatmesh"
 PRODUCTION_VALUES = CHART / "values-production.yaml"
+SCALE_VALUES = CHART / "values-scale.yaml"
 TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
 INSTALL_HINT = "run scripts/install-tools.sh (from the repo root) to install helm and kubernetes-validate into .tools/"
 
@@ -32,6 +33,13 @@ KUBE_VERSIONS = ("1.30.0", "1.37.0")
 VALUE_SETS: dict[str, list[Path]] = {
     "default": [],
     "production": [PRODUCTION_VALUES],
+    "scale": [SCALE_VALUES],
+}
+# The data services each values file puts on an external engine (they are then Deployments).
+EXTERNAL_ENGINES: dict[str, set[str]] = {
+    "default": set(),
+    "production": {"relational"},
+    "scale": {"graph", "vector", "relational"},
 }
 
 
@@ -42,10 +50,11 @@ class Component:
     name: str
     port: int  # default port
     fqn: str  # the gRPC service name it serves and reports through grpc.health.v1
-    kind: str  # Deployment or StatefulSet
+    kind: str  # Deployment or StatefulSet, with the default values (on an embedded store)
 
     @property
     def backend(self) -> bool:
+        """A data service (graph, vector, relational): behind the router, with a headless Service."""
         return self.kind == "StatefulSet"
 
     def __str__(self) -> str:  # readable parametrize ids
@@ -102,6 +111,7 @@ class Rendered:
 
     docs: list[dict[str, Any]]
     text: str
+    label: str = ""  # the VALUE_SETS name, for the session fixtures
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         return [d for d in self.docs if d["kind"] == kind]
@@ -120,7 +130,14 @@ class Rendered:
         return [f"{d['kind']}/{d['metadata']['name']}" for d in self.docs]
 
     def workload(self, component: str) -> dict[str, Any]:
-        return self.get(BY_NAME[component].kind, name(component))
+        """The component's Deployment or StatefulSet (a data service on an external engine is a
+        Deployment); exactly one of them."""
+        found = [d for d in self.docs if d["kind"] in ("Deployment", "StatefulSet") and d["metadata"]["name"] == name(component)]
+        assert len(found) == 1, f"expected one workload named {name(component)}, found {len(found)}; have: {self.names()}"
+        return found[0]
+
+    def kind(self, component: str) -> str:
+        return self.workload(component)["kind"]
 
     def container(self, component: str) -> dict[str, Any]:
         containers = self.workload(component)["spec"]["template"]["spec"]["containers"]
@@ -153,10 +170,10 @@ class Rendered:
         return out
 
 
-def render(values_files: Iterable[Path] = (), sets: Iterable[str] = (), kube_version: str = KUBE_VERSIONS[0]) -> Rendered:
+def render(values_files: Iterable[Path] = (), sets: Iterable[str] = (), kube_version: str = KUBE_VERSIONS[0], label: str = "") -> Rendered:
     proc = helm(*template_args(values_files, sets, kube_version))
     docs = [d for d in yaml.safe_load_all(proc.stdout) if d]
-    return Rendered(docs=docs, text=proc.stdout)
+    return Rendered(docs=docs, text=proc.stdout, label=label)
 
 
 def fullname() -> str:

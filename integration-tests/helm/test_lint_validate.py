@@ -38,9 +38,36 @@ VARIANTS: dict[str, list[str]] = {
     ],
     "no-network-policy-no-tests": ["networkPolicy.enabled=false", "tests.enabled=false"],
     "hpa-memory-and-percent-pdb": [
-        "chatbot.autoscaling.enabled=true",
-        "chatbot.autoscaling.targetMemoryUtilizationPercentage=80",
+        "router.autoscaling.enabled=true",
+        "router.autoscaling.targetMemoryUtilizationPercentage=80",
         "router.podDisruptionBudget.maxUnavailable=50%",
+    ],
+    "engines-and-sessions-from-the-chart-secret": [
+        "sessions.enabled=true",
+        "secret.sessionUrl=postgres://s:p@sessions.example:5432/sessions",
+        "chatbot.replicaCount=3",
+        "vector.external.enabled=true",
+        "secret.vectorDatabaseUrl=postgres://v:p@pgvector.example:5432/vectors",
+        "vector.autoscaling.enabled=true",
+        "graph.external.enabled=true",
+        "graph.external.url=neo4j+s://graph.example:7687",
+        "secret.graphPassword=pw",
+        "graph.replicaCount=3",
+    ],
+    "ingress-with-tls-and-class": [
+        "ingress.enabled=true",
+        "ingress.className=nginx",
+        "ingress.annotations.nginx\\.ingress\\.kubernetes\\.io/backend-protocol=GRPC",
+        "ingress.hosts[0]=chat.example.com",
+        "ingress.tls[0].secretName=chat-tls",
+        "ingress.tls[0].hosts[0]=chat.example.com",
+    ],
+    "ingress-any-host": ["ingress.enabled=true"],
+    "metrics-from-with-tls-and-no-annotations": [
+        "networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team=monitoring",
+        "tls.enabled=true",
+        "tls.secretName=chatmesh-tls",
+        "metrics.annotations=false",
     ],
     "ipv6-listen-and-extra-env": [
         "listenAddress=[::]",
@@ -53,9 +80,11 @@ VARIANTS: dict[str, list[str]] = {
 }
 
 EXPECTED_KINDS = {
-    "ConfigMap", "Deployment", "StatefulSet", "Service", "PodDisruptionBudget", "NetworkPolicy",
-    "ServiceAccount", "Pod",
+    "ConfigMap", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy", "ServiceAccount", "Pod",
 }
+# Kinds from CRDs (Prometheus Operator, Gateway API): off in every values file, so that the
+# Kubernetes schemas validate everything rendered; test_metrics.py and test_edge.py check them.
+CRD_KINDS = {"PodMonitor", "ServiceMonitor", "GRPCRoute", "HTTPRoute"}
 
 
 @pytest.mark.parametrize("values", list(VALUE_SETS))
@@ -73,6 +102,9 @@ def test_helm_lint_strict(values: str) -> None:
 def test_template_renders_every_kind(rendered: Rendered) -> None:
     kinds = {d["kind"] for d in rendered.docs}
     assert EXPECTED_KINDS <= kinds, f"missing kinds: {EXPECTED_KINDS - kinds}"
+    assert not kinds & CRD_KINDS, f"{rendered.label}: CRD kinds {kinds & CRD_KINDS} would fail the schema validation"
+    # StatefulSets only for the embedded stores; values-scale.yaml has none.
+    assert ("StatefulSet" in kinds) == (rendered.label != "scale"), kinds
     for d in rendered.docs:
         assert d.get("apiVersion") and d.get("kind") and d["metadata"].get("name"), d
     names = rendered.names()
@@ -91,6 +123,26 @@ def test_production_turns_on_what_it_claims(production: Rendered) -> None:
         vct = production.workload(comp)["spec"]["volumeClaimTemplates"][0]
         assert vct["spec"]["storageClassName"] == "fast-ssd", comp
     assert production.container("vector")["resources"]["limits"]["memory"] == "8Gi"
+    # Three to twenty chatbots share their sessions in PostgreSQL.
+    assert production.env("chatbot")["CHATMESH_SESSION_URL"] == ("secret", "chatmesh-secrets", "session-url", False)
+
+
+def test_scale_turns_on_what_it_claims(scale: Rendered) -> None:
+    """values-scale.yaml: every stateful tier on an external engine, sessions shared, every
+    service an autoscaled Deployment, no volume anywhere, credentials only from the Secret."""
+    assert scale.of_kind("StatefulSet") == [] and scale.of_kind("PersistentVolumeClaim") == []
+    assert {h["metadata"]["name"] for h in scale.of_kind("HorizontalPodAutoscaler")} == {
+        f"t-chatmesh-{c}" for c in ("chatbot", "router", "graph", "vector", "relational")
+    }
+    assert scale.of_kind("Secret") == []
+    assert scale.env("chatbot")["CHATMESH_SESSION_URL"] == ("secret", "chatmesh-secrets", "session-url", False)
+    assert scale.env("vector")["CHATMESH_VECTOR_DATABASE_URL"] == ("secret", "chatmesh-secrets", "vector-database-url", False)
+    assert scale.env("relational")["CHATMESH_DATABASE_URL"] == ("secret", "chatmesh-secrets", "database-url", False)
+    graph = scale.env("graph")
+    assert graph["CHATMESH_GRAPH_URL"].startswith("bolt://") and graph["CHATMESH_GRAPH_USER"] == "neo4j"
+    assert graph["CHATMESH_GRAPH_PASSWORD"] == ("secret", "chatmesh-secrets", "graph-password", True)
+    for comp in ("graph", "vector"):
+        assert "CHATMESH_DATA_DIR" not in scale.env(comp), comp
 
 
 def _validate_all(docs: list[dict], version: str) -> list[str]:

@@ -1,6 +1,7 @@
 """The NetworkPolicies, evaluated with the semantics of networking.k8s.io/v1 over the rendered
 objects: deny all, then only clients -> chatbot -> router -> each backend, DNS, and the OTLP
-collector (and the external database) only when configured."""
+collector, Prometheus (networkPolicy.metricsFrom) and the external engines (session store,
+PostgreSQL, pgvector, the Bolt server) only when configured, each for the services that use it."""
 
 from __future__ import annotations
 
@@ -37,6 +38,9 @@ KUBE_DNS = pod("kube-dns", "10.96.0.10", "kube-system", {"k8s-app": "kube-dns"})
 COLLECTOR = pod("OTLP collector", "10.244.3.3", "observability", {"app.kubernetes.io/name": "opentelemetry-collector"})
 INGRESS = pod("ingress controller", "10.244.4.4", "ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"})
 POSTGRES = external("external PostgreSQL", "10.20.3.4")
+PROMETHEUS = pod("Prometheus", "10.244.6.6", "monitoring", {"app.kubernetes.io/name": "prometheus"})
+OTHER_MONITORING_POD = pod("another pod in monitoring", "10.244.6.7", "monitoring", {"app.kubernetes.io/name": "grafana"})
+NEO4J = pod("Neo4j", "10.244.7.7", "neo4j", {"app.kubernetes.io/name": "neo4j"})
 STRANGERS = (STRANGER_SAME_NS, STRANGER_OTHER_NS, IMPOSTOR, OTHER_RELEASE_ROUTER, INTERNET, INGRESS)
 
 # The flow the chart must allow, and nothing else between chatmesh pods.
@@ -152,14 +156,78 @@ def test_otlp_port_follows_endpoint() -> None:
 
 
 def test_external_database_egress_for_relational_only(default: Rendered, production: Rendered) -> None:
+    """values-production.yaml: relational reaches its PostgreSQL and the chatbot its session
+    store (the same address range), nobody else, and only on 5432."""
     pols = Policies(production)
     pods = chart_pods(production)
-    assert pols.egress_allows(pods["relational"], POSTGRES, 5432)
-    assert not pols.egress_allows(pods["relational"], INTERNET, 5432), "database egress must stay in its ipBlock"
-    for other in ("chatbot", "router", "graph", "vector"):
+    for user in ("relational", "chatbot"):
+        assert pols.egress_allows(pods[user], POSTGRES, 5432), user
+        assert not pols.egress_allows(pods[user], INTERNET, 5432), f"{user}: database egress must stay in its ipBlock"
+        assert not pols.egress_allows(pods[user], POSTGRES, 5433), user
+    for other in ("router", "graph", "vector"):
         assert not pols.egress_allows(pods[other], POSTGRES, 5432), other
     dpols = Policies(default)
-    assert not dpols.egress_allows(chart_pods(default)["relational"], POSTGRES, 5432)
+    for comp, p in chart_pods(default).items():
+        assert not dpols.egress_allows(p, POSTGRES, 5432), comp
+
+
+# Which engine each service of values-scale.yaml may reach, and on which port.
+SCALE_ENGINES = {"chatbot": (POSTGRES, 5432), "relational": (POSTGRES, 5432), "vector": (POSTGRES, 5432), "graph": (NEO4J, 7687)}
+
+
+def test_each_service_reaches_only_its_own_engine(scale: Rendered) -> None:
+    pols = Policies(scale)
+    pods = chart_pods(scale)
+    for comp, p in pods.items():
+        for engine, port in set(SCALE_ENGINES.values()):
+            allowed = pols.egress_allows(p, engine, port)
+            assert allowed == (SCALE_ENGINES.get(comp) == (engine, port)), f"{comp} -> {engine}:{port} allowed={allowed}"
+    # The Bolt server's peers are one namespace's pods: not any pod on 7687, not the internet.
+    assert not pols.egress_allows(pods["graph"], STRANGER_OTHER_NS, 7687)
+    assert not pols.egress_allows(pods["graph"], INTERNET, 7687)
+    assert not pols.egress_allows(pods["graph"], NEO4J, 7474), "only the Bolt port"
+
+
+def test_engine_egress_without_peers_is_port_only() -> None:
+    """An engine without `to` peers: any destination, on its port only."""
+    r = render(sets=[
+        "graph.external.enabled=true", "graph.external.url=bolt://graph.example:7688", "graph.external.port=7688",
+        "vector.external.enabled=true", "secret.vectorDatabaseUrl=postgres://v@pg.example:6432/v", "vector.external.port=6432",
+        "sessions.enabled=true", "secret.sessionUrl=postgres://s@pg.example:5432/s",
+    ])
+    pols = Policies(r)
+    pods = chart_pods(r)
+    assert pols.egress_allows(pods["graph"], INTERNET, 7688) and not pols.egress_allows(pods["graph"], INTERNET, 7687)
+    assert pols.egress_allows(pods["vector"], INTERNET, 6432) and not pols.egress_allows(pods["vector"], INTERNET, 5432)
+    assert pols.egress_allows(pods["chatbot"], INTERNET, 5432) and not pols.egress_allows(pods["chatbot"], INTERNET, 6432)
+    assert not pols.egress_allows(pods["relational"], INTERNET, 5432)
+    assert not pols.egress_allows(pods["router"], INTERNET, 5432)
+
+
+@pytest.mark.parametrize("component", [c.name for c in COMPONENTS])
+def test_metrics_from_reaches_every_service_port(production: Rendered, scale: Rendered, component: str) -> None:
+    """networkPolicy.metricsFrom (Prometheus in "monitoring") is admitted by each service's
+    policy on that service's port (where GET /metrics is served), and on nothing else; other
+    pods of the monitoring namespace are not."""
+    port = BY_NAME[component].port
+    for r in (production, scale):
+        pols = Policies(r)
+        dst = chart_pods(r)[component]
+        assert pols.ingress_allows(PROMETHEUS, dst, port), f"{r.label}: Prometheus cannot scrape {component}:{port}"
+        assert not pols.ingress_allows(PROMETHEUS, dst, port + 1), f"{r.label}: Prometheus reaches {component} beyond its port"
+        assert not pols.ingress_allows(PROMETHEUS, dst, port, "UDP")
+        assert not pols.ingress_allows(OTHER_MONITORING_POD, dst, port), f"{r.label}: metricsFrom admits more than Prometheus"
+        rule = [ru for p in pols.selecting(dst, "Ingress") for ru in p["spec"].get("ingress") or []
+                if any(peer.get("namespaceSelector") == {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}} for peer in ru.get("from", []))]
+        assert [pt["port"] for ru in rule for pt in ru["ports"]] == [port], rule
+
+
+def test_no_metrics_peers_by_default(default: Rendered) -> None:
+    pols = Policies(default)
+    for c in COMPONENTS:
+        if c.name == "chatbot":
+            continue  # the front door is open to anyone on its port by default
+        assert not pols.ingress_allows(PROMETHEUS, chart_pods(default)[c.name], c.port), c
 
 
 def test_router_extra_clients() -> None:

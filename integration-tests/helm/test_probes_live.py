@@ -6,7 +6,9 @@ Render the chart, read each workload's gRPC probes (port and `service:`) and its
 Service host names of the addresses it dials replaced by 127.0.0.1), then ask exactly what the
 kubelet would ask: grpc.health.v1.Health/Check for the declared service, within the declared
 timeout, expecting SERVING. Finally SIGTERM: health must turn NOT_SERVING while the chart's
-drain delay runs, and the process must exit 0 within terminationGracePeriodSeconds.
+drain delay runs, and the process must exit 0 within terminationGracePeriodSeconds. Before that,
+the pod's prometheus.io/* annotations are followed as Prometheus would: GET /metrics on the
+annotated port answers Prometheus text.
 
 Ports are the chart's (50051-50055); on a machine where they are taken, set
 CHATMESH_HELM_LIVE_PORT_SHIFT=N to render the chart with every port moved by N.
@@ -22,6 +24,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +68,7 @@ class Running:
     stderr: Path
     drain_s: int
     termination_grace_s: int
+    annotations: dict[str, str]
 
     def logs(self) -> str:
         def tail(p: Path) -> str:
@@ -145,18 +149,19 @@ def mesh(tmp_path_factory: pytest.TempPathFactory):
         (work / "data").mkdir()  # the volume, empty as a new claim is
         (work / "tmp").mkdir()  # the /tmp emptyDir
         env = {**base_env, **_local_env(r, comp.name, work), "TMPDIR": str(work / "tmp")}
-        spec = r.workload(comp.name)["spec"]["template"]["spec"]
-        plan.append((comp.name, binary, port, probes, env, work, spec["terminationGracePeriodSeconds"]))
+        template = r.workload(comp.name)["spec"]["template"]
+        spec = template["spec"]
+        plan.append((comp.name, binary, port, probes, env, work, spec["terminationGracePeriodSeconds"], template["metadata"]["annotations"]))
 
     running: dict[str, Running] = {}
     try:
-        for component, binary, port, probes, env, work, tgps in plan:
+        for component, binary, port, probes, env, work, tgps, annotations in plan:
             cmd = [str(binary), "--listen", f"{HOST}:{port}"]
             out, err = work / "stdout.log", work / "stderr.log"
             with open(out, "wb") as o, open(err, "wb") as e:
                 proc = subprocess.Popen(cmd, env=env, cwd=work, stdin=subprocess.DEVNULL, stdout=o, stderr=e)
             drain = int(env["CHATMESH_DRAIN_DELAY"].removesuffix("s"))
-            running[component] = Running(component, port, probes, proc, cmd, env, out, err, drain, tgps)
+            running[component] = Running(component, port, probes, proc, cmd, env, out, err, drain, tgps, annotations)
 
         # Ready within the start-up probe's budget, as the kubelet would require.
         for run in running.values():
@@ -223,6 +228,23 @@ def test_router_and_chatbot_dial_the_chart_services(mesh: dict[str, Running]) ->
     assert mesh["chatbot"].env["CHATMESH_ROUTER_ADDR"] == f"http://{HOST}:{ports['router']}"
     for b in ("graph", "vector", "relational"):
         assert mesh["router"].env[f"CHATMESH_{b.upper()}_ADDR"] == f"http://{HOST}:{ports[b]}"
+
+
+@pytest.mark.parametrize("component", [c.name for c in COMPONENTS])
+def test_scrape_annotations_lead_to_prometheus_text(mesh: dict[str, Running], component: str) -> None:
+    """What an annotation-based Prometheus job does with the pod: GET <path> on <port>."""
+    run = mesh[component]
+    ann = run.annotations
+    assert ann["prometheus.io/scrape"] == "true"
+    port = int(ann["prometheus.io/port"])
+    assert port == run.port, f"{component}: annotated port {port}, probes on {run.port}"
+    url = f"http://{HOST}:{port}{ann['prometheus.io/path']}"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(url, timeout=5) as resp:
+        status, ctype, body = resp.status, resp.headers.get("content-type", ""), resp.read().decode()
+    assert status == 200, f"{url}: {status}"
+    assert ctype.startswith("text/plain"), f"{url}: content-type {ctype!r}"
+    assert "# TYPE " in body, f"{url}: not Prometheus text:\n{body[:500]}"
 
 
 def test_sigterm_drains_then_exits_zero(mesh: dict[str, Running]) -> None:

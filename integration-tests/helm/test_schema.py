@@ -47,6 +47,27 @@ BAD: dict[str, tuple[list[str], str]] = {
     "bad network peer": (["networkPolicy.chatbotFrom[0].podSelectr.app=x"], "podSelectr"),
     "negative drain": (["shutdown.drainDelaySeconds=-1"], "shutdown.drainDelaySeconds"),
     "seed demo not a bool": (["seedDemo=yes"], "seedDemo"),
+    "session url not postgres": (["secret.sessionUrl=redis://cache:6379"], "secret.sessionUrl"),
+    "vector url not postgres": (["secret.vectorDatabaseUrl=http://qdrant:6333"], "secret.vectorDatabaseUrl"),
+    "graph url not bolt": (["graph.external.url=http://neo4j:7474"], "graph.external.url"),
+    "graph engine without url": (["graph.external.enabled=true"], "graph.external.url"),
+    "password in values, not the Secret": (["graph.external.password=pw"], "password"),
+    "vector engine url in values": (["vector.external.url=postgres://x@db/v"], "url"),
+    "sessions port zero": (["sessions.port=0"], "sessions.port"),
+    "engine peer typo": (["vector.external.to[0].ipblock.cidr=10.0.0.0/8"], "ipblock"),
+    "autoscaling typo on a data service": (["graph.autoscaling.enable=true"], "enable"),
+    "scrape interval not a duration": (["metrics.podMonitor.interval=30"], "metrics.podMonitor.interval"),
+    "monitor label not a string": (["metrics.serviceMonitor.labels.release=1"], "release"),
+    "annotations not a bool": (["metrics.annotations=yes"], "metrics.annotations"),
+    "metrics peer typo": (["networkPolicy.metricsFrom[0].namespaceSelectr.x=y"], "namespaceSelectr"),
+    "ingress host not a DNS name": (["ingress.hosts[0]=Chat_Example"], "ingress.hosts.0"),
+    "ingress path type": (["ingress.paths[0].pathType=Regex"], "pathType"),
+    "ingress path relative": (["ingress.paths[0].path=chat"], "ingress.paths.0.path"),
+    "ingress tls without secret": (["ingress.tls[0].hosts[0]=a.example"], "secretName"),
+    "gateway parent without name": (["gatewayApi.parentRefs[0].namespace=gw"], "name"),
+    "route hostname with a port": (["gatewayApi.grpcRoute.hostnames[0]=chat.example:443"], "hostnames"),
+    "spread that never schedules": (["defaultTopologySpreadConstraints[0].whenUnsatisfiable=Maybe", "defaultTopologySpreadConstraints[0].maxSkew=1", "defaultTopologySpreadConstraints[0].topologyKey=zone"], "whenUnsatisfiable"),
+    "spread skew zero": (["router.topologySpreadConstraints[0].maxSkew=0", "router.topologySpreadConstraints[0].topologyKey=zone", "router.topologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway"], "maxSkew"),
 }
 
 # Checks across values, which JSON schema cannot express: the templates `fail`. helm lint only
@@ -55,6 +76,14 @@ BAD_ACROSS_VALUES: dict[str, tuple[list[str], str]] = {
     "grace shorter than drain + shutdown grace": (["shutdown.terminationGracePeriodSeconds=15"], "terminationGracePeriodSeconds"),
     "external database without a URL": (["relational.externalDatabase.enabled=true"], "secret.databaseUrl"),
     "hpa min above max": (["chatbot.autoscaling.enabled=true", "chatbot.autoscaling.minReplicas=5", "chatbot.autoscaling.maxReplicas=3"], "maxReplicas"),
+    "chatbots without a shared session store": (["chatbot.replicaCount=2"], "sessions.enabled"),
+    "autoscaled chatbot without a shared session store": (["chatbot.autoscaling.enabled=true"], "sessions.enabled"),
+    "sessions without a URL": (["sessions.enabled=true"], "secret.sessionUrl"),
+    "vector engine without a URL": (["vector.external.enabled=true"], "secret.vectorDatabaseUrl"),
+    "autoscaled embedded graph": (["graph.autoscaling.enabled=true"], "graph.external.enabled"),
+    "autoscaled embedded relational": (["relational.autoscaling.enabled=true"], "relational.externalDatabase.enabled"),
+    "two kinds of monitor": (["metrics.podMonitor.enabled=true", "metrics.serviceMonitor.enabled=true"], "metrics.serviceMonitor.enabled"),
+    "route without a gateway": (["gatewayApi.httpRoute.enabled=true"], "gatewayApi.parentRefs"),
 }
 
 GOOD: dict[str, list[str]] = {
@@ -66,6 +95,11 @@ GOOD: dict[str, list[str]] = {
     "postgresql scheme": ["relational.externalDatabase.enabled=true", "secret.databaseUrl=postgresql://u@db:5432/x"],
     "human logs": ["log.format=human", "log.filter=chatmesh_graph=debug\\,info"],
     "no drain": ["shutdown.drainDelaySeconds=0", "shutdown.terminationGracePeriodSeconds=11"],
+    "graph over bolt+s and neo4j+ssc": ["graph.external.enabled=true", "graph.external.url=bolt+s://g.example:7687"],
+    "graph over neo4j+ssc": ["graph.external.enabled=true", "graph.external.url=neo4j+ssc://g.example:7687"],
+    "sessions from an existing secret": ["sessions.enabled=true", "secret.existingSecret=mine", "chatbot.autoscaling.enabled=true"],
+    "wildcard route hostname": ["gatewayApi.parentRefs[0].name=gw", "gatewayApi.grpcRoute.enabled=true", "gatewayApi.grpcRoute.hostnames[0]=*.example.com"],
+    "hand-scaled embedded graph": ["graph.replicaCount=2"],
 }
 
 

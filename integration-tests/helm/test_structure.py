@@ -11,7 +11,9 @@ import pytest
 from chart import (
     BACKENDS,
     BY_NAME,
+    CHART,
     COMPONENTS,
+    EXTERNAL_ENGINES,
     STATELESS,
     Rendered,
     fullname,
@@ -48,8 +50,12 @@ def _quantity(q: str | int | float) -> Decimal:
 
 
 def test_workload_kinds(rendered: Rendered) -> None:
-    assert {d["metadata"]["name"] for d in rendered.of_kind("Deployment")} == {name(c.name) for c in STATELESS}
-    assert {d["metadata"]["name"] for d in rendered.of_kind("StatefulSet")} == {name(c.name) for c in BACKENDS}
+    """chatbot and router are Deployments; a data service is a StatefulSet on its embedded
+    store and a Deployment on an external engine."""
+    external = EXTERNAL_ENGINES[rendered.label]
+    stateless = {c.name for c in STATELESS} | external
+    assert {d["metadata"]["name"] for d in rendered.of_kind("Deployment")} == {name(c) for c in stateless}
+    assert {d["metadata"]["name"] for d in rendered.of_kind("StatefulSet")} == {name(c.name) for c in BACKENDS if c.name not in external}
 
 
 @pytest.mark.parametrize("component", COMPONENT_IDS)
@@ -141,6 +147,25 @@ def test_helm_test_pod_is_hardened_too(rendered: Rendered) -> None:
     assert cmd[:2] == ["chatmesh-chatbot", "health"] and f"http://{name('chatbot')}:50051" in cmd and BY_NAME["chatbot"].fqn in cmd, cmd
 
 
+def _readme_code_spans(text: str) -> set[str]:
+    return set(re.findall(r"`([^`\n]+)`", text))
+
+
+def test_readme_describes_the_rendered_test_pod(default: Rendered) -> None:
+    """The chart README's `helm test` text shows the command the test pod really runs (with the
+    release's names replaced by placeholders) and the image it runs in."""
+    pod = default.get("Pod", f"{fullname()}-test-health")
+    (container,) = pod["spec"]["containers"]
+    command = " ".join(container["command"]).replace(fullname(), "<fullname>").replace(":50051", ":<chatbot.port>")
+    readme = (CHART / "README.md").read_text()
+    spans = _readme_code_spans(readme)
+    assert command in spans, f"the chart README does not show the test pod's command `{command}`"
+    assert container["image"] == default.container("chatbot")["image"], "the test pod should run in the chatbot image"
+    assert "`chatmesh health`" not in readme, "the README names a command the test pod does not run"
+    values = (CHART / "values.yaml").read_text()
+    assert "`chatmesh health`" not in values and "chatmesh-chatbot health" in values
+
+
 @pytest.mark.parametrize("component", COMPONENT_IDS)
 def test_scratch_and_data_volumes(rendered: Rendered, component: str) -> None:
     spec = rendered.workload(component)["spec"]["template"]["spec"]
@@ -148,10 +173,10 @@ def test_scratch_and_data_volumes(rendered: Rendered, component: str) -> None:
     volumes = {v["name"]: v for v in spec.get("volumes", [])}
     assert mounts.get("/tmp") == "tmp" and "emptyDir" in volumes["tmp"], (mounts, volumes)
     assert volumes["tmp"]["emptyDir"].get("sizeLimit"), "scratch emptyDir without sizeLimit"
-    if BY_NAME[component].backend:
+    if BY_NAME[component].backend and component not in EXTERNAL_ENGINES[rendered.label]:
         assert mounts.get("/data") == "data", mounts
     else:
-        assert "/data" not in mounts
+        assert "/data" not in mounts and "data" not in volumes, (mounts, volumes)
 
 
 @pytest.mark.parametrize("component", COMPONENT_IDS)
@@ -189,8 +214,10 @@ def test_pod_disruption_budget(rendered: Rendered, component: str) -> None:
 
 def test_autoscaling(default: Rendered, production: Rendered) -> None:
     assert default.of_kind("HorizontalPodAutoscaler") == []
+    # One chatbot by default: its sessions live in its memory (see test_scale_out.py).
+    assert default.workload("chatbot")["spec"]["replicas"] == 1
+    assert default.workload("router")["spec"]["replicas"] == 2
     for comp in ("chatbot", "router"):
-        assert default.workload(comp)["spec"]["replicas"] == 2
         hpa = production.get("HorizontalPodAutoscaler", name(comp))
         assert hpa["apiVersion"] == "autoscaling/v2"
         assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name(comp)}
@@ -242,9 +269,22 @@ def test_storage_size_and_class_come_from_values() -> None:
 
 
 def test_relational_without_volume_on_external_postgres(production: Rendered) -> None:
-    sts = production.workload("relational")["spec"]
-    assert "volumeClaimTemplates" not in sts
-    volumes = {v["name"]: v for v in sts["template"]["spec"]["volumes"]}
+    """On PostgreSQL the relational service keeps nothing: a Deployment without a /data volume,
+    still behind its headless Service."""
+    workload = production.workload("relational")
+    assert workload["kind"] == "Deployment"
+    assert "volumeClaimTemplates" not in workload["spec"] and "serviceName" not in workload["spec"]
+    volumes = {v["name"] for v in workload["spec"]["template"]["spec"]["volumes"]}
+    assert volumes == {"tmp"}, volumes
+    assert production.env("relational")["CHATMESH_DATABASE_URL"] == ("secret", "chatmesh-secrets", "database-url", False)
+    assert production.get("Service", f"{name('relational')}-headless")["spec"]["clusterIP"] == "None"
+
+
+def test_embedded_data_service_keeps_its_volume_with_persistence_off() -> None:
+    r = render(sets=["graph.persistence.enabled=false"])
+    sts = r.workload("graph")
+    assert sts["kind"] == "StatefulSet" and "volumeClaimTemplates" not in sts["spec"]
+    volumes = {v["name"]: v for v in sts["spec"]["template"]["spec"]["volumes"]}
     assert "emptyDir" in volumes["data"]
 
 
@@ -388,6 +428,7 @@ def test_per_service_probe_override() -> None:
 
 
 def test_topology_spread_selects_its_own_pods(production: Rendered) -> None:
+    """A component's own constraints replace the chart's default ones."""
     for comp in ("chatbot", "router"):
         spec = production.workload(comp)["spec"]["template"]["spec"]
         (tsc,) = spec["topologySpreadConstraints"]
@@ -396,3 +437,49 @@ def test_topology_spread_selects_its_own_pods(production: Rendered) -> None:
         assert selector_matches(tsc["labelSelector"], labels)
         other = production.workload("graph")["spec"]["template"]["metadata"]["labels"]
         assert not selector_matches(tsc["labelSelector"], other)
+
+
+def _spread(r: Rendered, component: str) -> list[dict]:
+    return r.workload(component)["spec"]["template"]["spec"].get("topologySpreadConstraints", [])
+
+
+def test_default_topology_spread_for_multi_replica_deployments(default: Rendered, scale: Rendered) -> None:
+    """A Deployment that may run more than one pod spreads over zones and nodes without
+    blocking scheduling; a single pod and the embedded data services get no constraint."""
+    assert _spread(default, "chatbot") == [], "one chatbot replica needs no spread"
+    for comp in ("graph", "vector", "relational"):
+        assert _spread(default, comp) == [], comp
+    for r, comps in ((default, ["router"]), (scale, COMPONENT_IDS)):
+        for comp in comps:
+            spread = _spread(r, comp)
+            assert [(t["topologyKey"], t["whenUnsatisfiable"], t["maxSkew"]) for t in spread] == [
+                ("topology.kubernetes.io/zone", "ScheduleAnyway", 1),
+                ("kubernetes.io/hostname", "ScheduleAnyway", 1),
+            ], (r.label, comp, spread)
+            labels = r.workload(comp)["spec"]["template"]["metadata"]["labels"]
+            for t in spread:
+                assert selector_matches(t["labelSelector"], labels), (comp, t)
+                for other in COMPONENT_IDS:
+                    if other != comp:
+                        assert not selector_matches(t["labelSelector"], r.workload(other)["spec"]["template"]["metadata"]["labels"])
+
+
+def test_default_topology_spread_can_be_replaced_or_turned_off(tmp_path) -> None:
+    values = tmp_path / "no-spread.yaml"
+    values.write_text("defaultTopologySpreadConstraints: []\n")
+    off = render([values])
+    assert _spread(off, "router") == []
+    custom = render(sets=[
+        "defaultTopologySpreadConstraints[0].maxSkew=2",
+        "defaultTopologySpreadConstraints[0].topologyKey=kubernetes.io/hostname",
+        "defaultTopologySpreadConstraints[0].whenUnsatisfiable=DoNotSchedule",
+    ])
+    assert [(t["maxSkew"], t["whenUnsatisfiable"]) for t in _spread(custom, "router")] == [(2, "DoNotSchedule")]
+    own = render(sets=[
+        "router.topologySpreadConstraints[0].maxSkew=1",
+        "router.topologySpreadConstraints[0].topologyKey=example.com/rack",
+        "router.topologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway",
+    ])
+    assert [t["topologyKey"] for t in _spread(own, "router")] == ["example.com/rack"]
+    # An embedded data service scaled by hand stays a StatefulSet and gets no default spread.
+    assert _spread(render(sets=["graph.replicaCount=2"]), "graph") == []
