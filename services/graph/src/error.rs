@@ -20,9 +20,14 @@ pub enum GraphError {
     /// A request or an intermediate result is over a server limit.
     #[error("{0}")]
     ResourceExhausted(String),
-    /// The store is not ready (loading) or is shutting down.
+    /// The store is not ready (loading) or is shutting down, or its engine (a Bolt server) is
+    /// unreachable.
     #[error("{0}")]
     Unavailable(String),
+    /// A write conflicted with a concurrent one and was retried until the retries ran out;
+    /// nothing was changed (Bolt engine).
+    #[error("{0}")]
+    Aborted(String),
     /// Storage failed (disk full, I/O error): nothing was acknowledged.
     #[error("storage error: {0}")]
     Storage(#[from] std::io::Error),

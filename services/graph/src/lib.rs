@@ -8,10 +8,15 @@
 //!   protobuf messages (requests → validated domain values, answers → messages), `status.rs`
 //!   the one error mapping, `neighbors.rs` ListNeighbors paging (page tokens).
 //! - `store/`: the async `GraphStore` trait the handlers call, speaking domain types only, and
-//!   `open`, which picks the engine. `store/embedded/` is the one engine: the in-memory engine
-//!   and Cypher made durable by a write-ahead log and snapshots (`records.rs` the on-disk
-//!   format, `snapshot.rs`, `graph_store.rs` inline fast paths or the blocking pool).
-//! - `seed.rs`: the demo organisation, written through an engine transaction.
+//!   `open`, which opens the embedded engine. Two engines: `store/embedded/` (the default) is the
+//!   in-memory engine and Cypher made durable by a write-ahead log and snapshots (`records.rs`
+//!   the on-disk format, `snapshot.rs`, `graph_store.rs` inline fast paths or the blocking
+//!   pool); `store/bolt/` is a Bolt server (Neo4j, Memgraph, ArcadeDB) through neo4rs,
+//!   selected with `--graph-url`.
+//! - `lifecycle.rs`: the Bolt engine's life beside the server: connect, seed, SERVING, then
+//!   probe the engine every second and keep health in step with it.
+//! - `seed.rs`: the demo organisation, written through an engine transaction (embedded) or
+//!   through the store (Bolt).
 //! - `cypher/`: the Cypher subset: lexer, parser (by clause, expression, pattern), ast, scope
 //!   checks, run-time values, matcher, evaluator, executor, projection.
 //! - `engine/`: the in-memory graph: petgraph state with our stable ids, transactions with
@@ -25,6 +30,7 @@ mod api;
 mod cypher;
 mod engine;
 mod error;
+mod lifecycle;
 mod model;
 mod seed;
 mod store;
@@ -46,6 +52,7 @@ pub mod internals {
     pub use crate::store::embedded::{EmbeddedGraph, StoreOptions};
 }
 
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use chatmesh_proto::graph::graph_service_server::{GraphServiceServer, SERVICE_NAME};
@@ -82,6 +89,53 @@ pub struct Config {
     /// Write-ahead log size, in bytes, that triggers a snapshot.
     #[arg(long, env = "CHATMESH_GRAPH_SNAPSHOT_AFTER_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub snapshot_after_bytes: u64,
+    /// Keep the graph on a Bolt server (Neo4j, Memgraph, ArcadeDB): `bolt://HOST:PORT` or
+    /// `neo4j://HOST:PORT` (`+s` / `+ssc` for TLS). Unset: the embedded engine in --data-dir,
+    /// which is then neither required nor created.
+    #[arg(long, env = "CHATMESH_GRAPH_URL", value_name = "URL")]
+    pub graph_url: Option<String>,
+    /// The Bolt server's user.
+    #[arg(long, env = "CHATMESH_GRAPH_USER", value_name = "USER", default_value = "neo4j")]
+    pub graph_user: String,
+    /// A file holding the Bolt server's password (its first line). The password can also come
+    /// from CHATMESH_GRAPH_PASSWORD; it is never a flag's value.
+    #[arg(long, env = "CHATMESH_GRAPH_PASSWORD_FILE", value_name = "PATH")]
+    pub graph_password_file: Option<PathBuf>,
+    /// The database on the Bolt server [default: the server's default database].
+    #[arg(long, env = "CHATMESH_GRAPH_DATABASE", value_name = "NAME")]
+    pub graph_database: Option<String>,
+}
+
+/// The Bolt URL schemes neo4rs speaks.
+const BOLT_SCHEMES: [&str; 6] = ["bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"];
+
+impl Config {
+    /// How to reach the Bolt server, when `--graph-url` is set: the password from
+    /// `--graph-password-file`, else CHATMESH_GRAPH_PASSWORD, else empty.
+    fn bolt_settings(&self) -> Result<Option<store::bolt::BoltSettings>, ConfigError> {
+        let Some(url) = &self.graph_url else {
+            return Ok(None);
+        };
+        let password = match &self.graph_password_file {
+            Some(path) => std::fs::read_to_string(path)
+                .map_err(|e| ConfigError {
+                    setting: "--graph-password-file (CHATMESH_GRAPH_PASSWORD_FILE)".into(),
+                    value: path.display().to_string(),
+                    reason: e.to_string(),
+                })?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            None => std::env::var("CHATMESH_GRAPH_PASSWORD").unwrap_or_default(),
+        };
+        Ok(Some(store::bolt::BoltSettings {
+            url: url.clone(),
+            user: self.graph_user.clone(),
+            password,
+            database: self.graph_database.clone(),
+        }))
+    }
 }
 
 impl ServiceConfig for Config {
@@ -90,6 +144,18 @@ impl ServiceConfig for Config {
     }
 
     fn validate(&mut self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.graph_url {
+            let scheme = url.split_once("://").map(|(s, _)| s);
+            if !scheme.is_some_and(|s| BOLT_SCHEMES.contains(&s)) {
+                return Err(ConfigError {
+                    setting: "--graph-url (CHATMESH_GRAPH_URL)".into(),
+                    value: url.clone(),
+                    reason: format!("the scheme must be one of {}", BOLT_SCHEMES.join(", ")),
+                });
+            }
+            self.bolt_settings()?;
+            return Ok(());
+        }
         let dir = self.data.path(&INFO);
         chatmesh_runtime::config::ensure_writable_dir(&dir, "--data-dir (CHATMESH_DATA_DIR)")?;
         self.data.data_dir = Some(dir);
@@ -116,6 +182,13 @@ pub async fn serve_on(
     let server = GrpcServer::new(&INFO, &config.server)
         .await?
         .add_service(api);
+    if let Some(bolt) = config.bolt_settings().map_err(|e| ServeError::Startup(e.to_string()))? {
+        let plan = lifecycle::Plan {
+            settings: bolt,
+            seed_demo: config.seed_demo,
+        };
+        return lifecycle::serve(server, listener, shutdown, ready, plan).await;
+    }
     let settings = Settings {
         dir: config.data.path(&INFO),
         snapshot_after_bytes: config.snapshot_after_bytes,

@@ -2,14 +2,15 @@
 //! services of ARCHITECTURE.md "The demo organisation", with who manages whom (MANAGES,
 //! manager → report), who is in which team (MEMBER_OF, person → team; team leads included),
 //! who leads which team (LEADS, person → team) and which team owns which service (OWNS,
-//! team → service). Loaded in one transaction of the engine, and only into an empty graph, so a
-//! restart never doubles it.
+//! team → service). Loaded only into an empty graph, so a restart never doubles it: in one
+//! transaction of the embedded engine, or through the store on a Bolt server.
 
 use std::collections::{BTreeSet, HashMap};
 
 use crate::engine::Txn;
 use crate::error::Result;
-use crate::model::{Properties, Value};
+use crate::model::{AccessMode, CypherQuery, Properties, Value};
+use crate::store::GraphStore;
 
 /// People: name, title, team (if any).
 const PEOPLE: [(&str, &str, Option<&str>); 8] = [
@@ -52,45 +53,81 @@ const OWNS: [(&str, [&str; 2]); 3] = [
     ("Payments", ["billing", "checkout"]),
 ];
 
+/// A node of the organisation: its name (the key relationships use), label and properties.
+type SeedNode = (&'static str, &'static str, Properties);
+/// A relationship of the organisation: from, type, to (by name).
+type SeedEdge = (&'static str, &'static str, &'static str);
+
+/// The organisation as nodes and relationships, in creation order.
+fn organisation() -> (Vec<SeedNode>, Vec<SeedEdge>) {
+    let name = |n: &str| Properties::from([("name".to_owned(), Value::String(n.into()))]);
+    let mut nodes = Vec::new();
+    for (person, title, _) in PEOPLE {
+        let mut props = name(person);
+        props.insert("title".into(), Value::String(title.into()));
+        nodes.push((person, "Person", props));
+    }
+    for (team, services) in OWNS {
+        nodes.push((team, "Team", name(team)));
+        for service in services {
+            nodes.push((service, "Service", name(service)));
+        }
+    }
+    let mut edges: Vec<SeedEdge> = MANAGES.iter().map(|&(m, r)| (m, "MANAGES", r)).collect();
+    edges.extend(
+        PEOPLE
+            .iter()
+            .filter_map(|&(person, _, team)| Some((person, "MEMBER_OF", team?))),
+    );
+    edges.extend(LEADS.iter().map(|&(p, t)| (p, "LEADS", t)));
+    for (team, services) in OWNS {
+        edges.extend(services.iter().map(|&s| (team, "OWNS", s)));
+    }
+    (nodes, edges)
+}
+
 /// Loads the organisation in `txn` when the graph is empty; returns whether it did.
 pub(crate) fn demo(txn: &mut Txn) -> Result<bool> {
     if txn.state().node_count() > 0 {
         return Ok(false);
     }
+    let (nodes, edges) = organisation();
     let mut ids: HashMap<&str, u64> = HashMap::new();
-    let node = |txn: &mut Txn, label: &str, props: Properties| {
-        txn.create_node(BTreeSet::from([label.to_owned()]), props)
+    for (name, label, props) in nodes {
+        ids.insert(name, txn.create_node(BTreeSet::from([label.to_owned()]), props)?);
+    }
+    for (from, rel, to) in edges {
+        txn.create_relationship(ids[from], ids[to], rel.into(), Properties::new())?;
+    }
+    Ok(true)
+}
+
+/// Loads the organisation through `store` (an engine on another process) when its graph is
+/// empty; returns whether it did. Not one transaction: a failure part-way leaves part of it,
+/// which the next start does not complete (the graph is no longer empty).
+pub(crate) async fn demo_through(store: &dyn GraphStore) -> Result<bool> {
+    let probe = CypherQuery {
+        text: "MATCH (n) RETURN id(n) LIMIT 1".into(),
+        parameters: Default::default(),
+        access_mode: AccessMode::Read,
+        row_limit: Some(1),
+        deadline: None,
     };
-    let name = |n: &str| Properties::from([("name".to_owned(), Value::String(n.into()))]);
-    for (person, title, _) in PEOPLE {
-        let mut props = name(person);
-        props.insert("title".into(), Value::String(title.into()));
-        ids.insert(person, node(txn, "Person", props)?);
+    if !store.query(probe).await?.rows.is_empty() {
+        return Ok(false);
     }
-    for (team, services) in OWNS {
-        ids.insert(team, node(txn, "Team", name(team))?);
-        for service in services {
-            ids.insert(service, node(txn, "Service", name(service))?);
-        }
+    let (nodes, edges) = organisation();
+    let mut ids: HashMap<&str, u64> = HashMap::new();
+    for (name, label, props) in nodes {
+        let node = store
+            .create_node(BTreeSet::from([label.to_owned()]), props)
+            .await?;
+        ids.insert(name, node.id);
     }
-    let edge = |txn: &mut Txn, from: &str, rel: &str, to: &str| {
-        txn.create_relationship(ids[from], ids[to], rel.into(), Properties::new())
-    };
-    for (manager, report) in MANAGES {
-        edge(txn, manager, "MANAGES", report)?;
-    }
-    for (person, _, team) in PEOPLE {
-        if let Some(team) = team {
-            edge(txn, person, "MEMBER_OF", team)?;
-        }
-    }
-    for (person, team) in LEADS {
-        edge(txn, person, "LEADS", team)?;
-    }
-    for (team, services) in OWNS {
-        for service in services {
-            edge(txn, team, "OWNS", service)?;
-        }
+    for (from, rel, to) in edges {
+        store
+            .create_relationship(ids[from], ids[to], rel.into(), Properties::new())
+            .await?;
     }
     Ok(true)
 }

@@ -14,6 +14,7 @@ pub fn status(error: GraphError) -> Status {
         GraphError::DeadlineExceeded(m) => Status::deadline_exceeded(m),
         GraphError::ResourceExhausted(m) => Status::resource_exhausted(m),
         GraphError::Unavailable(m) => Status::unavailable(m),
+        GraphError::Aborted(m) => Status::aborted(m),
         GraphError::Internal(m) => Status::internal(m),
         other @ (GraphError::Storage(_) | GraphError::Corrupt(_)) => {
             tracing::error!(error = %other, "graph store failure");

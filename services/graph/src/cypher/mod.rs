@@ -3,7 +3,8 @@
 //! [`exec`] (clauses over rows of bindings, with [`matcher`] for patterns, [`eval`] for
 //! expressions, [`write`] for the writing clauses and [`project`] for RETURN and WITH), all on
 //! [`rval`]'s run-time values. The embedded store parses with [`parse`] and runs with
-//! [`execute`] inside its read lock or write transaction.
+//! [`execute`] inside its read lock or write transaction; the Bolt engine reads the [`lexer`]'s
+//! tokens to scan the text it passes through.
 
 mod ast;
 mod check;
@@ -19,3 +20,4 @@ mod write;
 pub use ast::Statement;
 pub use exec::{Graph, Output, execute};
 pub use parser::parse;
+pub(crate) use lexer::{Tok, Token, tokenize};

@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::state::{GraphState, Mutation};
-use crate::error::{GraphError, Result, invalid};
-use crate::model::{MAX_LABELS, MAX_PROPERTIES, Properties, Value, WriteStats, check_value};
+use crate::error::{GraphError, Result};
+use crate::model::{Properties, Value, WriteStats, check_counts, check_properties, check_value};
 
 /// The types of the relationships a transaction deleted, by id: Cypher's `type(r)` still
 /// answers for them until the statement ends, as in Neo4j.
@@ -205,24 +205,6 @@ fn changes(properties: &Properties, key: &str, value: &Value) -> Result<bool> {
         check_counts(0, properties.len() + 1)?;
     }
     Ok(true)
-}
-
-fn check_properties(properties: &Properties) -> Result<()> {
-    properties.iter().try_for_each(|(k, v)| check_value(v, k))
-}
-
-fn check_counts(labels: usize, properties: usize) -> Result<()> {
-    if labels > MAX_LABELS {
-        return Err(invalid(format!(
-            "a node may carry at most {MAX_LABELS} labels"
-        )));
-    }
-    if properties > MAX_PROPERTIES {
-        return Err(invalid(format!(
-            "a node or relationship may carry at most {MAX_PROPERTIES} properties"
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

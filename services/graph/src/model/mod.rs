@@ -13,7 +13,8 @@ pub use entity::{Node, Path, Relationship, Schema};
 pub(crate) use query::not_a_parameter;
 pub use query::{AccessMode, CypherQuery, QueryResult, QueryValue, Row, WriteStats};
 pub(crate) use value::{
-    MAX_LABELS, MAX_PROPERTIES, check_name, check_property_count, check_value, not_a_property,
+    MAX_LABELS, check_counts, check_name, check_properties, check_property_count, check_value,
+    not_a_property,
 };
 pub use value::{Properties, Value};
 pub use walk::{Direction, FoundPath, Neighbor, NeighborQuery, Neighbors, PathQuery, Weight};

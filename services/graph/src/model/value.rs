@@ -118,6 +118,26 @@ pub(crate) fn check_property_count(count: usize, field: &str) -> Result<()> {
     Ok(())
 }
 
+/// Checks every value of a property map with [`check_value`].
+pub(crate) fn check_properties(properties: &Properties) -> Result<()> {
+    properties.iter().try_for_each(|(k, v)| check_value(v, k))
+}
+
+/// Checks how many labels and properties an entity carries (after a write).
+pub(crate) fn check_counts(labels: usize, properties: usize) -> Result<()> {
+    if labels > MAX_LABELS {
+        return Err(invalid(format!(
+            "a node may carry at most {MAX_LABELS} labels"
+        )));
+    }
+    if properties > MAX_PROPERTIES {
+        return Err(invalid(format!(
+            "a node or relationship may carry at most {MAX_PROPERTIES} properties"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,10 +1,11 @@
-//! The store: the [`GraphStore`] trait, the gRPC edge's only door to data, and [`open`], which
-//! picks the engine. Today there is one, [`embedded`]: the in-memory engine and Cypher made
-//! durable by a write-ahead log and snapshots. The trait is async and speaks domain types only
-//! (no protobuf, no locks, no petgraph indices), so an engine on another process (a Bolt
-//! server) can implement it too; how an engine keeps blocking work off the async threads is
-//! its own business.
+//! The store: the [`GraphStore`] trait, the gRPC edge's only door to data, and its two engines:
+//! [`embedded`] (the default; [`open`] opens it), the in-memory engine and Cypher made durable
+//! by a write-ahead log and snapshots, and [`bolt`], a Bolt server (Neo4j, Memgraph, ArcadeDB)
+//! selected with `--graph-url` and run by `crate::lifecycle`. The trait is async and speaks
+//! domain types only (no protobuf, no locks, no petgraph indices); how an engine keeps blocking
+//! work off the async threads is its own business.
 
+pub(crate) mod bolt;
 pub(crate) mod embedded;
 
 use std::collections::BTreeSet;
