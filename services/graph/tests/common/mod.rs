@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod engines;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;

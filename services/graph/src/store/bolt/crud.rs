@@ -12,7 +12,8 @@ use super::values::{self, engine_id, quoted};
 use super::{BoltGraph, Failure, Tx, column, int_column};
 use crate::error::{GraphError, Result, node_not_found, relationship_not_found};
 use crate::model::{
-    Node, NodeUpdate, Properties, Relationship, check_counts, check_name, check_properties,
+    Node, NodeUpdate, Properties, Relationship, Value, check_counts, check_name,
+    check_properties,
 };
 
 /// The node in column `n`.
@@ -72,33 +73,34 @@ async fn create_node_in(
     .await
 }
 
-async fn update_node_in(tx: &mut Tx, update: &NodeUpdate) -> std::result::Result<Node, Failure> {
+/// The UpdateNode statement. Removed keys are set to null in the one `SET n += $set` rather
+/// than named in REMOVE: ArcadeDB ignores a backtick-quoted key there (`REMOVE n.`k``).
+fn update_statement(update: &NodeUpdate) -> Result<String> {
     let mut text = String::from("MATCH (n) WHERE id(n) = $id");
-    let removals: Vec<String> = update
-        .remove_keys
-        .iter()
-        .map(|k| check_name(k, "remove_property_keys").map(|()| format!("n.{}", quoted(k))))
-        .chain(
-            (!update.remove_labels.is_empty())
-                .then(|| label_list(&update.remove_labels).map(|l| format!("n{l}"))),
-        )
-        .collect::<Result<_>>()?;
-    if !removals.is_empty() {
-        text.push_str(" REMOVE ");
-        text.push_str(&removals.join(", "));
+    if !update.remove_labels.is_empty() {
+        text.push_str(&format!(" REMOVE n{}", label_list(&update.remove_labels)?));
     }
-    if !update.set_properties.is_empty() {
+    if !update.set_properties.is_empty() || !update.remove_keys.is_empty() {
         text.push_str(" SET n += $set");
     }
     if !update.add_labels.is_empty() {
-        text.push_str(" SET n");
-        text.push_str(&label_list(&update.add_labels)?);
+        text.push_str(&format!(" SET n{}", label_list(&update.add_labels)?));
     }
     text.push_str(" RETURN n");
-    let set = values::properties_param(update.set_properties.iter().map(|(k, v)| (k, v)));
-    let statement = query(&text)
+    Ok(text)
+}
+
+async fn update_node_in(tx: &mut Tx, update: &NodeUpdate) -> std::result::Result<Node, Failure> {
+    let null = Value::Null;
+    let mut set: Vec<(&String, &Value)> = Vec::new();
+    for key in &update.remove_keys {
+        check_name(key, "remove_property_keys")?;
+        set.push((key, &null));
+    }
+    set.extend(update.set_properties.iter().map(|(k, v)| (k, v)));
+    let statement = query(&update_statement(update)?)
         .param("id", node_id(update.id)?)
-        .param("set", set);
+        .param("set", values::properties_param(set));
     let node = single(tx, statement, node_of, || node_not_found(update.id)).await?;
     check_counts(node.labels.len(), node.properties.len())?;
     check_properties(&node.properties)?;
