@@ -165,13 +165,13 @@ impl BoltGraph {
         check_counts(labels.len(), properties.len())?;
         check_properties(&properties)?;
         let args = (labels, properties);
-        self.write(None, &args, |tx, args| Box::pin(create_node_in(tx, args)))
+        self.write(None, args, |tx, args| Box::pin(create_node_in(tx, args)))
             .await
     }
 
     /// One node by id.
     pub(super) async fn node(&self, id: u64) -> Result<Node> {
-        self.read(None, &id, |tx, id| {
+        self.read(None, id, |tx, id| {
             Box::pin(async move {
                 let statement = query("MATCH (n) WHERE id(n) = $id RETURN n")
                     .param("id", node_id(*id)?);
@@ -183,7 +183,7 @@ impl BoltGraph {
 
     /// Changes a node; ArcadeDB answers with a new id when its labels changed.
     pub(super) async fn update_node(&self, update: NodeUpdate) -> Result<Node> {
-        self.write(None, &update, |tx, update| {
+        self.write(None, update, |tx, update| {
             Box::pin(update_node_in(tx, update))
         })
         .await
@@ -191,7 +191,7 @@ impl BoltGraph {
 
     /// Deletes a node with its relationships; returns how many went with it.
     pub(super) async fn delete_node(&self, id: u64) -> Result<u64> {
-        self.write(None, &id, |tx, id| Box::pin(delete_node_in(tx, id)))
+        self.write(None, id, |tx, id| Box::pin(delete_node_in(tx, id)))
             .await
     }
 
@@ -199,7 +199,7 @@ impl BoltGraph {
     pub(super) async fn create_relationship(&self, args: NewRelationship) -> Result<Relationship> {
         check_counts(0, args.3.len())?;
         check_properties(&args.3)?;
-        self.write(None, &args, |tx, args| {
+        self.write(None, args, |tx, args| {
             Box::pin(create_relationship_in(tx, args))
         })
         .await
@@ -207,7 +207,7 @@ impl BoltGraph {
 
     /// One relationship by id.
     pub(super) async fn relationship(&self, id: u64) -> Result<Relationship> {
-        self.read(None, &id, |tx, id| {
+        self.read(None, id, |tx, id| {
             Box::pin(async move {
                 let engine_id = engine_id(*id).ok_or_else(|| relationship_not_found(*id))?;
                 let statement =
@@ -220,7 +220,7 @@ impl BoltGraph {
 
     /// Deletes a relationship.
     pub(super) async fn delete_relationship(&self, id: u64) -> Result<()> {
-        self.write(None, &id, |tx, id| {
+        self.write(None, id, |tx, id| {
             Box::pin(async move {
                 let engine_id = engine_id(*id).ok_or_else(|| relationship_not_found(*id))?;
                 let statement = query(

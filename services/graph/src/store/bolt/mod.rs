@@ -16,10 +16,12 @@
 //! - GetSchema counts by scanning ([`schema`]);
 //! - errors are sorted once ([`errors`]).
 //!
-//! Every call runs in an explicit transaction ([`Tx`]), bounded by the caller's deadline (or
-//! [`DEFAULT_CALL_TIMEOUT`]); a dropped transaction is rolled back by the server when its
-//! connection is reset. Writes that conflict (a transient error) are retried
-//! [`WRITE_ATTEMPTS`] times in all, then answer ABORTED. While the engine is unreachable the
+//! Every call runs in an explicit transaction ([`Tx`]) on a task of its own, and the caller
+//! waits for it until its deadline (or [`DEFAULT_CALL_TIMEOUT`]). A request already sent to
+//! the engine is never cut off half-way, as its pooled connection would fall out of step with
+//! the server; instead the transaction checks the deadline before each step, and once it has
+//! passed it rolls back rather than go on or commit. Writes that conflict (a transient error)
+//! are retried [`WRITE_ATTEMPTS`] times in all, then answer ABORTED. While the engine is unreachable the
 //! store says so at once (UNAVAILABLE) instead of waiting for a connection: the service's
 //! lifecycle probes it ([`BoltGraph::probe`]) and flips health and this store together.
 
@@ -33,6 +35,7 @@ mod schema;
 mod values;
 mod walk;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -78,13 +81,21 @@ impl std::fmt::Debug for BoltSettings {
     }
 }
 
-/// See the module documentation.
+/// See the module documentation. Cloning is cheap: clones share one pool and state.
+#[derive(Clone)]
 pub(crate) struct BoltGraph {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     graph: neo4rs::Graph,
     url: String,
     connected: AtomicBool,
     trouble: Notify,
 }
+
+/// A transaction body: `fn(tx, args) -> future`, as the transaction helpers run it.
+type Body<A, T> = for<'t> fn(&'t mut Tx, &'t A) -> BoxFuture<'t, std::result::Result<T, Failure>>;
 
 impl BoltGraph {
     /// A store for `settings`, not yet connected (see [`BoltGraph::probe`]).
@@ -104,43 +115,56 @@ impl BoltGraph {
         let graph = neo4rs::Graph::connect(config)
             .await
             .map_err(|e| format!("--graph-url {}: {e}", settings.url))?;
-        Ok(Self {
+        let inner = Inner {
             graph,
             url: settings.url.clone(),
             connected: AtomicBool::new(false),
             trouble: Notify::new(),
+        };
+        Ok(Self {
+            inner: Arc::new(inner),
         })
     }
 
     /// Whether the last probe (or call) reached the engine.
     pub(crate) fn is_connected(&self) -> bool {
-        self.connected.load(Ordering::Acquire)
+        self.inner.connected.load(Ordering::Acquire)
     }
 
     /// Resolves when a call found the engine gone.
     pub(crate) async fn trouble(&self) {
-        self.trouble.notified().await;
+        self.inner.trouble.notified().await;
     }
 
-    /// Runs `RETURN 1`; the store is connected when it answers.
+    /// Runs `RETURN 1` within [`CONNECT_TIMEOUT`]; the store is connected when it answers.
     pub(crate) async fn probe(&self) -> std::result::Result<(), Failure> {
         let deadline = Instant::now() + CONNECT_TIMEOUT;
-        let outcome = async {
-            let mut tx = self.begin(Some(deadline)).await?;
-            tx.rows(neo4rs::query("RETURN 1 AS one")).await?;
-            tx.rollback().await
-        }
-        .await;
-        self.connected.store(outcome.is_ok(), Ordering::Release);
+        let outcome = self
+            .detached(deadline, (), move |graph, ()| async move {
+                let mut tx = graph.begin(deadline).await?;
+                tx.rows(neo4rs::query("RETURN 1 AS one")).await?;
+                tx.rollback().await
+            })
+            .await
+            .map_err(|f| match f {
+                Failure::Answer(GraphError::DeadlineExceeded(_)) => Failure::Lost(format!(
+                    "no answer to RETURN 1 within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                )),
+                other => other,
+            });
+        self.inner
+            .connected
+            .store(outcome.is_ok(), Ordering::Release);
         outcome
     }
 
     /// Remembers that the engine is gone, so calls answer at once until a probe reaches it.
     fn lost(&self, why: &str) {
-        if self.connected.swap(false, Ordering::AcqRel) {
-            tracing::warn!(url = %self.url, why, "graph engine lost");
+        if self.inner.connected.swap(false, Ordering::AcqRel) {
+            tracing::warn!(url = %self.inner.url, why, "graph engine lost");
         }
-        self.trouble.notify_one();
+        self.inner.trouble.notify_one();
     }
 
     /// UNAVAILABLE at once while the engine is unreachable.
@@ -150,24 +174,18 @@ impl BoltGraph {
         } else {
             Err(GraphError::Unavailable(format!(
                 "the graph engine at {} is unreachable; the service retries every second",
-                self.url
+                self.inner.url
             )))
         }
     }
 
-    /// A transaction, within [`CONNECT_TIMEOUT`] (and the deadline).
-    async fn begin(&self, deadline: Option<Instant>) -> std::result::Result<Tx, Failure> {
-        let deadline = deadline.unwrap_or_else(|| Instant::now() + DEFAULT_CALL_TIMEOUT);
-        let connect_by = deadline.min(Instant::now() + CONNECT_TIMEOUT);
-        match tokio::time::timeout_at(connect_by.into(), self.graph.start_txn()).await {
-            Ok(Ok(txn)) => Ok(Tx { txn, deadline }),
-            Ok(Err(e)) => Err(errors::classify(e)),
-            Err(_) if connect_by < deadline => Err(Failure::Lost(format!(
-                "no connection within {} s",
-                CONNECT_TIMEOUT.as_secs()
-            ))),
-            Err(_) => Err(Failure::Answer(past_deadline())),
+    /// A transaction, unless the deadline has passed.
+    async fn begin(&self, deadline: Instant) -> std::result::Result<Tx, Failure> {
+        if Instant::now() >= deadline {
+            return Err(Failure::Answer(past_deadline()));
         }
+        let txn = self.inner.graph.start_txn().await.map_err(errors::classify)?;
+        Ok(Tx { txn, deadline })
     }
 
     /// The answer for `failure`, noting a lost engine.
@@ -178,50 +196,97 @@ impl BoltGraph {
         failure.into_error()
     }
 
-    /// Runs `body` in a transaction that is rolled back afterwards, whatever it did.
-    async fn read<A: Sync, T>(
+    /// Runs `work` on a task of its own and waits for it until `deadline`. A request to the
+    /// engine is never abandoned half-way (its connection would go back to the pool out of
+    /// step with the server): the task goes on after the deadline, and the transaction helpers
+    /// roll back instead of taking the next step.
+    async fn detached<A, T, F>(
         &self,
-        deadline: Option<Instant>,
-        args: &A,
-        body: for<'t> fn(&'t mut Tx, &'t A) -> BoxFuture<'t, std::result::Result<T, Failure>>,
-    ) -> Result<T> {
-        self.check_connected()?;
-        let outcome = async {
-            let mut tx = self.begin(deadline).await?;
-            let value = body(&mut tx, args).await?;
-            tx.rollback().await?;
-            Ok(value)
+        deadline: Instant,
+        args: A,
+        work: impl FnOnce(BoltGraph, A) -> F + Send + 'static,
+    ) -> std::result::Result<T, Failure>
+    where
+        A: Send + 'static,
+        T: Send + 'static,
+        F: Future<Output = std::result::Result<T, Failure>> + Send + 'static,
+    {
+        let task = tokio::spawn(work(self.clone(), args));
+        match tokio::time::timeout_at(deadline.into(), task).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(e)) => Err(Failure::Answer(GraphError::Internal(format!(
+                "graph engine task failed: {e}"
+            )))),
+            Err(_) => Err(Failure::Answer(past_deadline())),
         }
-        .await;
-        outcome.map_err(|f| self.answer(f))
     }
 
-    /// Runs `body` in a transaction that is committed when it succeeds; a transient failure
-    /// (a write conflict) runs it again, [`WRITE_ATTEMPTS`] times in all.
-    async fn write<A: Sync, T>(
-        &self,
-        deadline: Option<Instant>,
-        args: &A,
-        body: for<'t> fn(&'t mut Tx, &'t A) -> BoxFuture<'t, std::result::Result<T, Failure>>,
-    ) -> Result<T> {
+    /// Runs `body` in a transaction that is rolled back afterwards, whatever it did.
+    async fn read<A, T>(&self, deadline: Option<Instant>, args: A, body: Body<A, T>) -> Result<T>
+    where
+        A: Send + Sync + 'static,
+        T: Send + 'static,
+    {
         self.check_connected()?;
-        let mut attempt = 1;
-        loop {
-            let outcome = async {
-                let mut tx = self.begin(deadline).await?;
-                let value = body(&mut tx, args).await?;
-                tx.commit().await?;
+        let deadline = deadline.unwrap_or_else(|| Instant::now() + DEFAULT_CALL_TIMEOUT);
+        self.detached(deadline, args, move |graph, args| async move {
+            let mut tx = graph.begin(deadline).await?;
+            // After a failure the transaction is dropped: the pool resets its connection before
+            // reusing it, which rolls it back (an explicit ROLLBACK would be ignored then).
+            let value = body(&mut tx, &args).await?;
+            tx.rollback().await?;
+            Ok(value)
+        })
+        .await
+        .map_err(|f| self.answer(f))
+    }
+
+    /// Runs `body` in a transaction that is committed when it succeeds before the deadline;
+    /// a transient failure (a write conflict) runs it again, [`WRITE_ATTEMPTS`] times in all.
+    async fn write<A, T>(&self, deadline: Option<Instant>, args: A, body: Body<A, T>) -> Result<T>
+    where
+        A: Send + Sync + 'static,
+        T: Send + 'static,
+    {
+        self.check_connected()?;
+        let deadline = deadline.unwrap_or_else(|| Instant::now() + DEFAULT_CALL_TIMEOUT);
+        self.detached(deadline, args, move |graph, args| async move {
+            let mut attempt = 1;
+            loop {
+                let outcome = graph.attempt(deadline, &args, body).await;
+                match outcome {
+                    Err(Failure::Transient(why)) if attempt < WRITE_ATTEMPTS => {
+                        tracing::debug!(attempt, why, "graph write conflicted; retrying");
+                        tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
+                        attempt += 1;
+                    }
+                    other => return other,
+                }
+            }
+        })
+        .await
+        .map_err(|f| self.answer(f))
+    }
+
+    /// One attempt of a write: committed only when the body succeeded before the deadline.
+    async fn attempt<A, T>(
+        &self,
+        deadline: Instant,
+        args: &A,
+        body: Body<A, T>,
+    ) -> std::result::Result<T, Failure> {
+        let mut tx = self.begin(deadline).await?;
+        match body(&mut tx, args).await {
+            Ok(value) if Instant::now() < deadline => {
+                tx.txn.commit().await.map_err(errors::classify)?;
                 Ok(value)
             }
-            .await;
-            match outcome {
-                Err(Failure::Transient(why)) if attempt < WRITE_ATTEMPTS => {
-                    tracing::debug!(attempt, why, "graph write conflicted; retrying");
-                    tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
-                    attempt += 1;
-                }
-                other => return other.map_err(|f| self.answer(f)),
+            Ok(_) => {
+                tx.rollback().await?;
+                Err(Failure::Answer(past_deadline()))
             }
+            // Dropped: the pool's RESET rolls it back (see `read`).
+            Err(failure) => Err(failure),
         }
     }
 }
@@ -234,22 +299,20 @@ fn past_deadline() -> GraphError {
     )
 }
 
-/// One transaction of the engine, every step bounded by the call's deadline.
+/// One transaction of the engine. Each step checks the deadline before it starts and is never
+/// cut short once sent (see [`BoltGraph::detached`]).
 pub(super) struct Tx {
     txn: Txn,
     deadline: Instant,
 }
 
 impl Tx {
-    /// Awaits `step` until the deadline.
-    async fn bounded<T>(
-        deadline: Instant,
-        step: impl Future<Output = neo4rs::Result<T>>,
-    ) -> std::result::Result<T, Failure> {
-        match tokio::time::timeout_at(deadline.into(), step).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(errors::classify(e)),
-            Err(_) => Err(Failure::Answer(past_deadline())),
+    /// Fails when the deadline has passed, before a step is sent.
+    fn check_deadline(&self) -> std::result::Result<(), Failure> {
+        if Instant::now() >= self.deadline {
+            Err(Failure::Answer(past_deadline()))
+        } else {
+            Ok(())
         }
     }
 
@@ -271,29 +334,22 @@ impl Tx {
         query: Query,
         mut take: impl FnMut(Row) -> std::result::Result<bool, Failure>,
     ) -> std::result::Result<(), Failure> {
-        let deadline = self.deadline;
-        let mut stream = Self::bounded(deadline, self.txn.execute(query)).await?;
-        while let Some(row) = Self::bounded(deadline, stream.next(self.txn.handle())).await? {
+        self.check_deadline()?;
+        let mut stream = self.txn.execute(query).await.map_err(errors::classify)?;
+        loop {
+            self.check_deadline()?;
+            let next = stream.next(self.txn.handle()).await;
+            let Some(row) = next.map_err(errors::classify)? else {
+                return Ok(());
+            };
             if !take(row)? {
-                break;
+                return Ok(());
             }
-        }
-        Ok(())
-    }
-
-    async fn commit(self) -> std::result::Result<(), Failure> {
-        match tokio::time::timeout_at(self.deadline.into(), self.txn.commit()).await {
-            Ok(result) => result.map_err(errors::classify),
-            Err(_) => Err(Failure::Answer(GraphError::DeadlineExceeded(
-                "the deadline passed while the engine was committing: the write may or may not \
-                 have been applied"
-                    .into(),
-            ))),
         }
     }
 
     async fn rollback(self) -> std::result::Result<(), Failure> {
-        Self::bounded(self.deadline, self.txn.rollback()).await
+        self.txn.rollback().await.map_err(errors::classify)
     }
 }
 

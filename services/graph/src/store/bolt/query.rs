@@ -134,8 +134,8 @@ impl BoltGraph {
             stop_at_limit: query.access_mode == AccessMode::Read,
         };
         match query.access_mode {
-            AccessMode::Read => self.read(query.deadline, &prepared, run).await,
-            AccessMode::Write => self.write(query.deadline, &prepared, run).await,
+            AccessMode::Read => self.read(query.deadline, prepared, run).await,
+            AccessMode::Write => self.write(query.deadline, prepared, run).await,
         }
     }
 }

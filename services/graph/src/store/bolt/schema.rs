@@ -66,7 +66,7 @@ async fn schema_in(tx: &mut Tx, (): &()) -> std::result::Result<Schema, Failure>
 impl BoltGraph {
     /// Labels, relationship types and property keys in use, with counts.
     pub(super) async fn schema(&self) -> Result<Schema> {
-        self.read(None, &(), |tx, args| Box::pin(schema_in(tx, args)))
+        self.read(None, (), |tx, args| Box::pin(schema_in(tx, args)))
             .await
     }
 }

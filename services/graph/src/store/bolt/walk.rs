@@ -214,7 +214,7 @@ async fn shortest_path_in(tx: &mut Tx, query: &PathQuery) -> std::result::Result
 impl BoltGraph {
     /// Nodes within the depth range, by depth then id, each once at its shortest depth.
     pub(super) async fn neighbors(&self, query: NeighborQuery) -> Result<Neighbors> {
-        self.read(query.deadline, &query, |tx, query| {
+        self.read(query.deadline, query, |tx, query| {
             Box::pin(neighbors_in(tx, query))
         })
         .await
@@ -222,7 +222,7 @@ impl BoltGraph {
 
     /// One shortest path; NOT_FOUND when there is none within the depth.
     pub(super) async fn shortest_path(&self, query: PathQuery) -> Result<FoundPath> {
-        self.read(query.deadline, &query, |tx, query| {
+        self.read(query.deadline, query, |tx, query| {
             Box::pin(shortest_path_in(tx, query))
         })
         .await
