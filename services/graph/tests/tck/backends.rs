@@ -1,6 +1,7 @@
-//! The two graphs the TCK runs on: [`InMemory`] (the service's parser, executor and
-//! transactions on a bare `GraphState`: fast, used for every feature folder) and [`Service`]
-//! (the real gRPC service on a loopback port with a temporary data directory: the contract).
+//! The graphs the TCK runs on: [`InMemory`] (the service's parser, executor and transactions
+//! on a bare `GraphState`: fast, used for every feature folder) and [`Service`] (the real gRPC
+//! service on a loopback port: the contract), either on the embedded engine in a temporary
+//! data directory or on a Bolt server ([`Service::start_bolt`]).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -91,21 +92,42 @@ pub struct Service {
     runtime: tokio::runtime::Runtime,
     service: Option<common::Service>,
     _data: tempfile::TempDir,
+    _bolt: Option<tokio::sync::MutexGuard<'static, ()>>,
 }
 
 impl Service {
+    /// The service on the embedded engine.
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// The service on the Bolt server of `CHATMESH_TEST_BOLT_URL` (its database is emptied
+    /// before every scenario, as the embedded one is).
+    pub fn start_bolt() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(bolt: bool) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("runtime");
         let data = tempfile::tempdir().expect("temporary data directory");
-        let service = runtime.block_on(common::Service::start(data.path(), &[]));
+        let (lock, flags) = if bolt {
+            let lock = common::engines::BOLT_LOCK.blocking_lock();
+            let url = common::engines::bolt_url();
+            (Some(lock), common::engines::bolt_flags(&url, data.path()))
+        } else {
+            (None, Vec::new())
+        };
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        let service = runtime.block_on(common::Service::start(&data.path().join("graph"), &flags));
         Self {
             runtime,
             service: Some(service),
             _data: data,
+            _bolt: lock,
         }
     }
 

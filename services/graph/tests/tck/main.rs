@@ -7,6 +7,9 @@
 //!   printed; `CHATMESH_TCK_WRITE_PASSING=1` rewrites the list.
 //! - [`tck_in_memory_all_features`]: every feature folder on the in-memory executor, a broad
 //!   regression floor.
+//! - [`tck_through_the_service_on_bolt`]: the service's folders through the service on the Bolt
+//!   engine (`#[ignore = "needs a Bolt server"]`, `CHATMESH_TEST_BOLT_URL`): informative counts
+//!   of the engine behind it (docs/benchmarks.md), not a gate.
 //!
 //! Details: `cargo test -p chatmesh-graph --test tck -- --nocapture`.
 
@@ -198,6 +201,18 @@ fn tck_through_the_service() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+#[test]
+#[ignore = "needs a Bolt server"]
+fn tck_through_the_service_on_bolt() {
+    let root = tck_root();
+    let folders: Vec<PathBuf> = SERVICE_FOLDERS.iter().map(PathBuf::from).collect();
+    let mut service = backends::Service::start_bolt();
+    let judged = run_folders(&mut service, &root, &folders);
+    drop(service);
+    let passes = report(&judged);
+    println!("Bolt engine: {} scenarios pass (informative, not a gate)", passes.len());
 }
 
 #[test]
