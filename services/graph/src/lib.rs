@@ -95,7 +95,12 @@ pub struct Config {
     #[arg(long, env = "CHATMESH_GRAPH_URL", value_name = "URL")]
     pub graph_url: Option<String>,
     /// The Bolt server's user.
-    #[arg(long, env = "CHATMESH_GRAPH_USER", value_name = "USER", default_value = "neo4j")]
+    #[arg(
+        long,
+        env = "CHATMESH_GRAPH_USER",
+        value_name = "USER",
+        default_value = "neo4j"
+    )]
     pub graph_user: String,
     /// A file holding the Bolt server's password (its first line). The password can also come
     /// from CHATMESH_GRAPH_PASSWORD; it is never a flag's value.
@@ -107,7 +112,14 @@ pub struct Config {
 }
 
 /// The Bolt URL schemes neo4rs speaks.
-const BOLT_SCHEMES: [&str; 6] = ["bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"];
+const BOLT_SCHEMES: [&str; 6] = [
+    "bolt",
+    "bolt+s",
+    "bolt+ssc",
+    "neo4j",
+    "neo4j+s",
+    "neo4j+ssc",
+];
 
 impl Config {
     /// How to reach the Bolt server, when `--graph-url` is set: the password from
@@ -182,7 +194,10 @@ pub async fn serve_on(
     let server = GrpcServer::new(&INFO, &config.server)
         .await?
         .add_service(api);
-    if let Some(bolt) = config.bolt_settings().map_err(|e| ServeError::Startup(e.to_string()))? {
+    if let Some(bolt) = config
+        .bolt_settings()
+        .map_err(|e| ServeError::Startup(e.to_string()))?
+    {
         let plan = lifecycle::Plan {
             settings: bolt,
             seed_demo: config.seed_demo,

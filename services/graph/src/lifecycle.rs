@@ -96,7 +96,9 @@ async fn connect_at_start(
         match store.probe().await {
             Ok(()) => return Ok(true),
             Err(Failure::Refused(reason)) => {
-                return Err(format!("the graph engine at {url} refuses the service: {reason}"));
+                return Err(format!(
+                    "the graph engine at {url} refuses the service: {reason}"
+                ));
             }
             Err(other) => {
                 if !reported {

@@ -94,7 +94,10 @@ pub(crate) fn demo(txn: &mut Txn) -> Result<bool> {
     let (nodes, edges) = organisation();
     let mut ids: HashMap<&str, u64> = HashMap::new();
     for (name, label, props) in nodes {
-        ids.insert(name, txn.create_node(BTreeSet::from([label.to_owned()]), props)?);
+        ids.insert(
+            name,
+            txn.create_node(BTreeSet::from([label.to_owned()]), props)?,
+        );
     }
     for (from, rel, to) in edges {
         txn.create_relationship(ids[from], ids[to], rel.into(), Properties::new())?;

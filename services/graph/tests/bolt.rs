@@ -32,7 +32,11 @@ impl Relay {
         let url = bolt_url();
         let host = url.split("://").nth(1).unwrap().trim_end_matches('/');
         let target = tokio::net::lookup_host(host).await.unwrap().next().unwrap();
-        let addr = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap();
         Self {
             addr,
             target,
@@ -54,10 +58,14 @@ impl Relay {
                     () = token.cancelled() => return,
                     accepted = listener.accept() => accepted,
                 };
-                let Ok((mut client, _)) = accepted else { continue };
+                let Ok((mut client, _)) = accepted else {
+                    continue;
+                };
                 let token = token.clone();
                 tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(target).await else { return };
+                    let Ok(mut server) = TcpStream::connect(target).await else {
+                        return;
+                    };
                     tokio::select! {
                         () = token.cancelled() => {}
                         _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
@@ -103,7 +111,11 @@ async fn unavailable_fast(client: &mut common::Client) {
     let started = Instant::now();
     let answer = client.get_schema(pb::GetSchemaRequest {}).await;
     assert_code(answer, Code::Unavailable);
-    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,7 +144,10 @@ async fn engine_away_then_back() {
     wait_for(service.addr, ServingStatus::Serving).await;
     let got = client.get_node(pb::GetNodeRequest { id }).await.unwrap();
     assert_eq!(got.into_inner().node.unwrap().labels, ["Outage"]);
-    client.delete_node(pb::DeleteNodeRequest { id }).await.unwrap();
+    client
+        .delete_node(pb::DeleteNodeRequest { id })
+        .await
+        .unwrap();
     service.stop().await;
     relay.down().await;
 }
@@ -176,7 +191,9 @@ async fn demo_is_seeded_once_through_the_store() {
         seeded.stop().await;
     }
     let people = graph.count("MATCH (p:Person) RETURN count(p)").await;
-    let manages = graph.count("MATCH ()-[r:MANAGES]->() RETURN count(r)").await;
+    let manages = graph
+        .count("MATCH ()-[r:MANAGES]->() RETURN count(r)")
+        .await;
     assert_eq!((people, manages), (8, 7));
 }
 

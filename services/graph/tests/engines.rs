@@ -37,7 +37,10 @@ async fn crud(engine: Engine) {
         .unwrap();
     assert!(created.id > 0);
     assert_eq!(created.labels, ["Admin", "Person"]);
-    let got = c.get_node(pb::GetNodeRequest { id: created.id }).await.unwrap();
+    let got = c
+        .get_node(pb::GetNodeRequest { id: created.id })
+        .await
+        .unwrap();
     assert_eq!(got.into_inner().node.unwrap(), created);
 
     // A label change may give the node a new id (ArcadeDB): the answer says which.
@@ -55,10 +58,17 @@ async fn crud(engine: Engine) {
         .node
         .unwrap();
     assert_eq!(updated.labels, ["Engineer", "Person"]);
-    assert_eq!(updated.properties, props(&[("age", int(37)), ("score", float(1.5))]));
+    assert_eq!(
+        updated.properties,
+        props(&[("age", int(37)), ("score", float(1.5))])
+    );
+    relationships_and_deletes(&mut c, updated).await;
+}
 
-    let other = node(&mut c, &["Person"], &[("name", text("Bob"))]).await;
-    let knows = rel(&mut c, updated.id, "KNOWS", other, &[("since", int(2020))]).await;
+/// The second half of [`crud`]: relationships, and deleting a node with one.
+async fn relationships_and_deletes(c: &mut common::Client, updated: pb::Node) {
+    let other = node(c, &["Person"], &[("name", text("Bob"))]).await;
+    let knows = rel(c, updated.id, "KNOWS", other, &[("since", int(2020))]).await;
     let got = c
         .get_relationship(pb::GetRelationshipRequest { id: knows })
         .await
@@ -67,7 +77,10 @@ async fn crud(engine: Engine) {
         .relationship
         .unwrap();
     assert_eq!((got.start_node_id, got.end_node_id), (updated.id, other));
-    assert_eq!((got.r#type.as_str(), got.properties), ("KNOWS", props(&[("since", int(2020))])));
+    assert_eq!(
+        (got.r#type.as_str(), got.properties),
+        ("KNOWS", props(&[("since", int(2020))]))
+    );
 
     let missing_end = c
         .create_relationship(pb::CreateRelationshipRequest {
@@ -85,16 +98,24 @@ async fn crud(engine: Engine) {
         .unwrap()
         .into_inner();
     assert_eq!(deleted.deleted_relationship_count, 1);
-    assert_code(c.get_node(pb::GetNodeRequest { id: updated.id }).await, Code::NotFound);
     assert_code(
-        c.get_relationship(pb::GetRelationshipRequest { id: knows }).await,
+        c.get_node(pb::GetNodeRequest { id: updated.id }).await,
         Code::NotFound,
     );
     assert_code(
-        c.delete_relationship(pb::DeleteRelationshipRequest { id: knows }).await,
+        c.get_relationship(pb::GetRelationshipRequest { id: knows })
+            .await,
         Code::NotFound,
     );
-    assert_code(c.get_node(pb::GetNodeRequest { id: 0 }).await, Code::InvalidArgument);
+    assert_code(
+        c.delete_relationship(pb::DeleteRelationshipRequest { id: knows })
+            .await,
+        Code::NotFound,
+    );
+    assert_code(
+        c.get_node(pb::GetNodeRequest { id: 0 }).await,
+        Code::InvalidArgument,
+    );
 }
 
 /// A small organisation: boss manages a and b, a manages c and d, b manages e; c LIKES boss.
@@ -139,14 +160,23 @@ async fn neighbors_with_paging(engine: Engine) {
         all.extend(listing(&page));
         for n in &page.neighbors {
             // The relationship is the one that reached the node, from the previous level.
-            assert_eq!(n.relationship.as_ref().unwrap().end_node_id, n.node.as_ref().unwrap().id);
+            assert_eq!(
+                n.relationship.as_ref().unwrap().end_node_id,
+                n.node.as_ref().unwrap().id
+            );
         }
         token = page.next_page_token;
         if token.is_empty() {
             break;
         }
     }
-    let mut expected = vec![(1, ids[1]), (1, ids[2]), (2, ids[3]), (2, ids[4]), (2, ids[5])];
+    let mut expected = vec![
+        (1, ids[1]),
+        (1, ids[2]),
+        (2, ids[3]),
+        (2, ids[4]),
+        (2, ids[5]),
+    ];
     expected.sort();
     assert_eq!(all, expected);
 
@@ -161,16 +191,23 @@ async fn neighbors_with_paging(engine: Engine) {
         .await
         .unwrap()
         .into_inner();
-    let mut depth1 = vec![(1, ids[0]), (1, ids[1])];
+    let mut depth1 = [(1, ids[0]), (1, ids[1])];
     depth1.sort();
     assert_eq!(listing(&both)[..2], depth1[..]);
     assert_eq!(both.neighbors.len(), 3);
     assert!(both.limit_reached);
-    let names: Vec<String> = both.neighbors.iter().map(|n| name_of(n.node.as_ref().unwrap())).collect();
+    let names: Vec<String> = both
+        .neighbors
+        .iter()
+        .map(|n| name_of(n.node.as_ref().unwrap()))
+        .collect();
     assert!(names.iter().all(|n| n != "c"), "{names:?}");
     assert_code(
-        c.list_neighbors(pb::ListNeighborsRequest { node_id: u64::MAX, ..Default::default() })
-            .await,
+        c.list_neighbors(pb::ListNeighborsRequest {
+            node_id: u64::MAX,
+            ..Default::default()
+        })
+        .await,
         Code::NotFound,
     );
 }
@@ -195,16 +232,39 @@ async fn shortest_paths(engine: Engine) {
         }
         ids
     };
-    for (from, to, w) in [(s, a, 10.0), (a, t, 10.0), (s, b, 1.0), (b, d, 1.0), (d, t, 1.0)] {
+    for (from, to, w) in [
+        (s, a, 10.0),
+        (a, t, 10.0),
+        (s, b, 1.0),
+        (b, d, 1.0),
+        (d, t, 1.0),
+    ] {
         rel(&mut c, from, "ROAD", to, &[("km", float(w))]).await;
     }
-    let hops = c.find_shortest_path(path_request(s, t)).await.unwrap().into_inner();
+    let hops = c
+        .find_shortest_path(path_request(s, t))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!((hops.hop_count, hops.total_weight), (2, 2.0));
-    let nodes: Vec<u64> = hops.path.as_ref().unwrap().nodes.iter().map(|n| n.id).collect();
+    let nodes: Vec<u64> = hops
+        .path
+        .as_ref()
+        .unwrap()
+        .nodes
+        .iter()
+        .map(|n| n.id)
+        .collect();
     assert_eq!(nodes, [s, a, t]);
     let rels = &hops.path.as_ref().unwrap().relationships;
     assert_eq!((rels[0].start_node_id, rels[1].end_node_id), (s, t));
 
+    weighted_paths(&mut c, [s, b, d, t]).await;
+    unreachable_paths(&mut c, [s, t, far]).await;
+}
+
+/// Dijkstra on the roads of [`shortest_paths`].
+async fn weighted_paths(c: &mut common::Client, [s, b, d, t]: [u64; 4]) {
     let weighted = c
         .find_shortest_path(pb::FindShortestPathRequest {
             weight_property: Some("km".into()),
@@ -227,13 +287,29 @@ async fn shortest_paths(engine: Engine) {
         .unwrap()
         .into_inner();
     assert_eq!(limited.total_weight, 20.0);
+}
 
-    assert_code(c.find_shortest_path(path_request(s, far)).await, Code::NotFound);
-    assert_code(c.find_shortest_path(path_request(t, s)).await, Code::NotFound);
-    assert_code(c.find_shortest_path(path_request(s, u64::MAX)).await, Code::NotFound);
-    let same = c.find_shortest_path(path_request(s, s)).await.unwrap().into_inner();
+/// No path, missing nodes, a path to itself, a negative weight.
+async fn unreachable_paths(c: &mut common::Client, [s, t, far]: [u64; 3]) {
+    assert_code(
+        c.find_shortest_path(path_request(s, far)).await,
+        Code::NotFound,
+    );
+    assert_code(
+        c.find_shortest_path(path_request(t, s)).await,
+        Code::NotFound,
+    );
+    assert_code(
+        c.find_shortest_path(path_request(s, u64::MAX)).await,
+        Code::NotFound,
+    );
+    let same = c
+        .find_shortest_path(path_request(s, s))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(same.hop_count, 0);
-    rel(&mut c, s, "ROAD", far, &[("km", float(-1.0))]).await;
+    rel(c, s, "ROAD", far, &[("km", float(-1.0))]).await;
     let negative = c
         .find_shortest_path(pb::FindShortestPathRequest {
             weight_property: Some("km".into()),
@@ -246,13 +322,24 @@ async fn shortest_paths(engine: Engine) {
 async fn schema_counts(engine: Engine) {
     let graph = TestGraph::start(engine, &[]).await;
     let mut c = graph.client();
-    let empty = c.get_schema(pb::GetSchemaRequest {}).await.unwrap().into_inner();
+    let empty = c
+        .get_schema(pb::GetSchemaRequest {})
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!((empty.node_count, empty.relationship_count), (0, 0));
     organisation(&mut c).await;
-    let schema = c.get_schema(pb::GetSchemaRequest {}).await.unwrap().into_inner();
+    let schema = c
+        .get_schema(pb::GetSchemaRequest {})
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!((schema.node_count, schema.relationship_count), (6, 6));
-    let labels: Vec<(&str, i64)> =
-        schema.labels.iter().map(|l| (l.label.as_str(), l.node_count)).collect();
+    let labels: Vec<(&str, i64)> = schema
+        .labels
+        .iter()
+        .map(|l| (l.label.as_str(), l.node_count))
+        .collect();
     assert_eq!(labels, [("P", 6)]);
     let types: Vec<(&str, i64)> = schema
         .relationship_types
@@ -270,7 +357,9 @@ async fn schema_counts(engine: Engine) {
 
 async fn queries_in_both_access_modes(engine: Engine) {
     let graph = TestGraph::start(engine, &[]).await;
-    let created = graph.write("CREATE (:Q {k: 1}), (:Q {k: 2}), (:Q {k: 3})").await;
+    let created = graph
+        .write("CREATE (:Q {k: 1}), (:Q {k: 2}), (:Q {k: 3})")
+        .await;
     assert!(created.rows.is_empty());
     let read = graph
         .execute(
@@ -294,7 +383,9 @@ async fn queries_in_both_access_modes(engine: Engine) {
         .into_inner();
     assert!(limited.truncated);
     assert_eq!(limited.rows.len(), 2);
-    let refused = graph.execute("MATCH (n:Q) SET n.k = 0", pb::AccessMode::Read).await;
+    let refused = graph
+        .execute("MATCH (n:Q) SET n.k = 0", pb::AccessMode::Read)
+        .await;
     let message = assert_code(refused, Code::InvalidArgument);
     assert!(message.contains("access_mode is READ"), "{message}");
     let parameters = props(&[("k", int(2))]);
@@ -308,12 +399,20 @@ async fn queries_in_both_access_modes(engine: Engine) {
         .unwrap()
         .into_inner();
     assert_eq!(with_params.rows[0].values[0], int(1));
-    assert_eq!(graph.count("MATCH (n:Q) WHERE n.k = 0 RETURN count(n)").await, 0);
+    assert_eq!(
+        graph
+            .count("MATCH (n:Q) WHERE n.k = 0 RETURN count(n)")
+            .await,
+        0
+    );
     let empty = graph
         .execute("MATCH (n:Nothing) RETURN n.k AS k, n", pb::AccessMode::Read)
         .await
         .unwrap();
-    assert_eq!((empty.columns, empty.rows.len()), (vec!["k".to_owned(), "n".to_owned()], 0));
+    assert_eq!(
+        (empty.columns, empty.rows.len()),
+        (vec!["k".to_owned(), "n".to_owned()], 0)
+    );
 }
 
 async fn a_write_in_read_mode_never_commits(engine: Engine) {
@@ -336,7 +435,10 @@ async fn query_errors(engine: Engine) {
     let graph = TestGraph::start(engine, &[]).await;
     for bad in ["MATCH (n RETURN n", "MATCH (n) RETURN m", "RETURN $missing"] {
         let result = graph.execute(bad, pb::AccessMode::Read).await;
-        assert!(!assert_code(result, Code::InvalidArgument).is_empty(), "{bad}");
+        assert!(
+            !assert_code(result, Code::InvalidArgument).is_empty(),
+            "{bad}"
+        );
     }
     for mode in [pb::AccessMode::Read, pb::AccessMode::Write] {
         let csv = graph

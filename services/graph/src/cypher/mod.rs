@@ -19,5 +19,5 @@ mod write;
 
 pub use ast::Statement;
 pub use exec::{Graph, Output, execute};
-pub use parser::parse;
 pub(crate) use lexer::{Tok, Token, tokenize};
+pub use parser::parse;

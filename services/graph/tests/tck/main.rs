@@ -212,7 +212,10 @@ fn tck_through_the_service_on_bolt() {
     let judged = run_folders(&mut service, &root, &folders);
     drop(service);
     let passes = report(&judged);
-    println!("Bolt engine: {} scenarios pass (informative, not a gate)", passes.len());
+    println!(
+        "Bolt engine: {} scenarios pass (informative, not a gate)",
+        passes.len()
+    );
 }
 
 #[test]

@@ -12,8 +12,7 @@ use super::values::{self, engine_id, quoted};
 use super::{BoltGraph, Failure, Tx, column, int_column};
 use crate::error::{GraphError, Result, node_not_found, relationship_not_found};
 use crate::model::{
-    Node, NodeUpdate, Properties, Relationship, Value, check_counts, check_name,
-    check_properties,
+    Node, NodeUpdate, Properties, Relationship, Value, check_counts, check_name, check_properties,
 };
 
 /// The node in column `n`.
@@ -34,12 +33,14 @@ fn relationship_of(row: &neo4rs::Row) -> std::result::Result<Relationship, Failu
 
 /// `:`A`:`B`` for a set of labels (checked names).
 fn label_list<'a>(labels: impl IntoIterator<Item = &'a String>) -> Result<String> {
-    labels.into_iter().try_fold(String::new(), |mut out, label| {
-        check_name(label, "label")?;
-        out.push(':');
-        out.push_str(&quoted(label));
-        Ok(out)
-    })
+    labels
+        .into_iter()
+        .try_fold(String::new(), |mut out, label| {
+            check_name(label, "label")?;
+            out.push(':');
+            out.push_str(&quoted(label));
+            Ok(out)
+        })
 }
 
 /// The first row's value, or `missing` when there is none.
@@ -113,9 +114,12 @@ async fn delete_node_in(tx: &mut Tx, id: &u64) -> std::result::Result<u64, Failu
          WITH n, count(DISTINCT r) AS detached DETACH DELETE n RETURN detached",
     )
     .param("id", node_id(*id)?);
-    let detached = single(tx, statement, |row| int_column(row, "detached"), || {
-        node_not_found(*id)
-    })
+    let detached = single(
+        tx,
+        statement,
+        |row| int_column(row, "detached"),
+        || node_not_found(*id),
+    )
     .await?;
     Ok(u64::try_from(detached).unwrap_or(0))
 }
@@ -129,7 +133,9 @@ async fn create_relationship_in(
 ) -> std::result::Result<Relationship, Failure> {
     check_name(rel_type, "type")?;
     let missing = |which: &str, id: u64| {
-        Failure::from(GraphError::NotFound(format!("{which} node {id} does not exist")))
+        Failure::from(GraphError::NotFound(format!(
+            "{which} node {id} does not exist"
+        )))
     };
     let start_id = engine_id(*start).ok_or_else(|| missing("start", *start))?;
     let end_id = engine_id(*end).ok_or_else(|| missing("end", *end))?;
@@ -173,8 +179,8 @@ impl BoltGraph {
     pub(super) async fn node(&self, id: u64) -> Result<Node> {
         self.read(None, id, |tx, id| {
             Box::pin(async move {
-                let statement = query("MATCH (n) WHERE id(n) = $id RETURN n")
-                    .param("id", node_id(*id)?);
+                let statement =
+                    query("MATCH (n) WHERE id(n) = $id RETURN n").param("id", node_id(*id)?);
                 single(tx, statement, node_of, || node_not_found(*id)).await
             })
         })
@@ -212,7 +218,10 @@ impl BoltGraph {
                 let engine_id = engine_id(*id).ok_or_else(|| relationship_not_found(*id))?;
                 let statement =
                     query("MATCH ()-[r]->() WHERE id(r) = $id RETURN r").param("id", engine_id);
-                single(tx, statement, relationship_of, || relationship_not_found(*id)).await
+                single(tx, statement, relationship_of, || {
+                    relationship_not_found(*id)
+                })
+                .await
             })
         })
         .await
@@ -223,13 +232,15 @@ impl BoltGraph {
         self.write(None, id, |tx, id| {
             Box::pin(async move {
                 let engine_id = engine_id(*id).ok_or_else(|| relationship_not_found(*id))?;
-                let statement = query(
-                    "MATCH ()-[r]->() WHERE id(r) = $id DELETE r RETURN count(*) AS deleted",
+                let statement =
+                    query("MATCH ()-[r]->() WHERE id(r) = $id DELETE r RETURN count(*) AS deleted")
+                        .param("id", engine_id);
+                let deleted = single(
+                    tx,
+                    statement,
+                    |row| int_column(row, "deleted"),
+                    || relationship_not_found(*id),
                 )
-                .param("id", engine_id);
-                let deleted = single(tx, statement, |row| int_column(row, "deleted"), || {
-                    relationship_not_found(*id)
-                })
                 .await?;
                 if deleted == 0 {
                     return Err(relationship_not_found(*id).into());

@@ -75,7 +75,9 @@ impl Search<'_> {
             self.adjacency.entry(*id).or_default();
         }
         for step in steps {
-            self.nodes.entry(step.far.id).or_insert_with(|| step.far.clone());
+            self.nodes
+                .entry(step.far.id)
+                .or_insert_with(|| step.far.clone());
             self.adjacency.entry(step.near).or_default().push(step);
         }
         Ok(())

@@ -38,9 +38,9 @@ impl Failure {
             Failure::Transient(m) => GraphError::Aborted(format!(
                 "the write conflicted with concurrent writes and was retried without success; nothing was changed ({m})"
             )),
-            Failure::Lost(m) => GraphError::Unavailable(format!(
-                "the graph engine is unreachable: {m}"
-            )),
+            Failure::Lost(m) => {
+                GraphError::Unavailable(format!("the graph engine is unreachable: {m}"))
+            }
             Failure::Refused(m) => internal(&m),
         }
     }

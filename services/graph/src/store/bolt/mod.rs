@@ -184,7 +184,12 @@ impl BoltGraph {
         if Instant::now() >= deadline {
             return Err(Failure::Answer(past_deadline()));
         }
-        let txn = self.inner.graph.start_txn().await.map_err(errors::classify)?;
+        let txn = self
+            .inner
+            .graph
+            .start_txn()
+            .await
+            .map_err(errors::classify)?;
         Ok(Tx { txn, deadline })
     }
 

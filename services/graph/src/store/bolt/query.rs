@@ -43,7 +43,10 @@ fn row_map(row: Row) -> std::result::Result<HashMap<String, BoltType>, Failure> 
 
 /// The columns of the answer: the names read from the text when they are the row's, else the
 /// row's own keys in byte order.
-fn resolve_columns(read: Option<&Vec<String>>, first: Option<&HashMap<String, BoltType>>) -> Vec<String> {
+fn resolve_columns(
+    read: Option<&Vec<String>>,
+    first: Option<&HashMap<String, BoltType>>,
+) -> Vec<String> {
     match (read, first) {
         (Some(names), None) => names.clone(),
         (Some(names), Some(row))
@@ -79,8 +82,7 @@ async fn run_in(tx: &mut Tx, prepared: &Prepared) -> std::result::Result<QueryRe
         Ok(true)
     })
     .await?;
-    let columns =
-        columns.unwrap_or_else(|| resolve_columns(prepared.columns.as_ref(), None));
+    let columns = columns.unwrap_or_else(|| resolve_columns(prepared.columns.as_ref(), None));
     let rows = maps
         .into_iter()
         .map(|mut map| {

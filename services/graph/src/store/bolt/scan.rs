@@ -122,7 +122,9 @@ pub(super) fn columns(text: &str, tokens: &[Token]) -> Option<Vec<String>> {
     let mut names = Vec::new();
     loop {
         let start = at;
-        while !ends_items(at) && !(depth[at] == 0 && tokens[at].tok == Tok::Sym(",")) {
+        let item_ends =
+            |i: usize| ends_items(i) || (depth[i] == 0 && tokens[i].tok == Tok::Sym(","));
+        while !item_ends(at) {
             at += 1;
         }
         names.push(item_name(text, &tokens[start..=at])?);
@@ -138,13 +140,19 @@ fn item_name(text: &str, item: &[Token]) -> Option<String> {
     let (end, body) = item.split_last()?;
     match body {
         [] => None,
-        [Token {
-            tok: Tok::Sym("*"), ..
-        }] => None,
-        [.., as_, Token {
-            tok: Tok::Ident { name, .. },
-            ..
-        }] if matches!(&as_.tok, Tok::Ident { name, quoted: false } if name.eq_ignore_ascii_case("AS")) => {
+        [
+            Token {
+                tok: Tok::Sym("*"), ..
+            },
+        ] => None,
+        [
+            ..,
+            as_,
+            Token {
+                tok: Tok::Ident { name, .. },
+                ..
+            },
+        ] if matches!(&as_.tok, Tok::Ident { name, quoted: false } if name.eq_ignore_ascii_case("AS")) => {
             Some(name.clone())
         }
         [first, ..] => Some(text[first.offset..end.offset].trim().to_owned()),
@@ -165,13 +173,21 @@ mod tests {
         assert_eq!(scan("MATCH (n) RETURN n").0, None);
         assert_eq!(scan("MATCH (n) SET n.x = 1").0, Some("SET"));
         assert_eq!(scan("match (n) detach delete n").0, Some("DETACH DELETE"));
-        assert_eq!(scan("MATCH (n:Create {set: 'DELETE'}) RETURN n.set // CREATE").0, None);
+        assert_eq!(
+            scan("MATCH (n:Create {set: 'DELETE'}) RETURN n.set // CREATE").0,
+            None
+        );
         assert_eq!(
             scan("CALL { CREATE () } IN TRANSACTIONS RETURN 1").0,
             Some("CREATE")
         );
         let tokens = tokens("LOAD CSV FROM 'file:///etc/passwd' AS l RETURN l").unwrap();
-        assert!(load_csv(&tokens).unwrap_err().to_string().contains("LOAD CSV"));
+        assert!(
+            load_csv(&tokens)
+                .unwrap_err()
+                .to_string()
+                .contains("LOAD CSV")
+        );
     }
 
     #[test]

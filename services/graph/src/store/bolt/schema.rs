@@ -14,7 +14,10 @@ use crate::error::Result;
 use crate::model::{KeyCount, Schema};
 
 /// (name, count) rows of `statement`, whose columns are `name` and `count`.
-async fn counts(tx: &mut Tx, statement: &str) -> std::result::Result<BTreeMap<String, u64>, Failure> {
+async fn counts(
+    tx: &mut Tx,
+    statement: &str,
+) -> std::result::Result<BTreeMap<String, u64>, Failure> {
     let mut out = BTreeMap::new();
     for row in tx.rows(query(statement)).await? {
         if let BoltType::String(name) = column(&row, "name")? {
@@ -35,11 +38,26 @@ async fn total(tx: &mut Tx, statement: &str) -> std::result::Result<u64, Failure
 }
 
 async fn schema_in(tx: &mut Tx, (): &()) -> std::result::Result<Schema, Failure> {
-    let labels = counts(tx, "MATCH (n) UNWIND labels(n) AS name RETURN name, count(*) AS count").await?;
-    let types = counts(tx, "MATCH ()-[r]->() RETURN type(r) AS name, count(*) AS count").await?;
-    let node_keys = counts(tx, "MATCH (n) UNWIND keys(n) AS name RETURN name, count(*) AS count").await?;
-    let rel_keys =
-        counts(tx, "MATCH ()-[r]->() UNWIND keys(r) AS name RETURN name, count(*) AS count").await?;
+    let labels = counts(
+        tx,
+        "MATCH (n) UNWIND labels(n) AS name RETURN name, count(*) AS count",
+    )
+    .await?;
+    let types = counts(
+        tx,
+        "MATCH ()-[r]->() RETURN type(r) AS name, count(*) AS count",
+    )
+    .await?;
+    let node_keys = counts(
+        tx,
+        "MATCH (n) UNWIND keys(n) AS name RETURN name, count(*) AS count",
+    )
+    .await?;
+    let rel_keys = counts(
+        tx,
+        "MATCH ()-[r]->() UNWIND keys(r) AS name RETURN name, count(*) AS count",
+    )
+    .await?;
     let mut keys: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for (key, n) in node_keys {
         keys.entry(key).or_default().0 = n;

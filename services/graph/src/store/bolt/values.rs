@@ -46,9 +46,9 @@ pub(super) fn param(value: &Value) -> BoltType {
         Value::Int(i) => BoltType::from(*i),
         Value::Float(f) => BoltType::from(*f),
         Value::String(s) => BoltType::from(s.as_str()),
-        Value::List(items) => BoltType::List(BoltList::from(
-            items.iter().map(param).collect::<Vec<_>>(),
-        )),
+        Value::List(items) => {
+            BoltType::List(BoltList::from(items.iter().map(param).collect::<Vec<_>>()))
+        }
     }
 }
 
@@ -139,12 +139,12 @@ fn text(value: BoltType) -> String {
         BoltType::DateTimeZoneId(_) => <(NaiveDateTime, String)>::try_from(value.clone())
             .map(|(d, zone)| format!("{}[{zone}]", d.format("%Y-%m-%dT%H:%M:%S%.f"))),
         BoltType::Time(_) | BoltType::LocalTime(_) => {
-            <(NaiveTime, Option<FixedOffset>)>::try_from(value.clone()).map(|(t, offset)| {
-                offset.map_or_else(|| t.to_string(), |o| format!("{t}{o}"))
-            })
+            <(NaiveTime, Option<FixedOffset>)>::try_from(value.clone())
+                .map(|(t, offset)| offset.map_or_else(|| t.to_string(), |o| format!("{t}{o}")))
         }
-        BoltType::Duration(_) => std::time::Duration::try_from(value.clone())
-            .map(|d| format!("PT{}S", d.as_secs_f64())),
+        BoltType::Duration(_) => {
+            std::time::Duration::try_from(value.clone()).map(|d| format!("PT{}S", d.as_secs_f64()))
+        }
         _ => Err(neo4rs::Error::ConversionError),
     };
     shown.unwrap_or_else(|_| format!("{value:?}"))

@@ -21,8 +21,7 @@ use super::values::{self, contract_id, engine_id, quoted};
 use super::{BoltGraph, Failure, Tx, column};
 use crate::error::{GraphError, Result, node_not_found};
 use crate::model::{
-    Direction, FoundPath, Neighbor, NeighborQuery, Neighbors, Node, Path, PathQuery,
-    Relationship,
+    Direction, FoundPath, Neighbor, NeighborQuery, Neighbors, Node, Path, PathQuery, Relationship,
 };
 
 /// One step of a walk: from a near node, by a relationship, to the node at its far end.
@@ -84,7 +83,10 @@ pub(super) async fn expand(
     Ok((steps, found))
 }
 
-async fn neighbors_in(tx: &mut Tx, query: &NeighborQuery) -> std::result::Result<Neighbors, Failure> {
+async fn neighbors_in(
+    tx: &mut Tx,
+    query: &NeighborQuery,
+) -> std::result::Result<Neighbors, Failure> {
     let statement = expand_statement(query.direction, &query.types);
     let mut seen = HashSet::from([query.node_id]);
     let mut frontier = vec![query.node_id];
@@ -169,7 +171,10 @@ fn shortest_path_statement(query: &PathQuery) -> String {
     )
 }
 
-async fn shortest_path_in(tx: &mut Tx, query: &PathQuery) -> std::result::Result<FoundPath, Failure> {
+async fn shortest_path_in(
+    tx: &mut Tx,
+    query: &PathQuery,
+) -> std::result::Result<FoundPath, Failure> {
     let mut found = existing(tx, &[query.source, query.target]).await?;
     for id in [query.source, query.target] {
         if !found.contains_key(&id) {
@@ -228,4 +233,3 @@ impl BoltGraph {
         .await
     }
 }
-
