@@ -253,7 +253,8 @@ pub(super) fn path(path: BoltPath) -> Result<Path> {
             .and_then(|i| nodes.get(i))
             .ok_or_else(|| unexpected("a path node index out of range"))?;
         let near = out.nodes.last().map_or(0, |n| n.id);
-        let rel = usize::try_from(rel_index.unsigned_abs() - 1)
+        let rel_index = signed_index(rel_index, rels.len());
+        let rel = usize::try_from(rel_index.unsigned_abs().saturating_sub(1))
             .ok()
             .and_then(|i| rels.get(i))
             .ok_or_else(|| unexpected("a path relationship index out of range"))?;
@@ -277,6 +278,18 @@ pub(super) fn path(path: BoltPath) -> Result<Path> {
     Ok(out)
 }
 
+/// A path's relationship index as the server sent it. neo4rs 0.8 decodes the one-byte negative
+/// integers of a path's index list as unsigned (-1 arrives as 255); an index beyond the path's
+/// relationships that is a negative byte read that way is taken back to its sign.
+fn signed_index(index: i64, relationships: usize) -> i64 {
+    let beyond = usize::try_from(index).is_ok_and(|i| i > relationships);
+    if beyond && (128..=255).contains(&index) {
+        index - 256
+    } else {
+        index
+    }
+}
+
 /// Backtick-quotes a label, type or key (already checked with the model's name rule), so no
 /// user text reaches a statement other than as a quoted name or a parameter.
 pub(super) fn quoted(name: &str) -> String {
@@ -295,5 +308,7 @@ mod tests {
         assert_eq!(contract_id(0).unwrap(), 1);
         assert!(contract_id(-1).is_err());
         assert_eq!(quoted("a`b c"), "`a``b c`");
+        assert_eq!((signed_index(255, 1), signed_index(1, 1)), (-1, 1));
+        assert_eq!(signed_index(-2, 3), -2);
     }
 }
