@@ -1,7 +1,7 @@
 //! What only the Bolt engine does, on a real Bolt server (`#[ignore = "needs a Bolt server"]`;
 //! see `common/engines.rs` for the environment): the engine going away and coming back (through
 //! a TCP relay this test opens and closes, so the shared server keeps running), credentials it
-//! refuses, the demo data seeded through the store, no data directory, the engine's ids, and a
+//! refuses, the demo data seeded through the store, no data directory, and a
 //! caller's deadline ending a long statement with its writes rolled back.
 
 mod common;
@@ -195,16 +195,6 @@ async fn demo_is_seeded_once_through_the_store() {
         .count("MATCH ()-[r:MANAGES]->() RETURN count(r)")
         .await;
     assert_eq!((people, manages), (8, 7));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Bolt server"]
-async fn ids_are_the_engines_plus_one() {
-    let graph = TestGraph::start(Engine::Bolt, &[]).await;
-    let mut c = graph.client();
-    let id = node(&mut c, &["Ids"], &[]).await;
-    let engine_id = graph.count("MATCH (n:Ids) RETURN id(n)").await;
-    assert_eq!(id, engine_id as u64 + 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

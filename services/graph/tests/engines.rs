@@ -20,6 +20,7 @@ both_engines!(
     queries_in_both_access_modes,
     a_write_in_read_mode_never_commits,
     query_errors,
+    ids_in_cypher_are_the_rpcs,
 );
 
 async fn crud(engine: Engine) {
@@ -445,5 +446,27 @@ async fn query_errors(engine: Engine) {
             .execute("LOAD CSV FROM 'file:///etc/passwd' AS l RETURN l", mode)
             .await;
         assert!(assert_code(csv, Code::InvalidArgument).contains("LOAD CSV"));
+    }
+}
+
+async fn ids_in_cypher_are_the_rpcs(engine: Engine) {
+    let graph = TestGraph::start(engine, &[]).await;
+    let mut c = graph.client();
+    let id = node(&mut c, &["Ids"], &[]).await;
+    let found = c
+        .execute_query(pb::ExecuteQueryRequest {
+            cypher: "MATCH (n) WHERE id(n) = $id RETURN id(n), n".into(),
+            parameters: props(&[("id", int(id as i64))]),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(found.columns, ["id(n)", "n"]);
+    assert_eq!(found.rows.len(), 1);
+    assert_eq!(found.rows[0].values[0], int(id as i64));
+    match &found.rows[0].values[1].kind {
+        Some(pb::value::Kind::NodeValue(n)) => assert_eq!(n.id, id),
+        other => panic!("not a node: {other:?}"),
     }
 }

@@ -9,6 +9,7 @@
 //! - WRITE: one transaction, committed when the statement succeeds; a write conflict is
 //!   retried like every write of this engine.
 //! - LOAD CSV is refused in every mode (the engine would read files of its server).
+//! - `id(x)` answers the contract's id, the one the RPCs use ([`scan::contract_ids`]).
 //! - The row limit cuts the answer as in the embedded engine (`truncated`); a READ query stops
 //!   pulling rows at the limit, a WRITE query runs to its end.
 //! - What a write changed (`stats`) is not reported: neo4rs 0.8 does not expose the result
@@ -28,8 +29,9 @@ use crate::model::{AccessMode, CypherQuery, QueryResult, Row as ResultRow};
 struct Prepared {
     text: String,
     params: BoltMap,
-    /// The column names read from the text, when it could be read.
-    columns: Option<Vec<String>>,
+    /// The columns read from the text, when it could be read: the engine's name of each (of
+    /// the rewritten text) and the caller's (of the text as sent).
+    columns: Option<Vec<(String, String)>>,
     row_limit: Option<usize>,
     /// Stop pulling rows past the limit (reads: nothing needs to run to the end).
     stop_at_limit: bool,
@@ -41,23 +43,23 @@ fn row_map(row: Row) -> std::result::Result<HashMap<String, BoltType>, Failure> 
         .map_err(|e| unexpected(format!("a row: {e}")).into())
 }
 
-/// The columns of the answer: the names read from the text when they are the row's, else the
-/// row's own keys in byte order.
+/// The columns of the answer, as (the row's key, the caller's name): the names read from the
+/// text when they are the row's, else the row's own keys in byte order.
 fn resolve_columns(
-    read: Option<&Vec<String>>,
+    read: Option<&Vec<(String, String)>>,
     first: Option<&HashMap<String, BoltType>>,
-) -> Vec<String> {
+) -> Vec<(String, String)> {
     match (read, first) {
         (Some(names), None) => names.clone(),
         (Some(names), Some(row))
-            if names.len() == row.len() && names.iter().all(|n| row.contains_key(n)) =>
+            if names.len() == row.len() && names.iter().all(|(k, _)| row.contains_key(k)) =>
         {
             names.clone()
         }
         (_, Some(row)) => {
             let mut keys: Vec<String> = row.keys().cloned().collect();
             keys.sort();
-            keys
+            keys.into_iter().map(|k| (k.clone(), k)).collect()
         }
         (None, None) => Vec::new(),
     }
@@ -68,7 +70,7 @@ async fn run_in(tx: &mut Tx, prepared: &Prepared) -> std::result::Result<QueryRe
     let limit = prepared.row_limit.unwrap_or(usize::MAX);
     let mut maps = Vec::new();
     let mut truncated = false;
-    let mut columns: Option<Vec<String>> = None;
+    let mut columns: Option<Vec<(String, String)>> = None;
     tx.each(statement, |row| {
         let map = row_map(row)?;
         if columns.is_none() {
@@ -88,13 +90,15 @@ async fn run_in(tx: &mut Tx, prepared: &Prepared) -> std::result::Result<QueryRe
         .map(|mut map| {
             let values = columns
                 .iter()
-                .map(|c| query_value(map.remove(c).unwrap_or(BoltType::Null(neo4rs::BoltNull))))
+                .map(|(key, _)| {
+                    query_value(map.remove(key).unwrap_or(BoltType::Null(neo4rs::BoltNull)))
+                })
                 .collect::<Result<_>>()?;
             Ok(ResultRow { values })
         })
         .collect::<Result<_>>()?;
     Ok(QueryResult {
-        columns,
+        columns: columns.into_iter().map(|(_, shown)| shown).collect(),
         rows,
         truncated,
         stats: Default::default(),
@@ -128,10 +132,25 @@ impl BoltGraph {
                     .into(),
             ));
         }
+        let (text, columns) = match &tokens {
+            Some(tokens) => {
+                let text = scan::contract_ids(&query.text, tokens);
+                let keys = scan::tokens(&text).and_then(|t| scan::columns(&text, &t));
+                let shown = scan::columns(&query.text, tokens);
+                let pairs = match (keys, shown) {
+                    (Some(k), Some(s)) if k.len() == s.len() => {
+                        Some(k.into_iter().zip(s).collect())
+                    }
+                    _ => None,
+                };
+                (text, pairs)
+            }
+            None => (query.text, None),
+        };
         let prepared = Prepared {
-            columns: tokens.and_then(|t| scan::columns(&query.text, &t)),
+            columns,
             params: query_params(&query.parameters)?,
-            text: query.text,
+            text,
             row_limit: query.row_limit,
             stop_at_limit: query.access_mode == AccessMode::Read,
         };

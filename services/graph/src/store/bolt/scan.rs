@@ -7,6 +7,9 @@
 //!   front with the embedded engine's message. It is a courtesy, not the guard: READ queries
 //!   also run in a transaction that is always rolled back (a procedure may write unseen here).
 //! - [`load_csv`]: LOAD CSV, refused in every mode (the engine would read its own files).
+//! - [`contract_ids`]: `id(x)` rewritten to `(id(x) + 1)`, so that ids in Cypher are the
+//!   contract's, as the RPCs give them (engine id + 1; see `values`): `RETURN id(n)` then names
+//!   the node GetNode finds, and `WHERE id(n) = $id` takes the id a client holds.
 //! - [`columns`]: the names of the final RETURN's columns, in order. neo4rs 0.8 hands rows over
 //!   as maps (the field order the server sends is not exposed), so the order is taken from the
 //!   text: an alias, or the expression exactly as written, which is how Neo4j names a column.
@@ -78,6 +81,32 @@ pub(super) fn load_csv(tokens: &[Token]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `text` with every call of `id()` shifted to the contract's ids: `(id(x) + 1)`.
+pub(super) fn contract_ids(text: &str, tokens: &[Token]) -> String {
+    let depth = depths(tokens);
+    let mut edits: Vec<(usize, &str)> = Vec::new();
+    for i in 0..tokens.len() {
+        let is_id = keyword(tokens, i).as_deref() == Some("ID")
+            && matches!(tokens.get(i + 1).map(|t| &t.tok), Some(Tok::Sym("(")));
+        if !is_id {
+            continue;
+        }
+        let open = depth[i + 1];
+        let close =
+            (i + 2..tokens.len()).find(|&j| tokens[j].tok == Tok::Sym(")") && depth[j] == open);
+        if let Some(close) = close {
+            edits.push((tokens[i].offset, "("));
+            edits.push((tokens[close].offset + 1, " + 1)"));
+        }
+    }
+    edits.sort_by_key(|&(at, _)| std::cmp::Reverse(at));
+    let mut out = text.to_owned();
+    for (at, insert) in edits {
+        out.insert_str(at, insert);
+    }
+    out
 }
 
 /// How deep in brackets each token is (a RETURN inside `{ }` belongs to a subquery).
@@ -187,6 +216,19 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("LOAD CSV")
+        );
+    }
+
+    #[test]
+    fn ids_are_shifted_to_the_contracts() {
+        let shift = |text: &str| contract_ids(text, &tokens(text).unwrap());
+        assert_eq!(
+            shift("MATCH (n) WHERE ID(n) = $id RETURN id(n), n.id, 'id(x)'"),
+            "MATCH (n) WHERE (ID(n) + 1) = $id RETURN (id(n) + 1), n.id, 'id(x)'"
+        );
+        assert_eq!(
+            shift("RETURN id(head([(n)-->(m) | m]))"),
+            "RETURN (id(head([(n)-->(m) | m])) + 1)"
         );
     }
 
