@@ -7,6 +7,11 @@
 //! reuses ids after deletes and gives a node a new id when its labels change (its labels decide
 //! the record's bucket). Nothing here invents or remembers ids.
 //!
+//! neo4rs 0.8.0 decodes the one-byte integers -16..-1 as 240..255 (its integer parser casts the
+//! marker byte without its sign). Values cannot be told apart afterwards, so this is documented
+//! (README, "Scaling out") rather than repaired here, except in a path's index list, where the
+//! range of valid indices tells ([`signed_index`]).
+//!
 //! Bolt has types the contract has not (temporal, spatial, bytes, durations): they come back
 //! as their text form (ISO 8601 for temporal values), bytes as a list of integers.
 
