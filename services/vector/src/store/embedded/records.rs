@@ -1,23 +1,37 @@
-//! The on-disk record types of the log and the snapshot, as protobuf messages (prost derive).
-//! Objects and collection descriptions reuse the public v1 messages, whose wire format buf's
-//! breaking-change check already keeps stable.
+//! The embedded engine's on-disk format: the record types of the log and the snapshot, as
+//! protobuf messages (prost derive). Objects and collection descriptions reuse the public v1
+//! messages (translated in `crate::wire`), whose wire format buf's breaking-change check already
+//! keeps stable.
 
 use chatmesh_proto::vector as pb;
 
+use crate::error::{Result, VectorError};
+use crate::model::CollectionSpec;
+
+/// The description a log entry or snapshot recorded (corruption when it makes no sense).
+pub(super) fn spec(stored: &pb::Collection) -> Result<CollectionSpec> {
+    crate::wire::collection_from_pb(stored).ok_or_else(|| {
+        VectorError::Corrupt(format!(
+            "stored collection '{}' has an impossible description",
+            stored.name
+        ))
+    })
+}
+
 /// One logged write, with its log sequence number.
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct LogEntry {
+pub(super) struct LogEntry {
     /// Increases by one per write, across restarts.
     #[prost(uint64, tag = "1")]
-    pub lsn: u64,
+    pub(super) lsn: u64,
     /// The write.
     #[prost(oneof = "Op", tags = "2, 3, 4, 5")]
-    pub op: Option<Op>,
+    pub(super) op: Option<Op>,
 }
 
 /// A write.
 #[derive(Clone, PartialEq, prost::Oneof)]
-pub enum Op {
+pub(super) enum Op {
     /// A new collection (name, dimension, distance, HNSW parameters, embedder, time).
     #[prost(message, tag = "2")]
     CreateCollection(pb::Collection),
@@ -34,38 +48,38 @@ pub enum Op {
 
 /// Objects written to one collection.
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct UpsertOp {
+pub(super) struct UpsertOp {
     /// The collection.
     #[prost(string, tag = "1")]
-    pub collection: String,
+    pub(super) collection: String,
     /// The objects, vectors filled in.
     #[prost(message, repeated, tag = "2")]
-    pub objects: Vec<pb::VectorObject>,
+    pub(super) objects: Vec<pb::VectorObject>,
 }
 
 /// Ids deleted from one collection.
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct DeleteOp {
+pub(super) struct DeleteOp {
     /// The collection.
     #[prost(string, tag = "1")]
-    pub collection: String,
+    pub(super) collection: String,
     /// The ids.
     #[prost(string, repeated, tag = "2")]
-    pub ids: Vec<String>,
+    pub(super) ids: Vec<String>,
 }
 
 /// One record of a snapshot file.
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct SnapshotRecord {
+pub(super) struct SnapshotRecord {
     /// The part.
     #[prost(oneof = "SnapshotPart", tags = "1, 2, 3, 4")]
-    pub part: Option<SnapshotPart>,
+    pub(super) part: Option<SnapshotPart>,
 }
 
 /// The parts of a snapshot, in file order: header, then per collection its description
 /// followed by its objects in chunks, then the end marker.
 #[derive(Clone, PartialEq, prost::Oneof)]
-pub enum SnapshotPart {
+pub(super) enum SnapshotPart {
     /// The log sequence number the snapshot includes (later log entries are replayed).
     #[prost(uint64, tag = "1")]
     Header(u64),
@@ -82,41 +96,41 @@ pub enum SnapshotPart {
 
 /// A collection's description and index bookkeeping.
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct SnapshotCollection {
+pub(super) struct SnapshotCollection {
     /// The description.
     #[prost(message, optional, tag = "1")]
-    pub spec: Option<pb::Collection>,
+    pub(super) spec: Option<pb::Collection>,
     /// Slots allocated so far.
     #[prost(uint64, tag = "2")]
-    pub next_slot: u64,
+    pub(super) next_slot: u64,
     /// Points in the dumped index, or 0 when no dump was written.
     #[prost(uint64, tag = "3")]
-    pub index_points: u64,
+    pub(super) index_points: u64,
     /// Base name of the index dump in the data directory.
     #[prost(string, tag = "4")]
-    pub index_basename: String,
+    pub(super) index_basename: String,
 }
 
 /// A chunk of objects.
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct SnapshotObjects {
+pub(super) struct SnapshotObjects {
     /// Slot of each object.
     #[prost(uint64, repeated, tag = "1")]
-    pub slots: Vec<u64>,
+    pub(super) slots: Vec<u64>,
     /// The objects.
     #[prost(message, repeated, tag = "2")]
-    pub objects: Vec<pb::VectorObject>,
+    pub(super) objects: Vec<pb::VectorObject>,
 }
 
 /// Totals closing a snapshot.
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct SnapshotEnd {
+pub(super) struct SnapshotEnd {
     /// Collections written.
     #[prost(uint64, tag = "1")]
-    pub collections: u64,
+    pub(super) collections: u64,
     /// Objects written.
     #[prost(uint64, tag = "2")]
-    pub objects: u64,
+    pub(super) objects: u64,
 }
 
 impl chatmesh_durable::Entry for LogEntry {

@@ -1,53 +1,15 @@
-//! Text embedding behind the [`Embedder`] trait, and the built-in `hashing-v1` embedder: it
-//! needs no model download, is deterministic, and puts texts that share words (or parts of
-//! words) near each other, which is what FAQ-style retrieval needs.
+//! `hashing-v1`, the built-in embedder: it needs no model files, is deterministic, and puts
+//! texts that share words (or parts of words) near each other.
 //!
-//! `hashing-v1` hashes each word, and each character trigram of each word, to a signed
-//! coordinate (the "hashing trick"), weights common function words down, and L2-normalises.
-//! Any dimension from 16 to 4096 works; more dimensions mean fewer collisions.
+//! It hashes each word, and each character trigram of each word, to a signed coordinate (the
+//! "hashing trick"), weights common function words down, and L2-normalises. Any dimension from
+//! 16 to 4096 works; more dimensions mean fewer collisions.
 
-use std::sync::Arc;
-
-use crate::error::{Result, invalid};
-
-/// Turns text into a vector of a fixed dimension.
-pub trait Embedder: Send + Sync {
-    /// The name collections record, e.g. `hashing-v1`.
-    fn name(&self) -> &str;
-    /// Length of every vector this embedder returns.
-    fn dimension(&self) -> usize;
-    /// The embedding of `text`; all zeros when the text has nothing to embed.
-    fn embed(&self, text: &str) -> Vec<f32>;
-}
-
-/// Name of the built-in embedder.
-pub const HASHING_V1: &str = "hashing-v1";
-/// Name meaning "this collection takes vectors only".
-pub const NONE: &str = "none";
-/// Dimension `hashing-v1` uses when none is asked for.
-pub const DEFAULT_DIMENSION: usize = 256;
-
-/// The embedder called `name` at `dimension`, or `None` for the `none` embedder.
-pub fn by_name(name: &str, dimension: usize) -> Result<Option<Arc<dyn Embedder>>> {
-    match name {
-        "" | HASHING_V1 => {
-            if !(16..=4096).contains(&dimension) {
-                return Err(invalid(format!(
-                    "embedder {HASHING_V1} produces 16 to 4096 dimensions, not {dimension}"
-                )));
-            }
-            Ok(Some(Arc::new(HashingEmbedder::new(dimension))))
-        }
-        NONE => Ok(None),
-        other => Err(invalid(format!(
-            "unknown embedder '{other}' (this server has '{HASHING_V1}' and '{NONE}')"
-        ))),
-    }
-}
+use super::{Embedder, HASHING_V1};
 
 /// The built-in, model-free embedder.
 #[derive(Debug, Clone)]
-pub struct HashingEmbedder {
+pub(crate) struct HashingEmbedder {
     dimension: usize,
 }
 
@@ -64,7 +26,7 @@ const TRIGRAM_WEIGHT: f32 = 0.35;
 
 impl HashingEmbedder {
     /// An embedder producing `dimension`-long vectors.
-    pub fn new(dimension: usize) -> Self {
+    pub(crate) fn new(dimension: usize) -> Self {
         Self { dimension }
     }
 
@@ -79,10 +41,6 @@ impl HashingEmbedder {
 impl Embedder for HashingEmbedder {
     fn name(&self) -> &str {
         HASHING_V1
-    }
-
-    fn dimension(&self) -> usize {
-        self.dimension
     }
 
     fn embed(&self, text: &str) -> Vec<f32> {
@@ -160,13 +118,5 @@ mod tests {
     fn case_and_punctuation_do_not_matter() {
         let e = HashingEmbedder::new(64);
         assert_eq!(e.embed("Reset, PASSWORD!"), e.embed("reset password"));
-    }
-
-    #[test]
-    fn registry_knows_its_embedders() {
-        assert!(by_name("", 256).unwrap().is_some());
-        assert!(by_name(HASHING_V1, 8).is_err());
-        assert!(by_name(NONE, 3).unwrap().is_none());
-        assert!(by_name("word2vec", 256).is_err());
     }
 }
