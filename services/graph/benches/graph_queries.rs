@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
-use chatmesh_graph::store::{
-    CypherQuery, Direction, EmbeddedGraph, GraphStore, NeighborQuery, PathQuery, StoreOptions,
+use chatmesh_graph::internals::{
+    AccessMode, CypherQuery, Direction, EmbeddedGraph, NeighborQuery, PathQuery, StoreOptions,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -39,7 +39,7 @@ fn benches(c: &mut Criterion) {
                 limit: None,
                 deadline: None,
             };
-            store.neighbors(&query).expect("neighbors").0.len()
+            store.neighbors(&query).expect("neighbors").list.len()
         })
     });
 
@@ -51,7 +51,7 @@ fn benches(c: &mut Criterion) {
                     "MATCH (p:Person) WHERE p.dept = '{dept}' AND p.age >= 60 RETURN p.name, p.age"
                 ),
                 parameters: Default::default(),
-                may_write: false,
+                access_mode: AccessMode::Read,
                 row_limit: Some(10_000),
                 deadline: None,
             };

@@ -5,7 +5,8 @@
 //!
 //! - `store_handoff`: the store call alone on a 2-worker tokio runtime, handed to the blocking
 //!   pool (`spawn_blocking`, as every read once was) or answered on the async thread
-//!   (`try_neighbors`, as the API now does) — a paired comparison of that one hop.
+//!   (`try_neighbors`, as the embedded store's async method now does) — a paired comparison
+//!   of that one hop.
 //! - `grpc`: the whole call through the service on a loopback port (one HTTP/2 connection).
 //!
 //! Run: `cargo bench -p chatmesh-graph --bench neighbors`. Each sample times `iters` calls
@@ -15,8 +16,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chatmesh_graph::store::{Direction, EmbeddedGraph, GraphStore, NeighborQuery, StoreOptions};
-use chatmesh_graph::value::{Properties, Value};
+use chatmesh_graph::internals::{
+    Direction, EmbeddedGraph, NeighborQuery, Properties, StoreOptions, Value,
+};
 use chatmesh_proto::graph as pb;
 use chatmesh_proto::graph::graph_service_client::GraphServiceClient;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -114,8 +116,17 @@ fn benches(c: &mut Criterion) {
     let store = EmbeddedGraph::open(dir.path(), StoreOptions::default()).expect("store");
     let people = Arc::new(load(&store));
     store.flush().expect("snapshot");
-    let store = Arc::new(store);
+    handoff_benches(c, &runtime, Arc::new(store), people.clone());
+    grpc_benches(c, &runtime, dir.path(), people);
+}
 
+/// The store call alone, handed to the blocking pool or answered inline.
+fn handoff_benches(
+    c: &mut Criterion,
+    runtime: &tokio::runtime::Runtime,
+    store: Arc<EmbeddedGraph>,
+    people: Arc<Vec<u64>>,
+) {
     let mut group = c.benchmark_group("neighbors_c16_store_handoff");
     group
         .sample_size(20)
@@ -124,7 +135,7 @@ fn benches(c: &mut Criterion) {
     group.bench_function("spawn_blocking", |b| {
         b.iter_custom(|iters| {
             let (store, people) = (store.clone(), people.clone());
-            concurrently(&runtime, iters, move |r| {
+            concurrently(runtime, iters, move |r| {
                 let (store, node) = (store.clone(), people[r as usize % people.len()]);
                 async move {
                     tokio::task::spawn_blocking(move || store.neighbors(&query(node)))
@@ -138,7 +149,7 @@ fn benches(c: &mut Criterion) {
     group.bench_function("inline", |b| {
         b.iter_custom(|iters| {
             let (store, people) = (store.clone(), people.clone());
-            concurrently(&runtime, iters, move |r| {
+            concurrently(runtime, iters, move |r| {
                 let found = store
                     .try_neighbors(&query(people[r as usize % people.len()]), 512)
                     .expect("answered at once")
@@ -150,15 +161,18 @@ fn benches(c: &mut Criterion) {
         })
     });
     group.finish();
-    drop(store);
+}
 
+/// The whole ListNeighbors call through the service on a loopback port, on the data `dir`
+/// holds.
+fn grpc_benches(
+    c: &mut Criterion,
+    runtime: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+    people: Arc<Vec<u64>>,
+) {
     let (client, shutdown) = runtime.block_on(async {
-        let args = [
-            "chatmesh-graph",
-            "--data-dir",
-            &dir.path().display().to_string(),
-        ]
-        .map(str::to_owned);
+        let args = ["chatmesh-graph", "--data-dir", &dir.display().to_string()].map(str::to_owned);
         let config: chatmesh_graph::Config =
             chatmesh_runtime::cli::parse_config(&chatmesh_graph::INFO, args).expect("config");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -187,7 +201,7 @@ fn benches(c: &mut Criterion) {
     group.bench_function("list_neighbors", |b| {
         b.iter_custom(|iters| {
             let (client, people) = (client.clone(), people.clone());
-            concurrently(&runtime, iters, move |r| {
+            concurrently(runtime, iters, move |r| {
                 let mut client = client.clone();
                 let node_id = people[r as usize % people.len()];
                 async move {

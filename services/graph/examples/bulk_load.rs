@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use chatmesh_graph::store::{EmbeddedGraph, GraphStore, StoreOptions};
+use chatmesh_graph::internals::{EmbeddedGraph, StoreOptions};
 
 #[path = "../benches/common/generated.rs"]
 mod generated;
@@ -33,7 +33,7 @@ fn main() {
         generated::load(&store, generated::NODES, generated::EDGES);
         let elapsed = started.elapsed().as_secs_f64();
         let after = rss_bytes().unwrap_or(0);
-        let schema = store.schema().expect("schema");
+        let schema = store.schema();
         println!(
             "run {run}: loaded {} nodes and {} relationships in {elapsed:.2} s; RSS +{:.0} MiB (from {:.0} to {:.0} MiB)",
             schema.node_count,

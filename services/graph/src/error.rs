@@ -1,5 +1,5 @@
-//! What can go wrong in the graph service, in domain terms. `api::status` is the one place
-//! these become gRPC status codes.
+//! What can go wrong in the graph service, in domain terms, for every layer from the model up.
+//! No tonic here: `api/status.rs` is the one place these become gRPC status codes.
 
 /// A graph-service failure.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +29,9 @@ pub enum GraphError {
     /// Stored data could not be read back (corruption).
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    /// A bug: a task of the store failed (panicked) before it could answer.
+    #[error("{0}")]
+    Internal(String),
 }
 
 /// Shorthand for results in this crate.

@@ -2,16 +2,49 @@
 //!
 //! The library is what `chatmesh-graph` and `chatmesh up` run: [`serve`] binds the configured
 //! address, [`serve_on`] serves on a listener the caller bound (tests, `chatmesh up`). The code
-//! follows the request: [`api`] (gRPC edge) → [`store`] (the `GraphStore` trait and its
-//! durable embedded implementation on petgraph), with [`value`] (property values and names)
-//! and [`seed`] (the demo organisation) beside them.
+//! follows the request, top to bottom, each layer using only those below it:
+//!
+//! - `api/`: the gRPC edge. `mod.rs` the handlers, `convert/` the only code that knows the
+//!   protobuf messages (requests → validated domain values, answers → messages), `status.rs`
+//!   the one error mapping, `neighbors.rs` ListNeighbors paging (page tokens).
+//! - `store/`: the async `GraphStore` trait the handlers call, speaking domain types only, and
+//!   `open`, which picks the engine. `store/embedded/` is the one engine: the in-memory engine
+//!   and Cypher made durable by a write-ahead log and snapshots (`records.rs` the on-disk
+//!   format, `snapshot.rs`, `graph_store.rs` inline fast paths or the blocking pool).
+//! - `seed.rs`: the demo organisation, written through an engine transaction.
+//! - `cypher/`: the Cypher subset: lexer, parser (by clause, expression, pattern), ast, scope
+//!   checks, run-time values, matcher, evaluator, executor, projection.
+//! - `engine/`: the in-memory graph: petgraph state with our stable ids, transactions with
+//!   undo, traversals, schema counts, the deadline budget.
+//! - `model/`: the vocabulary: property values and limits, entities, walks, Cypher requests and
+//!   results. `error.rs`: the domain error.
 
-pub mod api;
-pub mod cypher;
-pub mod error;
-pub mod seed;
-pub mod store;
-pub mod value;
+#![warn(unreachable_pub)]
+
+mod api;
+mod cypher;
+mod engine;
+mod error;
+mod model;
+mod seed;
+mod store;
+
+/// Internals for the crate's benchmarks (`benches/`), fuzz targets (`fuzz/`), example
+/// (`examples/bulk_load.rs`) and the tests that drive the engine directly (`tests/model.rs`,
+/// `tests/tck`, `tests/parser_robustness.rs`). Not an API: anything here may change at any time.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::api::{node_to_pb, parameter_from_pb, relationship_to_pb, row_to_pb, status};
+    pub use crate::cypher::{Graph, Output, Statement, execute, parse};
+    pub use crate::engine::{Budget, EdgeData, GraphState, Txn};
+    pub use crate::error::{GraphError, Result};
+    pub use crate::model::{
+        AccessMode, CypherQuery, Direction, FoundPath, Neighbor, NeighborQuery, Neighbors, Node,
+        Path, PathQuery, Properties, QueryResult, QueryValue, Relationship, Row, Schema, Value,
+        Weight, WriteStats,
+    };
+    pub use crate::store::embedded::{EmbeddedGraph, StoreOptions};
+}
 
 use std::sync::{Arc, OnceLock};
 
@@ -23,7 +56,7 @@ use chatmesh_runtime::{
 };
 use tokio::net::TcpListener;
 
-use crate::store::{EmbeddedGraph, StoreOptions};
+use crate::store::Settings;
 
 /// Who this service is and where it listens by default.
 pub const INFO: ServiceInfo = ServiceInfo {
@@ -83,21 +116,23 @@ pub async fn serve_on(
     let server = GrpcServer::new(&INFO, &config.server)
         .await?
         .add_service(api);
-    let dir = config.data.path(&INFO);
-    let options = StoreOptions {
+    let settings = Settings {
+        dir: config.data.path(&INFO),
         snapshot_after_bytes: config.snapshot_after_bytes,
+        seed_demo: config.seed_demo,
     };
-    let seed_demo = config.seed_demo;
-    let open = move || {
-        let store = EmbeddedGraph::open(&dir, options)
-            .map_err(|e| format!("cannot open the graph store: {e}"))?;
-        if seed_demo {
-            seed::demo(&store).map_err(|e| format!("cannot load the demo data: {e}"))?;
-        }
-        Ok(Arc::new(store) as _)
-    };
-    chatmesh_runtime::loading::serve_loading(server, listener, shutdown, ready, open, |store| {
-        store.flush().map_err(|e| e.to_string())
-    })
+    chatmesh_runtime::loading::serve_loading(
+        server,
+        listener,
+        shutdown,
+        ready,
+        move || store::open(settings),
+        // Runs on the blocking pool, so it may wait for the async flush.
+        |store| {
+            tokio::runtime::Handle::current()
+                .block_on(store.flush())
+                .map_err(|e| e.to_string())
+        },
+    )
     .await
 }

@@ -4,13 +4,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chatmesh_graph::cypher::exec::{Graph, execute};
-use chatmesh_graph::cypher::matcher::Budget;
-use chatmesh_graph::cypher::parser::parse;
-use chatmesh_graph::store::graph::GraphState;
-use chatmesh_graph::store::txn::Txn;
-use chatmesh_graph::value::{Properties, Value};
-use chatmesh_proto::graph::value::Kind;
+use chatmesh_graph::internals::{
+    Budget, Graph, GraphState, Properties, QueryValue, Txn, Value, execute, parse,
+};
 use proptest::prelude::*;
 
 /// A generated node: labels among A and B, and maybe a property `k` in 0..3.
@@ -199,10 +195,10 @@ fn build(spec: &GraphSpec) -> GraphState {
     state
 }
 
-fn int(value: &chatmesh_proto::graph::Value) -> i64 {
-    match value.kind {
-        Some(Kind::IntValue(i)) => i,
-        ref other => panic!("not an integer: {other:?}"),
+fn int(value: &QueryValue) -> i64 {
+    match value {
+        QueryValue::Int(i) => *i,
+        other => panic!("not an integer: {other:?}"),
     }
 }
 

@@ -1,8 +1,7 @@
 //! Property test (a stand-in until the cargo-fuzz target exists): the parser never panics.
 //! Arbitrary text and soups of Cypher tokens either parse or fail with INVALID_ARGUMENT.
 
-use chatmesh_graph::cypher::parser::parse;
-use chatmesh_graph::error::GraphError;
+use chatmesh_graph::internals::{GraphError, parse};
 use proptest::prelude::*;
 
 const TOKENS: [&str; 48] = [
@@ -48,9 +47,7 @@ fn deep_nesting_is_refused_not_overflowed() {
 fn the_longest_accepted_chains_evaluate_without_exhausting_the_stack() {
     use std::collections::HashMap;
 
-    use chatmesh_graph::cypher::exec::{Graph, execute};
-    use chatmesh_graph::cypher::matcher::Budget;
-    use chatmesh_graph::store::graph::GraphState;
+    use chatmesh_graph::internals::{Budget, Graph, GraphState, execute};
 
     let state = GraphState::new();
     let mut deepest = 0;

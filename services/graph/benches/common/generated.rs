@@ -7,8 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use chatmesh_graph::store::EmbeddedGraph;
-use chatmesh_graph::value::{Properties, Value};
+use chatmesh_graph::internals::{EmbeddedGraph, Properties, Value};
 
 pub const NODES: usize = 100_000;
 pub const EDGES: usize = 1_000_000;

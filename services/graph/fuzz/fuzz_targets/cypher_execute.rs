@@ -6,11 +6,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use chatmesh_graph::cypher::exec::{Graph, execute};
-use chatmesh_graph::cypher::matcher::Budget;
-use chatmesh_graph::cypher::parser::parse;
-use chatmesh_graph::store::graph::GraphState;
-use chatmesh_graph::store::txn::Txn;
+use chatmesh_graph::internals::{Budget, Graph, GraphState, Txn, execute, parse};
 use libfuzzer_sys::fuzz_target;
 
 /// A few labelled nodes and relationships to match against.

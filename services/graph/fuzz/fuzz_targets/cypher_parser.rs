@@ -7,6 +7,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = chatmesh_graph::cypher::parser::parse(text);
+        let _ = chatmesh_graph::internals::parse(text);
     }
 });

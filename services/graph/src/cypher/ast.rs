@@ -1,17 +1,43 @@
-//! The syntax tree of the Cypher subset, as the parser produces it and the executor runs it.
+//! The syntax tree of the Cypher subset, as the parser produces it and the executor runs it,
+//! with the names and limits of the language both sides share (functions, aggregates, hops).
 
-use super::eval::RVal;
+use super::rval::RVal;
+
+/// Largest hop count of a variable-length relationship; also the expansion limit of an
+/// unbounded one (`*`, `*2..`), so the matcher's recursion stays shallow.
+pub(crate) const MAX_HOPS: u32 = 100;
+
+/// The scalar functions the subset knows (lower-cased); aggregates are in [`AGGREGATES`].
+pub(crate) const FUNCTIONS: [&str; 17] = [
+    "id",
+    "labels",
+    "type",
+    "properties",
+    "keys",
+    "size",
+    "length",
+    "nodes",
+    "relationships",
+    "startnode",
+    "endnode",
+    "coalesce",
+    "tostring",
+    "tointeger",
+    "tofloat",
+    "tolower",
+    "toupper",
+];
 
 /// One statement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
     /// Clauses in order; a RETURN, when present, is last.
-    pub clauses: Vec<Clause>,
+    pub(crate) clauses: Vec<Clause>,
 }
 
 impl Statement {
     /// The first writing clause's name, if the statement writes.
-    pub fn first_write(&self) -> Option<&'static str> {
+    pub(crate) fn first_write(&self) -> Option<&'static str> {
         self.clauses.iter().find_map(|c| match c {
             Clause::Create(_) => Some("CREATE"),
             Clause::Merge { .. } => Some("MERGE"),
@@ -26,7 +52,7 @@ impl Statement {
 
 /// A clause.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Clause {
+pub(crate) enum Clause {
     /// `[OPTIONAL] MATCH patterns [WHERE predicate]`.
     Match {
         optional: bool,
@@ -58,51 +84,51 @@ pub enum Clause {
 
 /// `RETURN|WITH [DISTINCT] items [ORDER BY ...] [SKIP n] [LIMIT n]`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Projection {
-    pub distinct: bool,
-    pub items: Vec<ReturnItem>,
-    pub order: Vec<SortItem>,
-    pub skip: Option<Expr>,
-    pub limit: Option<Expr>,
+pub(crate) struct Projection {
+    pub(crate) distinct: bool,
+    pub(crate) items: Vec<ReturnItem>,
+    pub(crate) order: Vec<SortItem>,
+    pub(crate) skip: Option<Expr>,
+    pub(crate) limit: Option<Expr>,
 }
 
 /// One returned column: its expression and its name (the alias, or the expression's text).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ReturnItem {
-    pub expr: Expr,
-    pub name: String,
+pub(crate) struct ReturnItem {
+    pub(crate) expr: Expr,
+    pub(crate) name: String,
 }
 
 /// One ORDER BY key.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SortItem {
-    pub expr: Expr,
+pub(crate) struct SortItem {
+    pub(crate) expr: Expr,
     /// The expression's text, to match it against a returned column.
-    pub text: String,
-    pub descending: bool,
+    pub(crate) text: String,
+    pub(crate) descending: bool,
 }
 
 /// `[p =] (a)-[r]->(b)...`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PathPattern {
-    pub variable: Option<String>,
-    pub start: NodePattern,
-    pub steps: Vec<(RelPattern, NodePattern)>,
+pub(crate) struct PathPattern {
+    pub(crate) variable: Option<String>,
+    pub(crate) start: NodePattern,
+    pub(crate) steps: Vec<(RelPattern, NodePattern)>,
 }
 
 /// `(var:Label {key: value})`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NodePattern {
-    pub variable: Option<String>,
-    pub labels: Vec<String>,
-    pub properties: Vec<(String, Expr)>,
+pub(crate) struct NodePattern {
+    pub(crate) variable: Option<String>,
+    pub(crate) labels: Vec<String>,
+    pub(crate) properties: Vec<(String, Expr)>,
     /// Whether a property map was written, even an empty `{}`.
-    pub has_map: bool,
+    pub(crate) has_map: bool,
 }
 
 /// Which way a relationship pattern points, left to right.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Arrow {
+pub(crate) enum Arrow {
     /// `-[]->`
     Right,
     /// `<-[]-`
@@ -113,18 +139,18 @@ pub enum Arrow {
 
 /// `-[var:TYPE|OTHER *min..max {key: value}]->`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RelPattern {
-    pub variable: Option<String>,
-    pub types: Vec<String>,
-    pub arrow: Arrow,
-    pub properties: Vec<(String, Expr)>,
+pub(crate) struct RelPattern {
+    pub(crate) variable: Option<String>,
+    pub(crate) types: Vec<String>,
+    pub(crate) arrow: Arrow,
+    pub(crate) properties: Vec<(String, Expr)>,
     /// `Some((min, max))` for a variable-length pattern; `max` `None` is unbounded.
-    pub length: Option<(u32, Option<u32>)>,
+    pub(crate) length: Option<(u32, Option<u32>)>,
 }
 
 /// One item of SET.
 #[derive(Debug, Clone, PartialEq)]
-pub enum SetItem {
+pub(crate) enum SetItem {
     /// `var.key = value`.
     Property {
         variable: String,
@@ -144,7 +170,7 @@ pub enum SetItem {
 
 /// One item of REMOVE.
 #[derive(Debug, Clone, PartialEq)]
-pub enum RemoveItem {
+pub(crate) enum RemoveItem {
     /// `var.key`.
     Property { variable: String, key: String },
     /// `var:Label`.
@@ -156,7 +182,7 @@ pub enum RemoveItem {
 
 /// Binary operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BinOp {
+pub(crate) enum BinOp {
     Or,
     Xor,
     And,
@@ -180,7 +206,7 @@ pub enum BinOp {
 
 /// An expression.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Expr {
+pub(crate) enum Expr {
     Literal(RVal),
     Parameter(String),
     Variable(String),
@@ -208,11 +234,11 @@ pub enum Expr {
 }
 
 /// Names of the aggregating functions.
-pub const AGGREGATES: [&str; 6] = ["count", "sum", "avg", "min", "max", "collect"];
+pub(crate) const AGGREGATES: [&str; 6] = ["count", "sum", "avg", "min", "max", "collect"];
 
 impl Expr {
     /// Whether the expression contains an aggregate.
-    pub fn has_aggregate(&self) -> bool {
+    pub(crate) fn has_aggregate(&self) -> bool {
         match self {
             Expr::CountStar => true,
             Expr::Call { name, args, .. } => {
@@ -232,7 +258,7 @@ impl Expr {
 
 impl Expr {
     /// The expressions directly inside this one.
-    pub fn children(&self) -> Vec<&Expr> {
+    pub(crate) fn children(&self) -> Vec<&Expr> {
         match self {
             Expr::Literal(_) | Expr::Parameter(_) | Expr::Variable(_) | Expr::CountStar => {
                 Vec::new()
@@ -249,7 +275,7 @@ impl Expr {
     }
 
     /// Whether this is a call of an aggregate function (or `count(*)`).
-    pub fn is_aggregate_call(&self) -> bool {
+    pub(crate) fn is_aggregate_call(&self) -> bool {
         match self {
             Expr::CountStar => true,
             Expr::Call { name, .. } => AGGREGATES.contains(&name.as_str()),

@@ -1,20 +1,19 @@
 //! Runs a parsed statement clause by clause over a list of rows: MATCH and OPTIONAL MATCH
 //! extend rows (then WHERE filters), writing clauses change the graph through the request's
-//! [`Txn`], WITH projects rows into new ones (then WHERE filters), and RETURN projects the
-//! result (see [`super::project`]).
+//! [`Txn`] (see [`super::write`]), WITH projects rows into new ones (then WHERE filters), and
+//! RETURN projects the result (see [`super::project`]) into rows of domain values.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
-use chatmesh_proto::graph as pb;
-
-use super::ast::{Arrow, Clause, NodePattern, PathPattern, RemoveItem, SetItem, Statement};
-use super::eval::{RVal, Row, Scope};
-use super::matcher::{Budget, MAX_INTERMEDIATE_ROWS, match_patterns};
+use super::ast::{Clause, Expr, PathPattern, Projection, Statement};
+use super::eval::Scope;
+use super::matcher::{MAX_INTERMEDIATE_ROWS, match_patterns};
 use super::project::project;
+use super::rval::{Bindings, RVal};
+use super::write::write_clause;
+use crate::engine::{Budget, GraphState, Txn};
 use crate::error::{GraphError, Result, invalid};
-use crate::store::graph::GraphState;
-use crate::store::txn::Txn;
-use crate::value::{Properties, Value, check_name};
+use crate::model::{QueryValue, Row};
 
 /// The graph a statement runs on: read-only, or a write transaction.
 pub enum Graph<'a, 'g> {
@@ -47,20 +46,24 @@ pub struct Output {
     /// Column names.
     pub columns: Vec<String>,
     /// Rows, at most the row limit.
-    pub rows: Vec<pb::Row>,
+    pub rows: Vec<Row>,
     /// Whether rows beyond the row limit were dropped.
     pub truncated: bool,
 }
 
-/// Runs `statement`.
+/// Runs `statement` with `params` (nodes, relationships and paths are refused as parameters).
 pub fn execute(
     mut graph: Graph,
     statement: &Statement,
-    params: &HashMap<String, RVal>,
+    params: &HashMap<String, QueryValue>,
     budget: &Budget,
     row_limit: Option<usize>,
 ) -> Result<Output> {
-    let mut rows = vec![Row::new()];
+    let params = params
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), RVal::from_parameter(v, k)?)))
+        .collect::<Result<HashMap<_, _>>>()?;
+    let mut rows = vec![Bindings::new()];
     for clause in &statement.clauses {
         rows = match clause {
             Clause::Match {
@@ -68,104 +71,21 @@ pub fn execute(
                 patterns,
                 predicate,
             } => match_clause(
-                &graph.scope(params),
+                &graph.scope(&params),
                 budget,
                 *optional,
                 patterns,
                 predicate.as_ref(),
                 &rows,
             )?,
-            Clause::Create(patterns) => {
-                let txn = graph.txn()?;
-                for row in &mut rows {
-                    for pattern in patterns {
-                        create_path(txn, params, pattern, row)?;
-                    }
-                }
-                rows
-            }
-            Clause::Merge {
-                pattern,
-                on_create,
-                on_match,
-            } => merge(
-                graph.txn()?,
-                params,
-                budget,
-                pattern,
-                on_create,
-                on_match,
-                rows,
-            )?,
-            Clause::Set(items) => {
-                let txn = graph.txn()?;
-                for row in &rows {
-                    for item in items {
-                        set_item(txn, params, item, row)?;
-                    }
-                }
-                rows
-            }
-            Clause::Remove(items) => {
-                let txn = graph.txn()?;
-                for row in &rows {
-                    for item in items {
-                        remove_item(txn, item, row)?;
-                    }
-                }
-                rows
-            }
-            Clause::Delete { detach, targets } => {
-                delete(graph.txn()?, params, targets, *detach, &rows)?;
-                rows
-            }
             Clause::With {
                 projection,
                 predicate,
-            } => {
-                let scope = graph.scope(params);
-                let values = project(&scope, projection, rows)?;
-                let mut next = Vec::with_capacity(values.len());
-                for (values, env) in values {
-                    let row: Row = projection
-                        .items
-                        .iter()
-                        .map(|item| item.name.clone())
-                        .zip(values)
-                        .collect();
-                    // WHERE after WITH sees the projected names and the variables before.
-                    let keep = match predicate {
-                        Some(p) => scope.truthy(p, &env)?,
-                        None => true,
-                    };
-                    if keep {
-                        next.push(row);
-                    }
-                }
-                next
-            }
+            } => with_clause(&graph.scope(&params), projection, predicate.as_ref(), rows)?,
             Clause::Return(projection) => {
-                let scope = graph.scope(params);
-                let state = scope.state;
-                let mut values: Vec<Vec<RVal>> = project(&scope, projection, rows)?
-                    .into_iter()
-                    .map(|(values, _)| values)
-                    .collect();
-                let truncated = row_limit.is_some_and(|l| values.len() > l);
-                if let Some(l) = row_limit {
-                    values.truncate(l);
-                }
-                return Ok(Output {
-                    columns: projection.items.iter().map(|i| i.name.clone()).collect(),
-                    rows: values
-                        .into_iter()
-                        .map(|values| pb::Row {
-                            values: values.iter().map(|v| v.to_pb(state)).collect(),
-                        })
-                        .collect(),
-                    truncated,
-                });
+                return return_clause(&graph.scope(&params), projection, rows, row_limit);
             }
+            writing => write_clause(graph.txn()?, &params, budget, writing, rows)?,
         };
     }
     Ok(Output::default())
@@ -178,9 +98,9 @@ fn match_clause(
     budget: &Budget,
     optional: bool,
     patterns: &[PathPattern],
-    predicate: Option<&super::ast::Expr>,
-    rows: &[Row],
-) -> Result<Vec<Row>> {
+    predicate: Option<&Expr>,
+    rows: &[Bindings],
+) -> Result<Vec<Bindings>> {
     let mut next = Vec::new();
     for row in rows {
         let mut found = Vec::new();
@@ -210,49 +130,6 @@ fn match_clause(
     Ok(next)
 }
 
-/// MERGE of one pattern per row: the matches (with ON MATCH SET applied), or the pattern
-/// created (with ON CREATE SET applied).
-fn merge(
-    txn: &mut Txn,
-    params: &HashMap<String, RVal>,
-    budget: &Budget,
-    pattern: &PathPattern,
-    on_create: &[SetItem],
-    on_match: &[SetItem],
-    rows: Vec<Row>,
-) -> Result<Vec<Row>> {
-    let mut next = Vec::new();
-    for row in rows {
-        budget.tick()?;
-        let found = {
-            let scope = Scope::of_txn(txn, params);
-            match_patterns(&scope, budget, std::slice::from_ref(pattern), &row)?
-        };
-        if found.is_empty() {
-            refuse_null_properties(&Scope::of_txn(txn, params), pattern, &row)?;
-            let mut created = row;
-            create_path(
-                txn,
-                params,
-                &outgoing_when_undirected(pattern),
-                &mut created,
-            )?;
-            for item in on_create {
-                set_item(txn, params, item, &created)?;
-            }
-            next.push(created);
-        } else {
-            for matched in found {
-                for item in on_match {
-                    set_item(txn, params, item, &matched)?;
-                }
-                next.push(matched);
-            }
-        }
-    }
-    Ok(next)
-}
-
 /// Every variable a list of patterns names.
 fn pattern_variables(patterns: &[PathPattern]) -> Vec<String> {
     let mut vars = Vec::new();
@@ -267,287 +144,57 @@ fn pattern_variables(patterns: &[PathPattern]) -> Vec<String> {
     vars
 }
 
-fn property_map(
-    txn: &Txn,
-    params: &HashMap<String, RVal>,
-    entries: &[(String, super::ast::Expr)],
-    row: &Row,
-) -> Result<Properties> {
-    let scope = Scope::of_txn(txn, params);
-    let mut properties = Properties::new();
-    for (key, expr) in entries {
-        check_name(key, "property key")?;
-        let value = scope
-            .eval(expr, row)?
-            .to_value(&format!("property '{key}'"))?;
-        if value != Value::Null {
-            properties.insert(key.clone(), value);
-        }
-    }
-    Ok(properties)
-}
-
-fn create_node(
-    txn: &mut Txn,
-    params: &HashMap<String, RVal>,
-    pattern: &NodePattern,
-    row: &mut Row,
-) -> Result<u64> {
-    if let Some(var) = &pattern.variable
-        && let Some(bound) = row.get(var)
-    {
-        if !pattern.labels.is_empty() || !pattern.properties.is_empty() {
-            return Err(invalid(format!(
-                "variable `{var}` is already declared; CREATE cannot add labels or properties to it"
-            )));
-        }
-        return match bound {
-            RVal::Node(id) => Ok(*id),
-            _ => Err(invalid(format!("variable `{var}` is not a node"))),
+/// WITH (and its WHERE): the projected rows that pass.
+fn with_clause(
+    scope: &Scope,
+    projection: &Projection,
+    predicate: Option<&Expr>,
+    rows: Vec<Bindings>,
+) -> Result<Vec<Bindings>> {
+    let values = project(scope, projection, rows)?;
+    let mut next = Vec::with_capacity(values.len());
+    for (values, env) in values {
+        let row: Bindings = projection
+            .items
+            .iter()
+            .map(|item| item.name.clone())
+            .zip(values)
+            .collect();
+        // WHERE after WITH sees the projected names and the variables before.
+        let keep = match predicate {
+            Some(p) => scope.truthy(p, &env)?,
+            None => true,
         };
+        if keep {
+            next.push(row);
+        }
     }
-    for label in &pattern.labels {
-        check_name(label, "label")?;
-    }
-    let properties = property_map(txn, params, &pattern.properties, row)?;
-    let id = txn.create_node(pattern.labels.iter().cloned().collect(), properties)?;
-    if let Some(var) = &pattern.variable {
-        row.insert(var.clone(), RVal::Node(id));
-    }
-    Ok(id)
+    Ok(next)
 }
 
-/// MERGE cannot create what it could never match: a property whose value is null.
-fn refuse_null_properties(scope: &Scope, pattern: &PathPattern, row: &Row) -> Result<()> {
-    let maps = std::iter::once(&pattern.start.properties)
-        .chain(pattern.steps.iter().map(|(_, n)| &n.properties))
-        .chain(pattern.steps.iter().map(|(r, _)| &r.properties));
-    for (key, expr) in maps.flatten() {
-        if scope.eval(expr, row)? == RVal::Null {
-            return Err(invalid(format!(
-                "MERGE cannot use a null value for property '{key}'; it would never match"
-            )));
-        }
+/// RETURN: the projected rows, at most `row_limit`, as domain values.
+fn return_clause(
+    scope: &Scope,
+    projection: &Projection,
+    rows: Vec<Bindings>,
+    row_limit: Option<usize>,
+) -> Result<Output> {
+    let mut values: Vec<Vec<RVal>> = project(scope, projection, rows)?
+        .into_iter()
+        .map(|(values, _)| values)
+        .collect();
+    let truncated = row_limit.is_some_and(|l| values.len() > l);
+    if let Some(l) = row_limit {
+        values.truncate(l);
     }
-    Ok(())
-}
-
-/// MERGE of an undirected relationship creates it pointing left to right.
-fn outgoing_when_undirected(pattern: &PathPattern) -> PathPattern {
-    let mut pattern = pattern.clone();
-    for (rel, _) in &mut pattern.steps {
-        if rel.arrow == Arrow::Either {
-            rel.arrow = Arrow::Right;
-        }
-    }
-    pattern
-}
-
-fn create_path(
-    txn: &mut Txn,
-    params: &HashMap<String, RVal>,
-    pattern: &PathPattern,
-    row: &mut Row,
-) -> Result<()> {
-    let mut nodes = vec![create_node(txn, params, &pattern.start, row)?];
-    let mut rels = Vec::new();
-    for (rel, node) in &pattern.steps {
-        let previous = *nodes.last().unwrap_or(&0);
-        let end = create_node(txn, params, node, row)?;
-        if rel.length.is_some() {
-            return Err(invalid("a variable-length relationship cannot be created"));
-        }
-        let [rel_type] = rel.types.as_slice() else {
-            return Err(invalid(
-                "a created relationship needs exactly one type, e.g. -[:KNOWS]->",
-            ));
-        };
-        check_name(rel_type, "relationship type")?;
-        let (start, finish) = match rel.arrow {
-            Arrow::Right => (previous, end),
-            Arrow::Left => (end, previous),
-            Arrow::Either => {
-                return Err(invalid(
-                    "a created relationship needs a direction: -[]-> or <-[]-",
-                ));
-            }
-        };
-        let properties = property_map(txn, params, &rel.properties, row)?;
-        let id = txn.create_relationship(start, finish, rel_type.clone(), properties)?;
-        if let Some(var) = &rel.variable {
-            if row.contains_key(var) {
-                return Err(invalid(format!("variable `{var}` is already declared")));
-            }
-            row.insert(var.clone(), RVal::Rel(id));
-        }
-        rels.push(id);
-        nodes.push(end);
-    }
-    if let Some(var) = &pattern.variable {
-        row.insert(var.clone(), RVal::Path { nodes, rels });
-    }
-    Ok(())
-}
-
-fn bound<'r>(row: &'r Row, variable: &str) -> Result<&'r RVal> {
-    row.get(variable)
-        .ok_or_else(|| invalid(format!("variable `{variable}` is not defined")))
-}
-
-fn set_property(txn: &mut Txn, target: &RVal, key: &str, value: Value) -> Result<()> {
-    check_name(key, "property key")?;
-    match target {
-        RVal::Node(id) => txn.set_node_property(*id, key.to_owned(), value),
-        RVal::Rel(id) => txn.set_relationship_property(*id, key.to_owned(), value),
-        RVal::Null => Ok(()),
-        _ => Err(invalid(
-            "type error: only nodes and relationships have properties",
-        )),
-    }
-}
-
-fn set_item(
-    txn: &mut Txn,
-    params: &HashMap<String, RVal>,
-    item: &SetItem,
-    row: &Row,
-) -> Result<()> {
-    let evaluate = |txn: &Txn, expr| Scope::of_txn(txn, params).eval(expr, row);
-    match item {
-        SetItem::Property {
-            variable,
-            key,
-            value,
-        } => {
-            let target = bound(row, variable)?.clone();
-            let value = evaluate(txn, value)?.to_value(&format!("property '{key}'"))?;
-            set_property(txn, &target, key, value)
-        }
-        SetItem::Replace { variable, value } | SetItem::Merge { variable, value } => {
-            let target = bound(row, variable)?.clone();
-            let map = match evaluate(txn, value)? {
-                RVal::Map(map) => map,
-                RVal::Null if matches!(item, SetItem::Replace { .. }) => Default::default(),
-                other @ (RVal::Node(_) | RVal::Rel(_)) => {
-                    let scope = Scope::of_txn(txn, params);
-                    match scope.eval(
-                        &super::ast::Expr::Call {
-                            name: "properties".into(),
-                            distinct: false,
-                            args: vec![super::ast::Expr::Literal(other)],
-                        },
-                        row,
-                    )? {
-                        RVal::Map(map) => map,
-                        _ => Default::default(),
-                    }
-                }
-                _ => return Err(invalid("type error: SET with = or += needs a map")),
-            };
-            if matches!(item, SetItem::Replace { .. }) {
-                let existing: Vec<String> = match &target {
-                    RVal::Node(id) => txn.state().node(*id)?.properties.keys().cloned().collect(),
-                    RVal::Rel(id) => txn
-                        .state()
-                        .relationship(*id)?
-                        .0
-                        .properties
-                        .keys()
-                        .cloned()
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                for key in existing.into_iter().filter(|k| !map.contains_key(k)) {
-                    set_property(txn, &target, &key, Value::Null)?;
-                }
-            }
-            for (key, value) in map {
-                let value = value.to_value(&format!("property '{key}'"))?;
-                set_property(txn, &target, &key, value)?;
-            }
-            Ok(())
-        }
-        SetItem::Labels { variable, labels } => match bound(row, variable)? {
-            RVal::Node(id) => {
-                let id = *id;
-                for label in labels {
-                    check_name(label, "label")?;
-                    txn.set_node_label(id, label.clone(), true)?;
-                }
-                Ok(())
-            }
-            RVal::Null => Ok(()),
-            _ => Err(invalid("type error: only nodes have labels")),
-        },
-    }
-}
-
-fn remove_item(txn: &mut Txn, item: &RemoveItem, row: &Row) -> Result<()> {
-    match item {
-        RemoveItem::Property { variable, key } => {
-            let target = bound(row, variable)?.clone();
-            set_property(txn, &target, key, Value::Null)
-        }
-        RemoveItem::Labels { variable, labels } => match bound(row, variable)? {
-            RVal::Node(id) => {
-                let id = *id;
-                for label in labels {
-                    txn.set_node_label(id, label.clone(), false)?;
-                }
-                Ok(())
-            }
-            RVal::Null => Ok(()),
-            _ => Err(invalid("type error: only nodes have labels")),
-        },
-    }
-}
-
-fn delete(
-    txn: &mut Txn,
-    params: &HashMap<String, RVal>,
-    targets: &[super::ast::Expr],
-    detach: bool,
-    rows: &[Row],
-) -> Result<()> {
-    let mut nodes = BTreeSet::new();
-    let mut rels = BTreeSet::new();
-    {
-        let scope = Scope::of_txn(txn, params);
-        for row in rows {
-            for target in targets {
-                match scope.eval(target, row)? {
-                    RVal::Node(id) => {
-                        nodes.insert(id);
-                    }
-                    RVal::Rel(id) => {
-                        rels.insert(id);
-                    }
-                    RVal::Path {
-                        nodes: path_nodes,
-                        rels: path_rels,
-                    } => {
-                        nodes.extend(path_nodes);
-                        rels.extend(path_rels);
-                    }
-                    RVal::Null => {}
-                    _ => {
-                        return Err(invalid(
-                            "type error: DELETE needs nodes, relationships or paths",
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    for id in rels {
-        if txn.state().relationship(id).is_ok() {
-            txn.delete_relationship(id)?;
-        }
-    }
-    for id in nodes {
-        if txn.state().node(id).is_ok() {
-            txn.delete_node(id, detach)?;
-        }
-    }
-    Ok(())
+    Ok(Output {
+        columns: projection.items.iter().map(|i| i.name.clone()).collect(),
+        rows: values
+            .into_iter()
+            .map(|values| Row {
+                values: values.iter().map(|v| v.to_result(scope.state)).collect(),
+            })
+            .collect(),
+        truncated,
+    })
 }

@@ -6,14 +6,14 @@ use crate::error::{GraphError, Result};
 
 /// A position in the query text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pos {
-    pub line: u32,
-    pub column: u32,
+pub(crate) struct Pos {
+    pub(crate) line: u32,
+    pub(crate) column: u32,
 }
 
 /// What a token is.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Tok {
+pub(crate) enum Tok {
     /// A name or keyword; `quoted` when written in backticks.
     Ident { name: String, quoted: bool },
     /// An integer literal.
@@ -32,14 +32,14 @@ pub enum Tok {
 
 /// A token and where it starts; `offset` is its byte offset (column names quote the text).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Token {
-    pub tok: Tok,
-    pub pos: Pos,
-    pub offset: usize,
+pub(crate) struct Token {
+    pub(crate) tok: Tok,
+    pub(crate) pos: Pos,
+    pub(crate) offset: usize,
 }
 
 /// A syntax error at `pos`.
-pub fn syntax(pos: Pos, message: impl std::fmt::Display) -> GraphError {
+pub(crate) fn syntax(pos: Pos, message: impl std::fmt::Display) -> GraphError {
     GraphError::InvalidArgument(format!(
         "line {}:column {}: {message}",
         pos.line, pos.column
@@ -292,7 +292,7 @@ impl Lexer<'_> {
 }
 
 /// Tokenizes `text`; the last token is [`Tok::End`].
-pub fn tokenize(text: &str) -> Result<Vec<Token>> {
+pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>> {
     let mut lexer = Lexer {
         text,
         chars: text.char_indices().collect(),

@@ -3,60 +3,25 @@
 //! using one relationship twice in a clause, and binding variables in copies of the row.
 //! Long searches check the caller's deadline and a cap on intermediate rows.
 
-use std::cell::Cell;
-use std::time::Instant;
-
-use petgraph::Direction as PetDirection;
-use petgraph::visit::EdgeRef;
-
-use super::ast::{Arrow, NodePattern, PathPattern, RelPattern};
-use super::eval::{RVal, Row, Scope, equals};
-use crate::error::{GraphError, Result};
+use super::ast::{Arrow, Expr, MAX_HOPS, NodePattern, PathPattern, RelPattern};
+use super::eval::Scope;
+use super::rval::{Bindings, RVal, equals};
+use crate::engine::Budget;
+use crate::error::{GraphError, Result, invalid};
 
 /// Most rows a clause may produce before the query is refused as too large.
-pub const MAX_INTERMEDIATE_ROWS: usize = 200_000;
+pub(crate) const MAX_INTERMEDIATE_ROWS: usize = 200_000;
 /// Longest variable-length expansion when the pattern gives no maximum (`*`, `*2..`): the
 /// parser's limit for explicit maxima, so the expansion's recursion stays shallow.
-pub const UNBOUNDED_HOPS: u32 = super::parser::MAX_HOPS;
-
-/// Checks the deadline every so many steps.
-pub struct Budget {
-    pub deadline: Option<Instant>,
-    steps: Cell<u64>,
-}
-
-impl Budget {
-    /// A budget ending at `deadline` (none: only the row cap applies).
-    pub fn new(deadline: Option<Instant>) -> Self {
-        Self {
-            deadline,
-            steps: Cell::new(0),
-        }
-    }
-
-    /// Counts one step; fails once the deadline has passed.
-    pub fn tick(&self) -> Result<()> {
-        let steps = self.steps.get().wrapping_add(1);
-        self.steps.set(steps);
-        if steps.is_multiple_of(256)
-            && let Some(deadline) = self.deadline
-            && Instant::now() >= deadline
-        {
-            return Err(GraphError::DeadlineExceeded(
-                "the request ran past the caller's deadline; nothing was changed".into(),
-            ));
-        }
-        Ok(())
-    }
-}
+const UNBOUNDED_HOPS: u32 = MAX_HOPS;
 
 /// Finds every way `patterns` match, extending `row`.
-pub fn match_patterns(
+pub(crate) fn match_patterns(
     scope: &Scope,
     budget: &Budget,
     patterns: &[PathPattern],
-    row: &Row,
-) -> Result<Vec<Row>> {
+    row: &Bindings,
+) -> Result<Vec<Bindings>> {
     let mut out = Vec::new();
     let mut used = Vec::new();
     expand(scope, budget, patterns, row.clone(), &mut used, &mut out)?;
@@ -67,9 +32,9 @@ fn expand(
     scope: &Scope,
     budget: &Budget,
     patterns: &[PathPattern],
-    row: Row,
+    row: Bindings,
     used: &mut Vec<u64>,
-    out: &mut Vec<Row>,
+    out: &mut Vec<Bindings>,
 ) -> Result<()> {
     let Some((pattern, rest)) = patterns.split_first() else {
         if out.len() >= MAX_INTERMEDIATE_ROWS {
@@ -108,7 +73,7 @@ struct Walk {
     rels: Vec<u64>,
 }
 
-type Continue<'c> = dyn FnMut(Row, &mut Vec<u64>) -> Result<()> + 'c;
+type Continue<'c> = dyn FnMut(Bindings, &mut Vec<u64>) -> Result<()> + 'c;
 
 #[allow(clippy::too_many_arguments)]
 fn step(
@@ -116,7 +81,7 @@ fn step(
     budget: &Budget,
     pattern: &PathPattern,
     index: usize,
-    row: Row,
+    row: Bindings,
     used: &mut Vec<u64>,
     walk: &mut Walk,
     next: &mut Continue,
@@ -236,15 +201,9 @@ fn relationships_from(
     props: &[(String, RVal)],
     at: u64,
 ) -> Result<Vec<(u64, u64)>> {
-    let state = scope.state;
-    let graph = state.graph();
-    let Ok(index) = state.node_index(at) else {
-        return Ok(Vec::new());
-    };
     let mut out = Vec::new();
-    let mut take = |dir: PetDirection| {
-        for e in graph.edges_directed(index, dir) {
-            let data = e.weight();
+    let mut take = |outgoing: bool| {
+        for (data, other) in scope.state.relationships_at(at, outgoing) {
             if !rel.types.is_empty() && !rel.types.contains(&data.rel_type) {
                 continue;
             }
@@ -254,20 +213,15 @@ fn relationships_from(
                     .is_some_and(|p| equals(&RVal::from_value(p), v) == Some(true))
             });
             if matches {
-                let other = if dir == PetDirection::Outgoing {
-                    e.target()
-                } else {
-                    e.source()
-                };
-                out.push((data.id, graph[other].id));
+                out.push((data.id, other));
             }
         }
     };
     if rel.arrow != Arrow::Left {
-        take(PetDirection::Outgoing);
+        take(true);
     }
     if rel.arrow != Arrow::Right {
-        take(PetDirection::Incoming);
+        take(false);
     }
     out.sort_unstable();
     out.dedup_by_key(|(id, _)| *id);
@@ -276,8 +230,8 @@ fn relationships_from(
 
 fn evaluate_properties(
     scope: &Scope,
-    properties: &[(String, super::ast::Expr)],
-    row: &Row,
+    properties: &[(String, Expr)],
+    row: &Bindings,
 ) -> Result<Vec<(String, RVal)>> {
     properties
         .iter()
@@ -290,7 +244,7 @@ fn node_candidates(
     scope: &Scope,
     budget: &Budget,
     pattern: &NodePattern,
-    row: &Row,
+    row: &Bindings,
 ) -> Result<Vec<u64>> {
     if let Some(var) = &pattern.variable
         && let Some(value) = row.get(var)
@@ -298,9 +252,7 @@ fn node_candidates(
         return match value {
             RVal::Node(id) if node_matches(scope, pattern, *id, row)? => Ok(vec![*id]),
             RVal::Node(_) | RVal::Null => Ok(Vec::new()),
-            _ => Err(crate::error::invalid(format!(
-                "variable `{var}` is not a node"
-            ))),
+            _ => Err(invalid(format!("variable `{var}` is not a node"))),
         };
     }
     let props = evaluate_properties(scope, &pattern.properties, row)?;
@@ -322,7 +274,7 @@ fn node_candidates(
 }
 
 /// Whether node `id` fits the pattern (labels, properties, an already bound variable).
-fn node_matches(scope: &Scope, pattern: &NodePattern, id: u64, row: &Row) -> Result<bool> {
+fn node_matches(scope: &Scope, pattern: &NodePattern, id: u64, row: &Bindings) -> Result<bool> {
     if let Some(var) = &pattern.variable
         && let Some(bound) = row.get(var)
         && *bound != RVal::Node(id)

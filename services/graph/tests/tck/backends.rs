@@ -5,12 +5,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use chatmesh_graph::cypher::eval::RVal;
-use chatmesh_graph::cypher::exec::{Graph, execute};
-use chatmesh_graph::cypher::matcher::Budget;
-use chatmesh_graph::cypher::parser::parse;
-use chatmesh_graph::store::graph::GraphState;
-use chatmesh_graph::store::txn::Txn;
+use chatmesh_graph::internals::{
+    Budget, Graph, GraphState, Txn, execute, node_to_pb, parameter_from_pb, parse,
+    relationship_to_pb, row_to_pb, status,
+};
 use chatmesh_proto::graph as pb;
 use futures::StreamExt;
 use tonic::Code;
@@ -52,11 +50,11 @@ impl Backend for InMemory {
         cypher: &str,
         params: &HashMap<String, pb::Value>,
     ) -> Result<Answer, Failure> {
-        let status = |e| failure(chatmesh_graph::api::status(e));
+        let status = |e| failure(status(e));
         let statement = parse(cypher).map_err(status)?;
         let params = params
             .iter()
-            .map(|(k, v)| Ok((k.clone(), RVal::from_pb(v, k)?)))
+            .map(|(k, v)| Ok((k.clone(), parameter_from_pb(v, k)?)))
             .collect::<Result<HashMap<_, _>, _>>()
             .map_err(status)?;
         let budget = Budget::new(Some(Instant::now() + QUERY_BUDGET));
@@ -64,7 +62,7 @@ impl Backend for InMemory {
         match execute(Graph::Write(&mut txn), &statement, &params, &budget, None) {
             Ok(output) => Ok(Answer {
                 columns: output.columns,
-                rows: output.rows,
+                rows: output.rows.into_iter().map(row_to_pb).collect(),
             }),
             Err(e) => {
                 txn.rollback();
@@ -77,14 +75,12 @@ impl Backend for InMemory {
         let nodes = self
             .state
             .nodes()
-            .map(chatmesh_graph::store::graph::node_to_pb)
+            .map(|node| node_to_pb(node.clone()))
             .collect();
         let relationships = self
             .state
             .relationships()
-            .map(|(data, start, end)| {
-                chatmesh_graph::store::graph::relationship_to_pb(data, start, end)
-            })
+            .map(|(data, start, end)| relationship_to_pb(data.to_relationship(start, end)))
             .collect();
         Ok((nodes, relationships))
     }

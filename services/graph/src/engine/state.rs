@@ -1,30 +1,19 @@
 //! The in-memory property graph: a petgraph `StableGraph` (indices stay valid after deletions)
 //! plus maps from the contract's ids to those indices. The contract's ids are our own counters
-//! (starting at 1, never reused), so they survive snapshots that rebuild the petgraph.
+//! (starting at 1, never reused), so they survive snapshots that rebuild the petgraph, and
+//! nothing above this layer ever sees a petgraph index except the walks in `engine`.
 //!
 //! Every change is a [`Mutation`]: validated and applied by [`GraphState::apply`], which also
 //! returns the mutation that undoes it. The same function replays the log at start-up.
 
 use std::collections::{BTreeSet, HashMap};
 
-use chatmesh_proto::graph as pb;
 use petgraph::Direction as PetDirection;
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableGraph};
 use petgraph::visit::{EdgeRef, IntoEdgeReferences};
 
 use crate::error::{GraphError, Result, node_not_found, relationship_not_found};
-use crate::value::{Properties, Value, properties_to_pb};
-
-/// What a node holds.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NodeData {
-    /// The contract's node id.
-    pub id: u64,
-    /// Labels, distinct and sorted.
-    pub labels: BTreeSet<String>,
-    /// Properties, never null.
-    pub properties: Properties,
-}
+use crate::model::{Node, Properties, Relationship, Value};
 
 /// What a relationship holds (its end nodes are the petgraph edge's endpoints).
 #[derive(Debug, Clone, PartialEq)]
@@ -37,9 +26,22 @@ pub struct EdgeData {
     pub properties: Properties,
 }
 
+impl EdgeData {
+    /// The relationship entity, given its end nodes' ids.
+    pub fn to_relationship(&self, start: u64, end: u64) -> Relationship {
+        Relationship {
+            id: self.id,
+            rel_type: self.rel_type.clone(),
+            start,
+            end,
+            properties: self.properties.clone(),
+        }
+    }
+}
+
 /// One primitive change of the graph; a write request is a list of these, logged as one entry.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Mutation {
+pub(crate) enum Mutation {
     /// A node with a fresh id.
     CreateNode {
         id: u64,
@@ -70,10 +72,32 @@ pub enum Mutation {
     SetRelationshipProperty { id: u64, key: String, value: Value },
 }
 
+impl Mutation {
+    /// The mutation that creates `node` with its id.
+    pub(crate) fn create_node(node: Node) -> Self {
+        Mutation::CreateNode {
+            id: node.id,
+            labels: node.labels,
+            properties: node.properties,
+        }
+    }
+
+    /// The mutation that creates `relationship` with its id.
+    pub(crate) fn create_relationship(relationship: Relationship) -> Self {
+        Mutation::CreateRelationship {
+            id: relationship.id,
+            rel_type: relationship.rel_type,
+            start: relationship.start,
+            end: relationship.end,
+            properties: relationship.properties,
+        }
+    }
+}
+
 /// The graph and its id maps.
 #[derive(Debug, Clone, Default)]
 pub struct GraphState {
-    graph: StableGraph<NodeData, EdgeData>,
+    graph: StableGraph<Node, EdgeData>,
     nodes: HashMap<u64, NodeIndex>,
     edges: HashMap<u64, EdgeIndex>,
     next_node_id: u64,
@@ -90,31 +114,31 @@ impl GraphState {
         }
     }
 
-    /// The petgraph itself, for traversals.
-    pub fn graph(&self) -> &StableGraph<NodeData, EdgeData> {
+    /// The petgraph itself, for the walks of this layer.
+    pub(super) fn graph(&self) -> &StableGraph<Node, EdgeData> {
         &self.graph
     }
 
     /// The id counters: the next node id and the next relationship id.
-    pub fn next_ids(&self) -> (u64, u64) {
+    pub(crate) fn next_ids(&self) -> (u64, u64) {
         (self.next_node_id, self.next_relationship_id)
     }
 
     /// Sets the id counters (snapshot load, rollback); they never go below what is in use.
-    pub fn set_next_ids(&mut self, node: u64, relationship: u64) {
+    pub(crate) fn set_next_ids(&mut self, node: u64, relationship: u64) {
         self.next_node_id = node.max(1);
         self.next_relationship_id = relationship.max(1);
     }
 
     /// Takes the next node id.
-    pub fn allocate_node_id(&mut self) -> u64 {
+    pub(super) fn allocate_node_id(&mut self) -> u64 {
         let id = self.next_node_id;
         self.next_node_id = self.next_node_id.saturating_add(1);
         id
     }
 
     /// Takes the next relationship id.
-    pub fn allocate_relationship_id(&mut self) -> u64 {
+    pub(super) fn allocate_relationship_id(&mut self) -> u64 {
         let id = self.next_relationship_id;
         self.next_relationship_id = self.next_relationship_id.saturating_add(1);
         id
@@ -131,7 +155,7 @@ impl GraphState {
     }
 
     /// The petgraph index of a node id.
-    pub fn node_index(&self, id: u64) -> Result<NodeIndex> {
+    pub(super) fn node_index(&self, id: u64) -> Result<NodeIndex> {
         self.nodes
             .get(&id)
             .copied()
@@ -139,7 +163,7 @@ impl GraphState {
     }
 
     /// The petgraph index of a relationship id.
-    pub fn edge_index(&self, id: u64) -> Result<EdgeIndex> {
+    fn edge_index(&self, id: u64) -> Result<EdgeIndex> {
         self.edges
             .get(&id)
             .copied()
@@ -147,12 +171,12 @@ impl GraphState {
     }
 
     /// A node by id.
-    pub fn node(&self, id: u64) -> Result<&NodeData> {
+    pub(crate) fn node(&self, id: u64) -> Result<&Node> {
         Ok(&self.graph[self.node_index(id)?])
     }
 
     /// A relationship by id, with its start and end node ids.
-    pub fn relationship(&self, id: u64) -> Result<(&EdgeData, u64, u64)> {
+    pub(crate) fn relationship(&self, id: u64) -> Result<(&EdgeData, u64, u64)> {
         let index = self.edge_index(id)?;
         let (start, end) = self
             .graph
@@ -161,8 +185,19 @@ impl GraphState {
         Ok((&self.graph[index], self.graph[start].id, self.graph[end].id))
     }
 
+    /// A copy of a node, to hand out.
+    pub(crate) fn cloned_node(&self, id: u64) -> Result<Node> {
+        self.node(id).cloned()
+    }
+
+    /// A copy of a relationship, to hand out.
+    pub(crate) fn cloned_relationship(&self, id: u64) -> Result<Relationship> {
+        let (data, start, end) = self.relationship(id)?;
+        Ok(data.to_relationship(start, end))
+    }
+
     /// Every node, in no particular order.
-    pub fn nodes(&self) -> impl Iterator<Item = &NodeData> {
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
         self.graph.node_weights()
     }
 
@@ -178,7 +213,7 @@ impl GraphState {
     }
 
     /// Ids of the relationships touching a node (a self-loop once), in id order.
-    pub fn relationships_of(&self, id: u64) -> Result<Vec<u64>> {
+    pub(crate) fn relationships_of(&self, id: u64) -> Result<Vec<u64>> {
         let index = self.node_index(id)?;
         let mut ids: Vec<u64> = self
             .graph
@@ -191,108 +226,59 @@ impl GraphState {
         Ok(ids)
     }
 
-    /// A node in its wire form.
-    pub fn node_pb(&self, id: u64) -> Result<pb::Node> {
-        Ok(node_to_pb(self.node(id)?))
-    }
-
-    /// A relationship in its wire form.
-    pub fn relationship_pb(&self, id: u64) -> Result<pb::Relationship> {
-        let (data, start, end) = self.relationship(id)?;
-        Ok(relationship_to_pb(data, start, end))
+    /// The relationships at node `id` that start there (`outgoing`) or end there, each with
+    /// the id of the node at its other end; none when the node does not exist.
+    pub(crate) fn relationships_at(
+        &self,
+        id: u64,
+        outgoing: bool,
+    ) -> impl Iterator<Item = (&EdgeData, u64)> + '_ {
+        let dir = if outgoing {
+            PetDirection::Outgoing
+        } else {
+            PetDirection::Incoming
+        };
+        self.nodes.get(&id).into_iter().flat_map(move |&index| {
+            self.graph.edges_directed(index, dir).map(move |e| {
+                let other = if outgoing { e.target() } else { e.source() };
+                (e.weight(), self.graph[other].id)
+            })
+        })
     }
 
     /// Validates and applies one mutation; returns the mutation that undoes it. Nothing changes
     /// when it fails.
-    pub fn apply(&mut self, mutation: Mutation) -> Result<Mutation> {
+    pub(crate) fn apply(&mut self, mutation: Mutation) -> Result<Mutation> {
         match mutation {
             Mutation::CreateNode {
                 id,
                 labels,
                 properties,
-            } => {
-                if id == 0 || self.nodes.contains_key(&id) {
-                    return Err(GraphError::Corrupt(format!("node id {id} is taken")));
-                }
-                let index = self.graph.add_node(NodeData {
-                    id,
-                    labels,
-                    properties,
-                });
-                self.nodes.insert(id, index);
-                self.next_node_id = self.next_node_id.max(id.saturating_add(1));
-                Ok(Mutation::DeleteNode { id })
-            }
+            } => self.add_node(Node {
+                id,
+                labels,
+                properties,
+            }),
             Mutation::CreateRelationship {
                 id,
                 rel_type,
                 start,
                 end,
                 properties,
-            } => {
-                if id == 0 || self.edges.contains_key(&id) {
-                    return Err(GraphError::Corrupt(format!(
-                        "relationship id {id} is taken"
-                    )));
-                }
-                let from = self.node_index(start)?;
-                let to = self.node_index(end)?;
-                let index = self.graph.add_edge(
-                    from,
-                    to,
-                    EdgeData {
-                        id,
-                        rel_type,
-                        properties,
-                    },
-                );
-                self.edges.insert(id, index);
-                self.next_relationship_id = self.next_relationship_id.max(id.saturating_add(1));
-                Ok(Mutation::DeleteRelationship { id })
-            }
-            Mutation::DeleteRelationship { id } => {
-                let index = self.edge_index(id)?;
-                let (from, to) = self
-                    .graph
-                    .edge_endpoints(index)
-                    .ok_or_else(|| relationship_not_found(id))?;
-                let (start, end) = (self.graph[from].id, self.graph[to].id);
-                let data = self
-                    .graph
-                    .remove_edge(index)
-                    .ok_or_else(|| relationship_not_found(id))?;
-                self.edges.remove(&id);
-                Ok(Mutation::CreateRelationship {
+            } => self.add_edge(
+                EdgeData {
                     id,
-                    rel_type: data.rel_type,
-                    start,
-                    end,
-                    properties: data.properties,
-                })
-            }
-            Mutation::DeleteNode { id } => {
-                let index = self.node_index(id)?;
-                let degree = self.relationships_of(id)?.len();
-                if degree > 0 {
-                    return Err(GraphError::FailedPrecondition(format!(
-                        "node {id} still has {degree} relationship(s); delete them first or use DETACH DELETE"
-                    )));
-                }
-                let data = self
-                    .graph
-                    .remove_node(index)
-                    .ok_or_else(|| node_not_found(id))?;
-                self.nodes.remove(&id);
-                Ok(Mutation::CreateNode {
-                    id,
-                    labels: data.labels,
-                    properties: data.properties,
-                })
-            }
+                    rel_type,
+                    properties,
+                },
+                start,
+                end,
+            ),
+            Mutation::DeleteRelationship { id } => self.remove_edge(id),
+            Mutation::DeleteNode { id } => self.remove_node(id),
             Mutation::SetNodeProperty { id, key, value } => {
                 let index = self.node_index(id)?;
-                let properties = &mut self.graph[index].properties;
-                let old = set_property(properties, key.clone(), value);
+                let old = set_property(&mut self.graph[index].properties, key.clone(), value);
                 Ok(Mutation::SetNodeProperty {
                     id,
                     key,
@@ -302,12 +288,11 @@ impl GraphState {
             Mutation::SetNodeLabel { id, label, present } => {
                 let index = self.node_index(id)?;
                 let labels = &mut self.graph[index].labels;
-                let was = labels.contains(&label);
-                if present {
-                    labels.insert(label.clone());
+                let was = if present {
+                    !labels.insert(label.clone())
                 } else {
-                    labels.remove(&label);
-                }
+                    labels.remove(&label)
+                };
                 Ok(Mutation::SetNodeLabel {
                     id,
                     label,
@@ -316,8 +301,7 @@ impl GraphState {
             }
             Mutation::SetRelationshipProperty { id, key, value } => {
                 let index = self.edge_index(id)?;
-                let properties = &mut self.graph[index].properties;
-                let old = set_property(properties, key.clone(), value);
+                let old = set_property(&mut self.graph[index].properties, key.clone(), value);
                 Ok(Mutation::SetRelationshipProperty {
                     id,
                     key,
@@ -325,6 +309,73 @@ impl GraphState {
                 })
             }
         }
+    }
+
+    fn add_node(&mut self, node: Node) -> Result<Mutation> {
+        let id = node.id;
+        if id == 0 || self.nodes.contains_key(&id) {
+            return Err(GraphError::Corrupt(format!("node id {id} is taken")));
+        }
+        let index = self.graph.add_node(node);
+        self.nodes.insert(id, index);
+        self.next_node_id = self.next_node_id.max(id.saturating_add(1));
+        Ok(Mutation::DeleteNode { id })
+    }
+
+    fn add_edge(&mut self, data: EdgeData, start: u64, end: u64) -> Result<Mutation> {
+        let id = data.id;
+        if id == 0 || self.edges.contains_key(&id) {
+            return Err(GraphError::Corrupt(format!(
+                "relationship id {id} is taken"
+            )));
+        }
+        let from = self.node_index(start)?;
+        let to = self.node_index(end)?;
+        let index = self.graph.add_edge(from, to, data);
+        self.edges.insert(id, index);
+        self.next_relationship_id = self.next_relationship_id.max(id.saturating_add(1));
+        Ok(Mutation::DeleteRelationship { id })
+    }
+
+    fn remove_edge(&mut self, id: u64) -> Result<Mutation> {
+        let index = self.edge_index(id)?;
+        let (from, to) = self
+            .graph
+            .edge_endpoints(index)
+            .ok_or_else(|| relationship_not_found(id))?;
+        let (start, end) = (self.graph[from].id, self.graph[to].id);
+        let data = self
+            .graph
+            .remove_edge(index)
+            .ok_or_else(|| relationship_not_found(id))?;
+        self.edges.remove(&id);
+        Ok(Mutation::CreateRelationship {
+            id,
+            rel_type: data.rel_type,
+            start,
+            end,
+            properties: data.properties,
+        })
+    }
+
+    fn remove_node(&mut self, id: u64) -> Result<Mutation> {
+        let index = self.node_index(id)?;
+        let degree = self.relationships_of(id)?.len();
+        if degree > 0 {
+            return Err(GraphError::FailedPrecondition(format!(
+                "node {id} still has {degree} relationship(s); delete them first or use DETACH DELETE"
+            )));
+        }
+        let node = self
+            .graph
+            .remove_node(index)
+            .ok_or_else(|| node_not_found(id))?;
+        self.nodes.remove(&id);
+        Ok(Mutation::CreateNode {
+            id,
+            labels: node.labels,
+            properties: node.properties,
+        })
     }
 }
 
@@ -336,24 +387,4 @@ fn set_property(properties: &mut Properties, key: String, value: Value) -> Value
         properties.insert(key, value)
     };
     old.unwrap_or(Value::Null)
-}
-
-/// A node in its wire form.
-pub fn node_to_pb(node: &NodeData) -> pb::Node {
-    pb::Node {
-        id: node.id,
-        labels: node.labels.iter().cloned().collect(),
-        properties: properties_to_pb(&node.properties),
-    }
-}
-
-/// A relationship in its wire form.
-pub fn relationship_to_pb(data: &EdgeData, start: u64, end: u64) -> pb::Relationship {
-    pb::Relationship {
-        id: data.id,
-        r#type: data.rel_type.clone(),
-        start_node_id: start,
-        end_node_id: end,
-        properties: properties_to_pb(&data.properties),
-    }
 }

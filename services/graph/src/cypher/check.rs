@@ -1,4 +1,5 @@
-//! Checks, before anything runs, that every variable a statement reads has been bound by an
+//! Semantic checks of a parsed statement (its variables' scope), before anything runs:
+//! checks that every variable a statement reads has been bound by an
 //! earlier pattern or projection (so `MATCH (n) RETURN m` fails even on an empty graph), that a
 //! variable keeps one kind (node, relationship, path), and that CREATE and MERGE do not
 //! re-declare bound variables.
@@ -6,11 +7,11 @@
 use std::collections::{HashMap, HashSet};
 
 use super::ast::{Clause, Expr, PathPattern, Projection, RemoveItem, SetItem, Statement};
-use super::eval::RVal;
+use super::rval::RVal;
 use crate::error::{Result, invalid};
 
 /// Fails with INVALID_ARGUMENT naming the first variable used before it is defined.
-pub fn check(statement: &Statement) -> Result<()> {
+pub(crate) fn check(statement: &Statement) -> Result<()> {
     let mut defined: HashSet<String> = HashSet::new();
     let mut kinds: HashMap<String, VarKind> = HashMap::new();
     for clause in &statement.clauses {

@@ -6,15 +6,16 @@
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
-use chatmesh_proto::graph as pb;
 use petgraph::Direction as PetDirection;
 use petgraph::stable_graph::{EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
 
-use super::graph::GraphState;
-use super::{Direction, FoundPath, NeighborQuery, PathQuery, Weight};
-use crate::cypher::matcher::Budget;
+use super::budget::Budget;
+use super::state::GraphState;
 use crate::error::{GraphError, Result};
+use crate::model::{
+    Direction, FoundPath, Neighbor, NeighborQuery, Neighbors, Path, PathQuery, Weight,
+};
 
 /// One step from a node: the relationship taken and the node reached.
 #[derive(Debug, Clone, Copy)]
@@ -49,19 +50,49 @@ fn steps(state: &GraphState, at: NodeIndex, direction: Direction, types: &[Strin
     out
 }
 
-/// A node reached by [`neighbors`]: node id, depth, id of the relationship it was reached by.
-pub type Reached = (u64, u32, u64);
+/// A node reached by a walk: node id, depth, id of the relationship it was reached by.
+type Reached = (u64, u32, u64);
 
 /// Lists nodes within `[min_depth, max_depth]` by depth then id, each once at its shortest
-/// depth; the start node is never listed. Returns whether `limit` cut the list.
-pub fn neighbors(state: &GraphState, query: &NeighborQuery) -> Result<(Vec<Reached>, bool)> {
+/// depth; the start node is never listed.
+pub(crate) fn neighbors(state: &GraphState, query: &NeighborQuery) -> Result<Neighbors> {
     // Without a step limit the walk always finishes, so the fallback never applies.
     Ok(neighbors_within(state, query, usize::MAX)?.unwrap_or_default())
 }
 
 /// [`neighbors`], giving up (`None`) once it has taken more than `max_steps` relationships:
 /// a walk that is sure to be short can then run where a long one must not (an async thread).
-pub fn neighbors_within(
+pub(crate) fn neighbors_within(
+    state: &GraphState,
+    query: &NeighborQuery,
+    max_steps: usize,
+) -> Result<Option<Neighbors>> {
+    match walk_within(state, query, max_steps)? {
+        None => Ok(None),
+        Some((reached, limit_reached)) => Ok(Some(Neighbors {
+            list: resolve(state, reached)?,
+            limit_reached,
+        })),
+    }
+}
+
+/// The entities of the nodes a walk reached, and the relationships it reached them by.
+fn resolve(state: &GraphState, reached: Vec<Reached>) -> Result<Vec<Neighbor>> {
+    reached
+        .into_iter()
+        .map(|(node, depth, relationship)| {
+            Ok(Neighbor {
+                node: state.cloned_node(node)?,
+                depth,
+                relationship: state.cloned_relationship(relationship)?,
+            })
+        })
+        .collect()
+}
+
+/// The breadth-first walk of [`neighbors_within`]: what it reached, and whether the limit cut
+/// the list.
+fn walk_within(
     state: &GraphState,
     query: &NeighborQuery,
     max_steps: usize,
@@ -106,7 +137,7 @@ pub fn neighbors_within(
 }
 
 /// Finds one shortest path; NOT_FOUND when none exists within `max_depth` hops.
-pub fn shortest_path(state: &GraphState, query: &PathQuery) -> Result<FoundPath> {
+pub(crate) fn shortest_path(state: &GraphState, query: &PathQuery) -> Result<FoundPath> {
     let source = state.node_index(query.source)?;
     let target = state.node_index(query.target)?;
     let budget = Budget::new(query.deadline);
@@ -121,14 +152,11 @@ pub fn shortest_path(state: &GraphState, query: &PathQuery) -> Result<FoundPath>
         ))
     })?;
     let graph = state.graph();
-    let path = pb::Path {
-        nodes: nodes
-            .iter()
-            .map(|&n| state.node_pb(graph[n].id))
-            .collect::<Result<_>>()?,
+    let path = Path {
+        nodes: nodes.iter().map(|&n| graph[n].clone()).collect(),
         relationships: edges
             .iter()
-            .map(|&e| state.relationship_pb(graph[e].id))
+            .map(|&e| state.cloned_relationship(graph[e].id))
             .collect::<Result<_>>()?,
     };
     Ok(FoundPath {

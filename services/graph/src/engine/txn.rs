@@ -5,25 +5,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::graph::{GraphState, Mutation};
+use super::state::{GraphState, Mutation};
 use crate::error::{GraphError, Result, invalid};
-use crate::value::{MAX_LABELS, MAX_PROPERTIES, Properties, Value, check_value};
-
-/// What a write changed (the contract's `QueryStats`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct WriteStats {
-    pub nodes_created: u64,
-    pub nodes_deleted: u64,
-    pub relationships_created: u64,
-    pub relationships_deleted: u64,
-    pub properties_set: u64,
-    pub labels_added: u64,
-    pub labels_removed: u64,
-}
+use crate::model::{MAX_LABELS, MAX_PROPERTIES, Properties, Value, WriteStats, check_value};
 
 /// The types of the relationships a transaction deleted, by id: Cypher's `type(r)` still
 /// answers for them until the statement ends, as in Neo4j.
-pub type DeletedTypes = BTreeMap<u64, String>;
+pub(crate) type DeletedTypes = BTreeMap<u64, String>;
 
 /// See the module documentation.
 pub struct Txn<'g> {
@@ -50,22 +38,22 @@ impl<'g> Txn<'g> {
     }
 
     /// The graph as this transaction sees it (its own changes included).
-    pub fn state(&self) -> &GraphState {
+    pub(crate) fn state(&self) -> &GraphState {
         self.state
     }
 
     /// The types of the relationships this transaction deleted.
-    pub fn deleted_types(&self) -> &DeletedTypes {
+    pub(crate) fn deleted_types(&self) -> &DeletedTypes {
         &self.deleted_types
     }
 
     /// What the transaction changed so far.
-    pub fn stats(&self) -> WriteStats {
+    pub(crate) fn stats(&self) -> WriteStats {
         self.stats
     }
 
     /// The changes to log, in order; consumes nothing (the store logs, then commits).
-    pub fn mutations(&self) -> &[Mutation] {
+    pub(crate) fn mutations(&self) -> &[Mutation] {
         &self.done
     }
 
@@ -135,7 +123,7 @@ impl<'g> Txn<'g> {
     }
 
     /// Deletes a relationship.
-    pub fn delete_relationship(&mut self, id: u64) -> Result<()> {
+    pub(crate) fn delete_relationship(&mut self, id: u64) -> Result<()> {
         let rel_type = self.state.relationship(id)?.0.rel_type.clone();
         self.apply(Mutation::DeleteRelationship { id })?;
         self.deleted_types.insert(id, rel_type);
@@ -145,7 +133,7 @@ impl<'g> Txn<'g> {
 
     /// Deletes a node; with `detach` its relationships first (else FAILED_PRECONDITION when it
     /// has any). Returns how many relationships were deleted.
-    pub fn delete_node(&mut self, id: u64, detach: bool) -> Result<u64> {
+    pub(crate) fn delete_node(&mut self, id: u64, detach: bool) -> Result<u64> {
         let relationships = self.state.relationships_of(id)?;
         if detach {
             for &relationship in &relationships {
@@ -162,7 +150,7 @@ impl<'g> Txn<'g> {
     }
 
     /// Sets (or, with `Null`, removes) a node property; removing an absent key changes nothing.
-    pub fn set_node_property(&mut self, id: u64, key: String, value: Value) -> Result<()> {
+    pub(crate) fn set_node_property(&mut self, id: u64, key: String, value: Value) -> Result<()> {
         let properties = &self.state.node(id)?.properties;
         if changes(properties, &key, &value)? {
             self.apply(Mutation::SetNodeProperty { id, key, value })?;
@@ -172,7 +160,7 @@ impl<'g> Txn<'g> {
     }
 
     /// Adds or removes a node label; a no-op when the node already is that way.
-    pub fn set_node_label(&mut self, id: u64, label: String, present: bool) -> Result<()> {
+    pub(crate) fn set_node_label(&mut self, id: u64, label: String, present: bool) -> Result<()> {
         let node = self.state.node(id)?;
         if node.labels.contains(&label) == present {
             return Ok(());
@@ -190,7 +178,12 @@ impl<'g> Txn<'g> {
     }
 
     /// Sets (or, with `Null`, removes) a relationship property.
-    pub fn set_relationship_property(&mut self, id: u64, key: String, value: Value) -> Result<()> {
+    pub(crate) fn set_relationship_property(
+        &mut self,
+        id: u64,
+        key: String,
+        value: Value,
+    ) -> Result<()> {
         let properties = &self.state.relationship(id)?.0.properties;
         if changes(properties, &key, &value)? {
             self.apply(Mutation::SetRelationshipProperty { id, key, value })?;

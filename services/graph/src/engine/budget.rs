@@ -1,0 +1,39 @@
+//! The work budget of one request: long walks (neighbour listings, shortest paths, Cypher
+//! pattern matches) count their steps here and stop with DEADLINE_EXCEEDED once the caller's
+//! deadline has passed. Reading the clock costs more than a step, so it is read every 256.
+
+use std::cell::Cell;
+use std::time::Instant;
+
+use crate::error::{GraphError, Result};
+
+/// Checks the deadline every so many steps.
+pub struct Budget {
+    deadline: Option<Instant>,
+    steps: Cell<u64>,
+}
+
+impl Budget {
+    /// A budget ending at `deadline` (none: the walk may run to its end).
+    pub fn new(deadline: Option<Instant>) -> Self {
+        Self {
+            deadline,
+            steps: Cell::new(0),
+        }
+    }
+
+    /// Counts one step; fails once the deadline has passed.
+    pub(crate) fn tick(&self) -> Result<()> {
+        let steps = self.steps.get().wrapping_add(1);
+        self.steps.set(steps);
+        if steps.is_multiple_of(256)
+            && let Some(deadline) = self.deadline
+            && Instant::now() >= deadline
+        {
+            return Err(GraphError::DeadlineExceeded(
+                "the request ran past the caller's deadline; nothing was changed".into(),
+            ));
+        }
+        Ok(())
+    }
+}
