@@ -11,23 +11,32 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use chatmesh_integration_tests::processes::{Process, binary};
 use chatmesh_proto::chat::chat_service_client::ChatServiceClient;
 use chatmesh_proto::chat::{ChatRequest, ChatResponse};
 use chatmesh_proto::router::Target;
 use chatmesh_runtime::channel::{ClientArgs, connect};
-use chatmesh_runtime::tls::dev_certs::{DevCa, SERVICES, service_names};
 use chatmesh_runtime::tls::{ClientTls, TlsFileArgs};
+use chatmesh_test_support::certs::TestCa;
+use chatmesh_test_support::process::{Process, binary};
 use tonic_health::pb::health_check_response::ServingStatus;
 
+/// The five services, each of which gets a certificate named after it (as `chatmesh certs`
+/// names them), and a test client.
+const HOLDERS: [&str; 6] = [
+    "chatbot",
+    "router",
+    "graph",
+    "vector",
+    "relational",
+    "client",
+];
+
 /// Writes `ca.pem` and a certificate and key per service (and one for a test client) to `dir`.
-fn write_pki(dir: &Path) -> DevCa {
-    let ca = DevCa::new("test mesh CA").unwrap();
-    std::fs::write(dir.join("ca.pem"), ca.cert_pem()).unwrap();
-    for name in SERVICES.iter().chain(&["client"]) {
-        let issued = ca.issue(name, &service_names(name, &[])).unwrap();
-        std::fs::write(dir.join(format!("{name}.pem")), issued.cert_pem).unwrap();
-        std::fs::write(dir.join(format!("{name}.key")), issued.key_pem).unwrap();
+fn write_pki(dir: &Path) -> TestCa {
+    let ca = TestCa::new("test mesh CA");
+    ca.write(dir);
+    for name in HOLDERS {
+        ca.issue_for(name).write(dir, name);
     }
     ca
 }

@@ -9,13 +9,13 @@
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use chatmesh_integration_tests::otlp::{self, KIND_SERVER, ReceivedSpan, TestExport};
 use chatmesh_integration_tests::testing::sleep_service_client::SleepServiceClient;
 use chatmesh_integration_tests::testing::sleep_service_server::{SleepService, SleepServiceServer};
 use chatmesh_integration_tests::testing::{SleepRequest, SleepResponse};
-use chatmesh_integration_tests::{Running, loopback_listener};
 use chatmesh_runtime::channel::{ClientArgs, TracedChannel, connect_traced};
 use chatmesh_runtime::{CancellationToken, GrpcServer, ServerArgs, ServiceInfo};
+use chatmesh_test_support::otlp::{self, KIND_SERVER, ReceivedSpan, TestExport};
+use chatmesh_test_support::serve::{Running, loopback_listener};
 
 const SPAN_NAME: &str = "chatmesh.testing.v1.SleepService/Sleep";
 
@@ -51,6 +51,7 @@ async fn start_hop(name: &'static str, next: Option<SocketAddr>) -> Running {
         name,
         fqn: "chatmesh.testing.v1.SleepService",
         default_port: 0,
+        file_descriptor_set: &[],
     };
     let next = next.map(|addr| {
         let channel = connect_traced(&addr.to_string(), &ClientArgs::default()).expect("address");
@@ -94,7 +95,7 @@ fn fresh_ids() -> (String, String) {
 }
 
 async fn call_front(front: SocketAddr, traceparent: Option<&str>) {
-    let channel = chatmesh_integration_tests::channel(front).await;
+    let channel = chatmesh_test_support::grpc::channel(front).await;
     let mut request = tonic::Request::new(SleepRequest {
         millis: 0,
         padding: Vec::new(),
@@ -213,9 +214,10 @@ fn ancestry<'a>(span: &'a ReceivedSpan, trace: &'a [ReceivedSpan]) -> Vec<&'a Re
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_chat_is_one_trace_through_chatbot_router_and_backend() {
-    use chatmesh_integration_tests::{config, start, wait_serving};
     use chatmesh_proto::chat::ChatRequest;
     use chatmesh_proto::chat::chat_service_client::ChatServiceClient;
+    use chatmesh_test_support::grpc::wait_serving;
+    use chatmesh_test_support::serve::{config, start};
 
     let export = export();
     let data = tempfile::tempdir().expect("temp dir");
@@ -268,7 +270,7 @@ async fn one_chat_is_one_trace_through_chatbot_router_and_backend() {
             .parse()
             .expect("ascii"),
     );
-    let channel = chatmesh_integration_tests::channel(chatbot.addr).await;
+    let channel = chatmesh_test_support::grpc::channel(chatbot.addr).await;
     let answer = ChatServiceClient::new(channel)
         .chat(request)
         .await

@@ -37,6 +37,7 @@ pub const INFO: ServiceInfo = ServiceInfo {
     name: "relational",
     fqn: SERVICE_NAME,
     default_port: 50055,
+    file_descriptor_set: chatmesh_proto::FILE_DESCRIPTOR_SET,
 };
 
 /// Settings of the relational service (`chatmesh-relational --help` lists them with their env vars).

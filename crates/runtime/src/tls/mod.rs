@@ -6,12 +6,12 @@
 //! a change that does not load (a half-written file, a key that does not match) keeps the last
 //! good settings and is logged.
 //!
-//! Parts: [`material`] reads and parses the files, [`reload`] keeps the built settings fresh,
-//! [`server`] accepts TLS connections for `GrpcServer`, [`client`] connects channels over TLS,
-//! [`dev_certs`] makes a development CA and per-service certificates (`chatmesh certs`).
+//! Parts, bottom-up: [`material`] reads and parses the files, `reload` keeps the built settings
+//! fresh, [`server`] accepts TLS connections for `GrpcServer`, [`client`] connects channels over
+//! TLS. Certificates come from elsewhere: `chatmesh certs` makes a development CA and one
+//! certificate per service, the test-support crate makes them for tests.
 
 pub mod client;
-pub mod dev_certs;
 pub mod material;
 mod reload;
 pub mod server;
@@ -24,7 +24,7 @@ use clap::{Args, ValueEnum};
 pub use client::ClientTls;
 pub use server::ServerTls;
 
-use crate::config::{ConfigError, parse_duration};
+use crate::setting::{ConfigError, parse_duration};
 
 /// Whether a TLS server insists on a client certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
