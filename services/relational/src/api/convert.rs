@@ -17,7 +17,7 @@ const MIN_SECONDS: i64 = -62_135_596_800;
 const MAX_SECONDS: i64 = 253_402_300_799;
 
 /// An order as the contract shows it.
-pub fn order_to_pb(order: Order) -> pb::Order {
+pub(crate) fn order_to_pb(order: Order) -> pb::Order {
     pb::Order {
         id: order.id,
         customer: order.customer,
@@ -32,7 +32,7 @@ pub fn order_to_pb(order: Order) -> pb::Order {
 }
 
 /// A group as the contract shows it: status keys become `ORDER_STATUS_*` names.
-pub fn group_to_pb(group: Group, group_by: GroupBy) -> pb::OrderGroup {
+pub(crate) fn group_to_pb(group: Group, group_by: GroupBy) -> pb::OrderGroup {
     let key = match (group_by, Status::from_db(&group.key)) {
         (GroupBy::Status, Some(status)) => pb::OrderStatus::try_from(status as i32)
             .map(|s| s.as_str_name().to_owned())
@@ -48,7 +48,7 @@ pub fn group_to_pb(group: Group, group_by: GroupBy) -> pb::OrderGroup {
 }
 
 /// Microseconds since the epoch as a Timestamp.
-pub fn micros_to_timestamp(micros: i64) -> Timestamp {
+pub(crate) fn micros_to_timestamp(micros: i64) -> Timestamp {
     Timestamp {
         seconds: micros.div_euclid(1_000_000),
         nanos: (micros.rem_euclid(1_000_000) * 1_000) as i32,

@@ -1,6 +1,9 @@
-//! The gRPC edge of the relational service: each RPC validates its request (`convert`), calls
-//! the store, and maps the outcome. [`to_status`] is the one place where a domain error becomes a
-//! `tonic::Status`.
+//! The gRPC edge of the relational service: each handler converts its request (`convert`: the
+//! only module that knows the protobuf messages), calls the store, and converts the answer.
+//! `status` is the one place where a domain error becomes a `tonic::Status`.
+
+pub(crate) mod convert;
+mod status;
 
 use std::sync::Arc;
 
@@ -8,10 +11,9 @@ use chatmesh_proto::relational as pb;
 use chatmesh_proto::relational::relational_service_server::RelationalService;
 use tonic::{Request, Response, Status};
 
-use crate::convert;
-use crate::error::Error;
 use crate::page_token;
 use crate::store::RelationalStore;
+use status::status;
 
 /// Orders per ListOrders page when the request says 0.
 const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -20,34 +22,17 @@ const DEFAULT_BATCH: u32 = 100;
 const MAX_BATCH: u32 = 1000;
 
 /// Implements `RelationalService` over a [`RelationalStore`].
-pub struct RelationalServiceApi {
+pub(crate) struct RelationalServiceApi {
     store: Arc<dyn RelationalStore>,
     max_page_size: u32,
 }
 
 impl RelationalServiceApi {
     /// The API over `store`, with pages of at most `max_page_size` orders.
-    pub fn new(store: Arc<dyn RelationalStore>, max_page_size: u32) -> Self {
+    pub(crate) fn new(store: Arc<dyn RelationalStore>, max_page_size: u32) -> Self {
         Self {
             store,
             max_page_size,
-        }
-    }
-}
-
-/// The gRPC status for a domain error.
-pub fn to_status(error: Error) -> Status {
-    match error {
-        Error::InvalidArgument { .. } => Status::invalid_argument(error.to_string()),
-        Error::NotFound { .. } => Status::not_found(error.to_string()),
-        Error::AlreadyExists { .. } => Status::already_exists(error.to_string()),
-        Error::VersionMismatch { .. } | Error::Conflict(_) => Status::aborted(error.to_string()),
-        Error::Constraint(_) => Status::failed_precondition(error.to_string()),
-        Error::TooManyGroups { .. } => Status::resource_exhausted(error.to_string()),
-        Error::Unavailable(_) => Status::unavailable(error.to_string()),
-        Error::Internal(message) => {
-            tracing::error!(%message, "internal error");
-            Status::internal("internal error; the service log has the details")
         }
     }
 }
@@ -63,8 +48,8 @@ impl RelationalService for RelationalServiceApi {
         &self,
         request: Request<pb::CreateOrderRequest>,
     ) -> Reply<pb::CreateOrderResponse> {
-        let order = convert::new_order(request.into_inner()).map_err(to_status)?;
-        let created = self.store.create(order).await.map_err(to_status)?;
+        let order = convert::new_order(request.into_inner()).map_err(status)?;
+        let created = self.store.create(order).await.map_err(status)?;
         Ok(Response::new(pb::CreateOrderResponse {
             order: Some(convert::order_to_pb(created)),
         }))
@@ -75,8 +60,8 @@ impl RelationalService for RelationalServiceApi {
         request: Request<pb::GetOrderRequest>,
     ) -> Reply<pb::GetOrderResponse> {
         let id = request.into_inner().id;
-        crate::order::check_positive("id", id).map_err(to_status)?;
-        let order = self.store.get(id).await.map_err(to_status)?;
+        crate::order::check_positive("id", id).map_err(status)?;
+        let order = self.store.get(id).await.map_err(status)?;
         Ok(Response::new(pb::GetOrderResponse {
             order: Some(convert::order_to_pb(order)),
         }))
@@ -86,12 +71,12 @@ impl RelationalService for RelationalServiceApi {
         &self,
         request: Request<pb::UpdateOrderRequest>,
     ) -> Reply<pb::UpdateOrderResponse> {
-        let (id, patch, expected) = convert::update(request.into_inner()).map_err(to_status)?;
+        let (id, patch, expected) = convert::update(request.into_inner()).map_err(status)?;
         let order = self
             .store
             .update(id, patch, expected)
             .await
-            .map_err(to_status)?;
+            .map_err(status)?;
         Ok(Response::new(pb::UpdateOrderResponse {
             order: Some(convert::order_to_pb(order)),
         }))
@@ -102,14 +87,14 @@ impl RelationalService for RelationalServiceApi {
         request: Request<pb::DeleteOrderRequest>,
     ) -> Reply<pb::DeleteOrderResponse> {
         let request = request.into_inner();
-        crate::order::check_positive("id", request.id).map_err(to_status)?;
+        crate::order::check_positive("id", request.id).map_err(status)?;
         if let Some(version) = request.expected_version {
-            crate::order::check_positive("expected_version", version).map_err(to_status)?;
+            crate::order::check_positive("expected_version", version).map_err(status)?;
         }
         self.store
             .delete(request.id, request.expected_version)
             .await
-            .map_err(to_status)?;
+            .map_err(status)?;
         Ok(Response::new(pb::DeleteOrderResponse {}))
     }
 
@@ -119,9 +104,9 @@ impl RelationalService for RelationalServiceApi {
     ) -> Reply<pb::ListOrdersResponse> {
         let query =
             convert::list_query(request.into_inner(), DEFAULT_PAGE_SIZE, self.max_page_size)
-                .map_err(to_status)?;
+                .map_err(status)?;
         let (filter, sort) = (query.filter.clone(), query.sort.clone());
-        let page = self.store.list(query).await.map_err(to_status)?;
+        let page = self.store.list(query).await.map_err(status)?;
         let next_page_token = match (page.more, page.orders.last()) {
             (true, Some(last)) => page_token::encode(&filter, &sort, &sort.cursor_of(last)),
             _ => String::new(),
@@ -138,13 +123,13 @@ impl RelationalService for RelationalServiceApi {
         request: Request<pb::AggregateOrdersRequest>,
     ) -> Reply<pb::AggregateOrdersResponse> {
         let request = request.into_inner();
-        let filter = convert::filter("filter", request.filter).map_err(to_status)?;
-        let group_by = convert::group_by(request.group_by).map_err(to_status)?;
+        let filter = convert::filter("filter", request.filter).map_err(status)?;
+        let group_by = convert::group_by(request.group_by).map_err(status)?;
         let groups = self
             .store
             .aggregate(filter, group_by)
             .await
-            .map_err(to_status)?;
+            .map_err(status)?;
         Ok(Response::new(pb::AggregateOrdersResponse {
             groups: groups
                 .into_iter()
@@ -158,9 +143,9 @@ impl RelationalService for RelationalServiceApi {
         request: Request<pb::ExportOrdersRequest>,
     ) -> Reply<ExportStream> {
         let request = request.into_inner();
-        let filter = convert::filter("filter", request.filter).map_err(to_status)?;
+        let filter = convert::filter("filter", request.filter).map_err(status)?;
         let batch = convert::size("batch_size", request.batch_size, DEFAULT_BATCH, MAX_BATCH)
-            .map_err(to_status)?;
+            .map_err(status)?;
         let store = Arc::clone(&self.store);
         // Keyset batches by id: each batch is one query, pulled only as fast as the client reads.
         let stream = futures::stream::unfold(Some(0i64), move |after| {
@@ -175,7 +160,7 @@ impl RelationalService for RelationalServiceApi {
                         let orders = orders.into_iter().map(convert::order_to_pb).collect();
                         Some((Ok(pb::ExportOrdersResponse { orders }), next))
                     }
-                    Err(e) => Some((Err(to_status(e)), None)),
+                    Err(e) => Some((Err(status(e)), None)),
                 }
             }
         });
