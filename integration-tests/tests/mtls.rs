@@ -126,45 +126,8 @@ async fn the_mesh_answers_over_mtls_and_refuses_clients_without_a_trusted_certif
     let certs = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     write_pki(certs.path());
-    let dir = |name: &str| {
-        let d = data.path().join(name);
-        std::fs::create_dir_all(&d).unwrap();
-        d.display().to_string()
-    };
     let (c, d) = (certs.path(), data.path());
-    let graph = start(
-        "graph",
-        &["--data-dir".into(), dir("graph"), "--seed-demo".into()],
-        c,
-        d,
-    );
-    let vector = start(
-        "vector",
-        &["--data-dir".into(), dir("vector"), "--seed-demo".into()],
-        c,
-        d,
-    );
-    let sqlite = format!("sqlite://{}/chatmesh.db", dir("relational"));
-    let relational = start(
-        "relational",
-        &["--database-url".into(), sqlite, "--seed-demo".into()],
-        c,
-        d,
-    );
-    let router = start(
-        "router",
-        &[
-            "--graph-addr".into(),
-            graph.url(),
-            "--vector-addr".into(),
-            vector.url(),
-            "--relational-addr".into(),
-            relational.url(),
-        ],
-        c,
-        d,
-    );
-    let chatbot = start("chatbot", &["--router-addr".into(), router.url()], c, d);
+    let [graph, vector, relational, router, chatbot] = start_all(c, d);
     let client = client_tls(c, "client");
     for (process, fqn) in [
         (&graph, chatmesh_graph::INFO.fqn),
@@ -210,6 +173,63 @@ async fn the_mesh_answers_over_mtls_and_refuses_clients_without_a_trusted_certif
         "another CA's client was answered: {stranger:?}"
     );
 
+    binaries_ask_over_mtls(&graph, &chatbot, c);
+
+    // And the chatbot still answers a trusted client after all the refusals.
+    assert!(
+        ask(chatbot.addr, Some(client), "Who manages Alan Turing?")
+            .await
+            .is_ok()
+    );
+}
+
+/// The five services as processes, each with its own certificate from `c`, data under `d`:
+/// graph, vector, relational, router, chatbot.
+fn start_all(c: &Path, d: &Path) -> [Process; 5] {
+    let dir = |name: &str| {
+        let d = d.join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        d.display().to_string()
+    };
+    let graph = start(
+        "graph",
+        &["--data-dir".into(), dir("graph"), "--seed-demo".into()],
+        c,
+        d,
+    );
+    let vector = start(
+        "vector",
+        &["--data-dir".into(), dir("vector"), "--seed-demo".into()],
+        c,
+        d,
+    );
+    let sqlite = format!("sqlite://{}/chatmesh.db", dir("relational"));
+    let relational = start(
+        "relational",
+        &["--database-url".into(), sqlite, "--seed-demo".into()],
+        c,
+        d,
+    );
+    let router = start(
+        "router",
+        &[
+            "--graph-addr".into(),
+            graph.url(),
+            "--vector-addr".into(),
+            vector.url(),
+            "--relational-addr".into(),
+            relational.url(),
+        ],
+        c,
+        d,
+    );
+    let chatbot = start("chatbot", &["--router-addr".into(), router.url()], c, d);
+    [graph, vector, relational, router, chatbot]
+}
+
+/// The binaries' own clients over mTLS: the graph's `health` probe (the container healthcheck)
+/// with the service's files, and `chatmesh chat` with the client's.
+fn binaries_ask_over_mtls(graph: &Process, chatbot: &Process, c: &Path) {
     // The container healthcheck: the binary's own probe, over mTLS with the service's files.
     let probe = |extra: &[String]| {
         Command::new(binary("chatmesh-graph"))
@@ -237,12 +257,5 @@ async fn the_mesh_answers_over_mtls_and_refuses_clients_without_a_trusted_certif
         chat.status.success() && said.contains("Grace Hopper"),
         "chatmesh chat over mTLS: {said} {}",
         String::from_utf8_lossy(&chat.stderr)
-    );
-
-    // And the chatbot still answers a trusted client after all the refusals.
-    assert!(
-        ask(chatbot.addr, Some(client), "Who manages Alan Turing?")
-            .await
-            .is_ok()
     );
 }

@@ -216,46 +216,10 @@ fn ancestry<'a>(span: &'a ReceivedSpan, trace: &'a [ReceivedSpan]) -> Vec<&'a Re
 async fn one_chat_is_one_trace_through_chatbot_router_and_backend() {
     use chatmesh_proto::chat::ChatRequest;
     use chatmesh_proto::chat::chat_service_client::ChatServiceClient;
-    use chatmesh_test_support::grpc::wait_serving;
-    use chatmesh_test_support::serve::{config, start};
 
     let export = export();
     let data = tempfile::tempdir().expect("temp dir");
-    let graph_dir = data.path().join("graph").display().to_string();
-    let graph = start(
-        config(
-            &chatmesh_graph::INFO,
-            &["--data-dir", &graph_dir, "--seed-demo"],
-        ),
-        chatmesh_graph::serve_on,
-    )
-    .await;
-    // Only the graph answers this chat; the other backends are never called.
-    let nowhere = "http://127.0.0.1:1";
-    let router = start(
-        config(
-            &chatmesh_router::INFO,
-            &[
-                "--graph-addr",
-                &graph.url(),
-                "--vector-addr",
-                nowhere,
-                "--relational-addr",
-                nowhere,
-            ],
-        ),
-        chatmesh_router::serve_on,
-    )
-    .await;
-    let chatbot = start(
-        config(&chatmesh_chatbot::INFO, &["--router-addr", &router.url()]),
-        chatmesh_chatbot::serve_on,
-    )
-    .await;
-    let limit = Duration::from_secs(30);
-    wait_serving(graph.addr, chatmesh_graph::INFO.fqn, limit).await;
-    wait_serving(router.addr, chatmesh_router::INFO.fqn, limit).await;
-    wait_serving(chatbot.addr, chatmesh_chatbot::INFO.fqn, limit).await;
+    let [graph, router, chatbot] = start_chat_path(data.path()).await;
 
     let (trace_id, caller_span) = fresh_ids();
     let mut request = tonic::Request::new(ChatRequest {
@@ -327,4 +291,49 @@ async fn one_chat_is_one_trace_through_chatbot_router_and_backend() {
     for running in [chatbot, router, graph] {
         running.stop().await.expect("clean stop");
     }
+}
+
+/// Graph, router and chatbot in this process, each SERVING, with data under `data`: the path of
+/// a chat the graph answers.
+async fn start_chat_path(data: &std::path::Path) -> [Running; 3] {
+    use chatmesh_test_support::grpc::wait_serving;
+    use chatmesh_test_support::serve::{config, start};
+
+    let graph_dir = data.join("graph").display().to_string();
+    let graph = start(
+        config(
+            &chatmesh_graph::INFO,
+            &["--data-dir", &graph_dir, "--seed-demo"],
+        ),
+        chatmesh_graph::serve_on,
+    )
+    .await;
+    // Only the graph answers this chat; the other backends are never called.
+    let nowhere = "http://127.0.0.1:1";
+    let router = start(
+        config(
+            &chatmesh_router::INFO,
+            &[
+                "--graph-addr",
+                &graph.url(),
+                "--vector-addr",
+                nowhere,
+                "--relational-addr",
+                nowhere,
+            ],
+        ),
+        chatmesh_router::serve_on,
+    )
+    .await;
+    let chatbot = start(
+        config(&chatmesh_chatbot::INFO, &["--router-addr", &router.url()]),
+        chatmesh_chatbot::serve_on,
+    )
+    .await;
+    let limit = Duration::from_secs(30);
+    wait_serving(graph.addr, chatmesh_graph::INFO.fqn, limit).await;
+    wait_serving(router.addr, chatmesh_router::INFO.fqn, limit).await;
+    wait_serving(chatbot.addr, chatmesh_chatbot::INFO.fqn, limit).await;
+
+    [graph, router, chatbot]
 }

@@ -154,6 +154,14 @@ async fn update_masks_and_versions(engine: Engine) {
         )
     );
 
+    stale_and_missing_versions(&mut client, &all).await;
+    bad_updates(&mut client, &all).await;
+    service.stop().await.unwrap();
+}
+
+/// Updates of `all` (at version 2) with a stale version or for an unknown order.
+async fn stale_and_missing_versions(client: &mut common::Client, all: &pb::Order) {
+    let id = all.id;
     // A stale version is ABORTED and changes nothing.
     let stale = client
         .update_order(pb::UpdateOrderRequest {
@@ -166,7 +174,7 @@ async fn update_masks_and_versions(engine: Engine) {
         })
         .await;
     assert_code(stale, Code::Aborted, "expected version 1");
-    let now = get(&mut client, pb::GetOrderRequest { id }).await;
+    let now = get(client, pb::GetOrderRequest { id }).await;
     assert_eq!((now.total_cents, now.version), (300, 2));
 
     // Unknown order: NOT_FOUND, even with a version.
@@ -181,7 +189,11 @@ async fn update_masks_and_versions(engine: Engine) {
         })
         .await;
     assert_code(missing, Code::NotFound, "does not exist");
+}
 
+/// Updates of `all` (at version 2) that are refused before any change: the mask, the status,
+/// the version, the order.
+async fn bad_updates(client: &mut common::Client, all: &pb::Order) {
     for (paths, needle) in [
         (vec![], "update_mask"),
         (vec!["version"], "output only"),
@@ -224,13 +236,87 @@ async fn update_masks_and_versions(engine: Engine) {
         })
         .await;
     assert_code(no_order, Code::InvalidArgument, "order");
-    service.stop().await.unwrap();
 }
 
 async fn validation_names_the_field(engine: Engine) {
     let db = TestDb::new(engine).await;
     let service = Service::start(&db, &[]).await;
     let mut client = service.client().await;
+    invalid_creates(&mut client).await;
+    assert_code(
+        client.get_order(pb::GetOrderRequest { id: -5 }).await,
+        Code::InvalidArgument,
+        "id",
+    );
+    assert_code(
+        client
+            .delete_order(pb::DeleteOrderRequest {
+                id: 1,
+                expected_version: Some(0),
+            })
+            .await,
+        Code::InvalidArgument,
+        "expected_version",
+    );
+    invalid_lists(&mut client).await;
+    assert_code(
+        client
+            .aggregate_orders(pb::AggregateOrdersRequest {
+                filter: None,
+                group_by: 0,
+            })
+            .await,
+        Code::InvalidArgument,
+        "group_by",
+    );
+    assert_code(
+        client
+            .export_orders(pb::ExportOrdersRequest {
+                filter: None,
+                batch_size: -1,
+            })
+            .await
+            .map(|_| ()),
+        Code::InvalidArgument,
+        "batch_size",
+    );
+    assert!(
+        export_all(&mut client).await.is_empty(),
+        "nothing was written"
+    );
+    service.stop().await.unwrap();
+}
+
+async fn explicit_ids_and_assigned_ids(engine: Engine) {
+    let db = TestDb::new(engine).await;
+    let service = Service::start(&db, &[]).await;
+    let mut client = service.client().await;
+    let with_id = |id| pb::CreateOrderRequest {
+        id: Some(id),
+        ..new_order("Edsger Dijkstra", "semaphore", 1, 10)
+    };
+    let order = create(&mut client, with_id(500)).await;
+    assert_eq!(order.id, 500);
+    assert_code(
+        client.create_order(with_id(500)).await,
+        Code::AlreadyExists,
+        "500",
+    );
+    // The next assigned id comes after the explicit one, never colliding with it.
+    let next = create(
+        &mut client,
+        new_order("Edsger Dijkstra", "shortest path", 1, 10),
+    )
+    .await;
+    assert!(next.id > 500, "assigned {}", next.id);
+    client.create_order(with_id(1000)).await.unwrap();
+    let later = create(&mut client, new_order("Edsger Dijkstra", "goto", 1, 10)).await;
+    assert!(later.id > 1000, "assigned {}", later.id);
+    service.stop().await.unwrap();
+}
+
+/// CreateOrder requests with one bad field each.
+async fn invalid_creates(client: &mut common::Client) {
     let good = new_order("Alan Turing", "bombe", 1, 0);
     let cases: Vec<(pb::CreateOrderRequest, &str)> = vec![
         (
@@ -290,21 +376,10 @@ async fn validation_names_the_field(engine: Engine) {
             needle,
         );
     }
-    assert_code(
-        client.get_order(pb::GetOrderRequest { id: -5 }).await,
-        Code::InvalidArgument,
-        "id",
-    );
-    assert_code(
-        client
-            .delete_order(pb::DeleteOrderRequest {
-                id: 1,
-                expected_version: Some(0),
-            })
-            .await,
-        Code::InvalidArgument,
-        "expected_version",
-    );
+}
+
+/// ListOrders requests with one bad field each.
+async fn invalid_lists(client: &mut common::Client) {
     let list = |filter: pb::OrderFilter, order_by: &str, page_size: i32| pb::ListOrdersRequest {
         filter: Some(filter),
         order_by: order_by.into(),
@@ -359,58 +434,4 @@ async fn validation_names_the_field(engine: Engine) {
             needle,
         );
     }
-    assert_code(
-        client
-            .aggregate_orders(pb::AggregateOrdersRequest {
-                filter: None,
-                group_by: 0,
-            })
-            .await,
-        Code::InvalidArgument,
-        "group_by",
-    );
-    assert_code(
-        client
-            .export_orders(pb::ExportOrdersRequest {
-                filter: None,
-                batch_size: -1,
-            })
-            .await
-            .map(|_| ()),
-        Code::InvalidArgument,
-        "batch_size",
-    );
-    assert!(
-        export_all(&mut client).await.is_empty(),
-        "nothing was written"
-    );
-    service.stop().await.unwrap();
-}
-
-async fn explicit_ids_and_assigned_ids(engine: Engine) {
-    let db = TestDb::new(engine).await;
-    let service = Service::start(&db, &[]).await;
-    let mut client = service.client().await;
-    let with_id = |id| pb::CreateOrderRequest {
-        id: Some(id),
-        ..new_order("Edsger Dijkstra", "semaphore", 1, 10)
-    };
-    let order = create(&mut client, with_id(500)).await;
-    assert_eq!(order.id, 500);
-    assert_code(
-        client.create_order(with_id(500)).await,
-        Code::AlreadyExists,
-        "500",
-    );
-    // The next assigned id comes after the explicit one, never colliding with it.
-    let next = create(
-        &mut client,
-        new_order("Edsger Dijkstra", "shortest path", 1, 10),
-    )
-    .await;
-    assert!(next.id > 500, "assigned {}", next.id);
-    client.create_order(with_id(1000)).await.unwrap();
-    let later = create(&mut client, new_order("Edsger Dijkstra", "goto", 1, 10)).await;
-    assert!(later.id > 1000, "assigned {}", later.id);
-    service.stop().await.unwrap();
 }
