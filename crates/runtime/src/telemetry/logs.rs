@@ -4,9 +4,7 @@
 use std::io::IsTerminal;
 
 use clap::ValueEnum;
-use tracing_subscriber::{EnvFilter, Layer};
-
-use super::BoxedLayer;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -26,7 +24,10 @@ pub fn parse_log_filter(text: &str) -> Result<String, String> {
 }
 
 /// Log lines on stderr, filtered by `--log`.
-pub(super) fn layer(format: LogFormat, filter: EnvFilter) -> BoxedLayer {
+pub(super) fn layer(
+    format: LogFormat,
+    filter: EnvFilter,
+) -> Box<dyn Layer<Registry> + Send + Sync> {
     let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     match format {
         LogFormat::Human => layer

@@ -6,6 +6,10 @@
 //! seen, and later requests find it with a short scan. Only methods of the services this server
 //! serves get a slot, and at most [`MAX_METHODS`] of them, so a client sending made-up paths
 //! cannot grow the output; those requests are counted under `method="unknown"`.
+//!
+//! Hand-written rather than on the `prometheus` or `metrics` crates: one fixed family of series
+//! per server (each `GrpcServer` in `chatmesh up` has its own), no global registry, and a hot
+//! path of a few relaxed atomic adds, which those crates' label lookups would not keep.
 
 use std::fmt::Write as _;
 use std::sync::OnceLock;

@@ -12,6 +12,10 @@
 //! response carries it in the trailers after the messages, so the response body is watched
 //! until they pass. A response dropped before its status (the client went away) counts as
 //! CANCELLED.
+//!
+//! Hand-written rather than tower-http's `TraceLayer` or a gRPC metrics layer: the status must
+//! be read from trailers-only headers or trailing headers as gRPC puts it, one span must serve
+//! both span export and the log, and the counting must stay lock-free (see `super::metrics`).
 
 use std::future::Future;
 use std::pin::Pin;

@@ -10,10 +10,8 @@ use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::level_filters::LevelFilter;
-use tracing_subscriber::Layer;
 use tracing_subscriber::filter::Targets;
-
-use super::BoxedLayer;
+use tracing_subscriber::{Layer, Registry};
 
 /// The environment variable that switches OTLP trace export on (e.g. `http://collector:4317`).
 pub const OTLP_ENDPOINT_ENV: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
@@ -31,7 +29,7 @@ pub fn otlp_endpoint_from_env() -> Option<String> {
 /// Spans (INFO and above, and the per-request spans, which are DEBUG) to OpenTelemetry,
 /// whatever `--log` says. The exporter's own transport (tonic, hyper, h2, tower) is left out so
 /// that exporting never traces itself.
-pub(super) fn layer(provider: &SdkTracerProvider) -> BoxedLayer {
+pub(super) fn layer(provider: &SdkTracerProvider) -> Box<dyn Layer<Registry> + Send + Sync> {
     let targets = Targets::new()
         .with_default(LevelFilter::INFO)
         .with_target(super::observe::TARGET, LevelFilter::DEBUG)
