@@ -5,11 +5,8 @@
 //! mutual TLS.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
-use chatmesh_runtime::config::parse_duration;
 use chatmesh_runtime::probe;
-use chatmesh_runtime::tls::TlsFileArgs;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct HealthArgs {
@@ -20,34 +17,12 @@ pub(crate) struct HealthArgs {
     /// whole server.
     #[arg(long, default_value = "", value_name = "NAME")]
     service: String,
-    /// Give up after this long (connect and call together).
-    #[arg(long, default_value = "3s", value_parser = parse_duration, value_name = "DURATION")]
-    timeout: Duration,
     #[command(flatten)]
-    tls: TlsFileArgs,
-    /// With mTLS: the name the server's certificate must carry [default: the address's host].
-    #[arg(long, value_name = "NAME")]
-    tls_server_name: Option<String>,
-    /// Print nothing; only the exit code tells.
-    #[arg(long, short)]
-    quiet: bool,
+    options: probe::ProbeOptions,
 }
 
 pub(crate) async fn run(args: HealthArgs) -> ExitCode {
-    let tls = match probe::client_tls(&args.tls, args.tls_server_name.as_deref()) {
-        Ok(tls) => tls,
-        Err(e) => {
-            eprintln!("chatmesh health: {e}");
-            return ExitCode::from(chatmesh_runtime::cli::EXIT_CONFIG);
-        }
-    };
-    probe::report(
-        "chatmesh health",
-        &args.addr,
-        &args.service,
-        args.timeout,
-        tls,
-        args.quiet,
-    )
-    .await
+    args.options
+        .run("chatmesh health", &args.addr, &args.service)
+        .await
 }

@@ -35,6 +35,14 @@ struct ServiceProbeArgs {
     /// gRPC name, the readiness check].
     #[arg(long, value_name = "NAME")]
     service: Option<String>,
+    #[command(flatten)]
+    options: ProbeOptions,
+}
+
+/// What every health probe takes besides the address and the service name (this subcommand and
+/// `chatmesh health`).
+#[derive(Debug, clap::Args)]
+pub struct ProbeOptions {
     /// Give up after this long (connect and call together).
     #[arg(long, default_value = "3s", value_parser = parse_duration, value_name = "DURATION")]
     timeout: Duration,
@@ -46,6 +54,21 @@ struct ServiceProbeArgs {
     /// Print nothing; only the exit code tells.
     #[arg(long, short)]
     quiet: bool,
+}
+
+impl ProbeOptions {
+    /// Asks `addr` about `service` as these options say and [`report`]s it as `program`; TLS
+    /// files that cannot be used are a configuration error (exit 2).
+    pub async fn run(&self, program: &str, addr: &str, service: &str) -> ExitCode {
+        let tls = match client_tls(&self.tls, self.tls_server_name.as_deref()) {
+            Ok(tls) => tls,
+            Err(e) => {
+                eprintln!("{program}: {e}");
+                return ExitCode::from(crate::cli::EXIT_CONFIG);
+            }
+        };
+        report(program, addr, service, self.timeout, tls, self.quiet).await
+    }
 }
 
 /// When the first argument is `health`, runs the probe for `info`'s service and returns its exit
@@ -87,13 +110,6 @@ fn run_service_probe(
         },
     };
     let service = args.service.unwrap_or_else(|| info.fqn.to_owned());
-    let tls = match client_tls(&args.tls, args.tls_server_name.as_deref()) {
-        Ok(tls) => tls,
-        Err(e) => {
-            eprintln!("{program}: {e}");
-            return ExitCode::from(crate::cli::EXIT_CONFIG);
-        }
-    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -104,14 +120,7 @@ fn run_service_probe(
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(report(
-        program,
-        &addr,
-        &service,
-        args.timeout,
-        tls,
-        args.quiet,
-    ))
+    runtime.block_on(args.options.run(program, &addr, &service))
 }
 
 /// The probe's mTLS settings from its flags: none when the files are not given.
