@@ -6,11 +6,12 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chatmesh_integration_tests::{Running, channel, config, start, wait_serving};
 use chatmesh_proto::chat::chat_service_client::ChatServiceClient;
 use chatmesh_proto::chat::{ChatRequest, ChatResponse, SourceKind};
 use chatmesh_proto::graph::{Value, value::Kind};
 use chatmesh_proto::router::{RouteHints, Target};
+use chatmesh_test_support::grpc::{channel, wait_serving};
+use chatmesh_test_support::serve::{Running, config, start};
 use tonic::Code;
 use tonic::transport::Channel;
 

@@ -37,6 +37,7 @@ pub const INFO: ServiceInfo = ServiceInfo {
     name: "chatbot",
     fqn: SERVICE_NAME,
     default_port: 50051,
+    file_descriptor_set: chatmesh_proto::FILE_DESCRIPTOR_SET,
 };
 
 /// Settings of the chatbot service (`chatmesh-chatbot --help` lists them with their env vars).

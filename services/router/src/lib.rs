@@ -42,6 +42,7 @@ pub const INFO: ServiceInfo = ServiceInfo {
     name: "router",
     fqn: SERVICE_NAME,
     default_port: 50052,
+    file_descriptor_set: chatmesh_proto::FILE_DESCRIPTOR_SET,
 };
 
 const RULES_SETTING: &str = "--rules (CHATMESH_ROUTER_RULES)";

@@ -42,6 +42,7 @@ pub const INFO: ServiceInfo = ServiceInfo {
     name: "vector",
     fqn: SERVICE_NAME,
     default_port: 50054,
+    file_descriptor_set: chatmesh_proto::FILE_DESCRIPTOR_SET,
 };
 
 /// Settings of the vector service (`chatmesh-vector --help` lists them with their env vars).
