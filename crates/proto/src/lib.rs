@@ -35,6 +35,8 @@ pub mod chatmesh {
     }
 }
 
+pub mod json;
+
 pub use chatmesh::chat::v1 as chat;
 pub use chatmesh::graph::v1 as graph;
 pub use chatmesh::relational::v1 as relational;

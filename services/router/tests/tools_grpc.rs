@@ -4,9 +4,9 @@
 
 mod common;
 
+use chatmesh_proto::json;
 use chatmesh_proto::router::router_service_client::RouterServiceClient;
 use chatmesh_proto::router::{CallToolRequest, CallToolResponse, ListToolsRequest, tool_content};
-use chatmesh_router::tools::json;
 use common::{BackendProcess, Router, free_port};
 use serde_json::{Value, json};
 use tonic::Code;
@@ -51,7 +51,7 @@ async fn call(
     client
         .call_tool(CallToolRequest {
             name: name.to_owned(),
-            arguments: Some(json::json_to_struct(&arguments)),
+            arguments: Some(json::to_struct(&arguments)),
         })
         .await
         .map(tonic::Response::into_inner)
@@ -65,7 +65,7 @@ fn parts(response: &CallToolResponse) -> (String, Value) {
         match &content.kind {
             Some(tool_content::Kind::Text(t)) => text.push_str(t),
             Some(tool_content::Kind::Structured(s)) => {
-                structured = Value::Object(json::struct_to_json(s));
+                structured = Value::Object(json::from_struct(s));
             }
             None => {}
         }

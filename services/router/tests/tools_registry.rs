@@ -5,11 +5,12 @@
 mod tools_support;
 
 use chatmesh_proto::graph::{AccessMode, Direction, value};
+use chatmesh_proto::json;
 use chatmesh_proto::relational::OrderStatus;
 use chatmesh_proto::router::{CallToolRequest, CallToolResponse, ListToolsRequest, tool_content};
 use chatmesh_proto::vector::search_request;
-use chatmesh_router::backends::CallContext;
-use chatmesh_router::tools::{ToolRegistry, json};
+use chatmesh_router::internals::CallContext;
+use chatmesh_router::internals::ToolRegistry;
 use serde_json::{Value, json};
 use tonic::Code;
 use tools_support::{Call, Fake};
@@ -34,7 +35,7 @@ fn request(name: &str, arguments: Value) -> CallToolRequest {
     };
     CallToolRequest {
         name: name.to_owned(),
-        arguments: Some(json::json_to_struct(&object)),
+        arguments: Some(json::to_struct(&object)),
     }
 }
 
@@ -66,7 +67,7 @@ fn structured(response: &CallToolResponse) -> Value {
         .content
         .iter()
         .find_map(|c| match &c.kind {
-            Some(tool_content::Kind::Structured(s)) => Some(Value::Object(json::struct_to_json(s))),
+            Some(tool_content::Kind::Structured(s)) => Some(Value::Object(json::from_struct(s))),
             _ => None,
         })
         .expect("a structured content")
@@ -79,16 +80,14 @@ fn lists_every_tool_in_name_order_with_an_object_schema() {
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, TOOL_NAMES);
     for tool in &tools {
-        let schema = Value::Object(json::struct_to_json(tool.input_schema.as_ref().unwrap()));
+        let schema = Value::Object(json::from_struct(tool.input_schema.as_ref().unwrap()));
         assert_eq!(schema["type"], "object", "{}", tool.name);
         assert!(schema["properties"].is_object(), "{}", tool.name);
         assert!(!tool.description.is_empty(), "{}", tool.name);
     }
     // Schema numbers survive the trip through google.protobuf.Struct as integers.
     let get_order = &tools[0];
-    let schema = Value::Object(json::struct_to_json(
-        get_order.input_schema.as_ref().unwrap(),
-    ));
+    let schema = Value::Object(json::from_struct(get_order.input_schema.as_ref().unwrap()));
     assert_eq!(schema["properties"]["order_id"]["minimum"], json!(1));
     assert_eq!(schema["required"], json!(["order_id"]));
 }
@@ -568,7 +567,7 @@ async fn missing_arguments_struct_reads_as_an_empty_object() {
 
 #[tokio::test]
 async fn route_routes_a_question_and_says_why() {
-    use chatmesh_router::routing::{Classifier, Rules};
+    use chatmesh_router::internals::{Classifier, Rules};
     let fake = Fake::default();
     let registry = ToolRegistry::new(fake.backends()).with_router(std::sync::Arc::new(
         Classifier::new(Rules::built_in(), None),

@@ -7,7 +7,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 /// The rules compiled into the binary (`services/router/rules/default.toml`).
-pub const DEFAULT_RULES: &str = include_str!("../../rules/default.toml");
+pub(crate) const DEFAULT_RULES: &str = include_str!("../../rules/default.toml");
 
 /// Entity kinds the router extracts itself, without a pattern group.
 const BUILT_IN_ENTITIES: [&str; 1] = ["person_name"];

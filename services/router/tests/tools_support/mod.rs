@@ -17,7 +17,7 @@ use chatmesh_proto::relational::{
 use chatmesh_proto::vector::{
     PayloadValue, SearchHit, SearchRequest, SearchResponse, payload_value, search_request,
 };
-use chatmesh_router::backends::{
+use chatmesh_router::internals::{
     Backends, CallContext, GraphBackend, RelationalBackend, VectorBackend,
 };
 use tonic::Status;
