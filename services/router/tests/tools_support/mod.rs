@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod calls;
+
 use std::sync::{Arc, Mutex};
 
 use chatmesh_proto::graph::{
