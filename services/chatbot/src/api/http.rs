@@ -114,3 +114,21 @@ async fn openapi() -> impl IntoResponse {
         DOCUMENT.as_str(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::{MAX_MESSAGE_BYTES, MAX_SESSION_ID};
+
+    #[test]
+    fn the_document_states_the_limits_the_handler_enforces() {
+        let document: serde_json::Value = serde_json::from_str(&DOCUMENT).unwrap();
+        let request = &document["components"]["schemas"]["ChatRequest"]["properties"];
+        assert_eq!(request["session_id"]["maxLength"], MAX_SESSION_ID);
+        assert_eq!(request["message"]["maxLength"], MAX_MESSAGE_BYTES);
+        let responses = &document["paths"]["/v1/chat"]["post"]["responses"];
+        for code in ["200", "400", "413", "500", "503", "504"] {
+            assert!(responses[code].is_object(), "{code}");
+        }
+    }
+}

@@ -2,9 +2,11 @@
 //! MCP server (`tools/list`, `tools/call`, see [`crate::mcp`]) serve, so they offer the same
 //! tools with the same schemas by construction.
 //!
-//! A tool has a name, a description and a JSON Schema for its arguments. A call is checked
-//! against that schema first (a violation is [`ToolError::InvalidArguments`], naming the
-//! argument), then turned into one read-only backend call. A failure of the backend call is not
+//! A tool has a name, a title, a description and a JSON Schema for its arguments, derived from
+//! its argument struct ([`arguments`]; each tool module defines its own), and an output schema
+//! derived from the protobuf message it returns ([`output`]). A call is read against that schema
+//! first (a violation is [`ToolError::InvalidArguments`], naming the argument, checked by
+//! [`validate`]), then turned into one read-only backend call. A failure of the backend call is not
 //! an error of the call: it comes back in-band (`is_error`, with the backend's status code), as
 //! MCP asks, so that a model can read it and try something else. A success comes back as a short
 //! text for a model or person to read plus the backend's response in proto3 JSON.
