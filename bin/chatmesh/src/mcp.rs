@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use chatmesh_router::mcp::{RemoteTools, stdio};
+use chatmesh_router::mcp_stdio::{self, RemoteTools};
 use chatmesh_runtime::channel::{ClientArgs, connect_lazy};
 use chatmesh_runtime::config::parse_duration;
 
@@ -38,7 +38,7 @@ pub(crate) async fn run(args: McpArgs) -> ExitCode {
     };
     // The client ends the session by closing stdin; a signal ends it too.
     let shutdown = chatmesh_runtime::shutdown::on_signal();
-    match stdio::serve(RemoteTools::new(channel, args.timeout), shutdown).await {
+    match mcp_stdio::serve(RemoteTools::new(channel, args.timeout), shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("chatmesh mcp: {e}");

@@ -43,6 +43,8 @@ pub mod generated {
     }
 }
 
+pub mod json;
+
 pub use generated::chat::v1 as chat;
 pub use generated::graph::v1 as graph;
 pub use generated::relational::v1 as relational;

@@ -15,7 +15,7 @@ use super::layers::{InstanceService, instance_service};
 
 /// The live state of one address, shared by the pool, its health watcher and its breaker layer.
 #[derive(Debug)]
-pub struct InstanceState {
+pub(crate) struct InstanceState {
     /// Last known health.
     pub health: HealthStatus,
     /// When health was last heard of.
@@ -30,7 +30,7 @@ pub struct InstanceState {
 
 impl InstanceState {
     /// Records a failure of a call or a check.
-    pub fn failed(&mut self, error: String) {
+    pub(crate) fn failed(&mut self, error: String) {
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         self.last_error = error;
         self.breaker
@@ -38,7 +38,7 @@ impl InstanceState {
     }
 
     /// Records a successful call.
-    pub fn succeeded(&mut self) {
+    pub(crate) fn succeeded(&mut self) {
         self.consecutive_failures = 0;
         self.last_error.clear();
         self.breaker.on_success();
@@ -47,18 +47,18 @@ impl InstanceState {
 
 /// Shared handle on an [`InstanceState`].
 #[derive(Debug, Clone)]
-pub struct SharedState(Arc<Mutex<InstanceState>>);
+pub(crate) struct SharedState(Arc<Mutex<InstanceState>>);
 
 impl SharedState {
     /// Locks the state (a poisoned lock still holds consistent plain data).
-    pub fn lock(&self) -> MutexGuard<'_, InstanceState> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, InstanceState> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 /// One address of a backend.
 #[derive(Debug)]
-pub struct Instance {
+pub(super) struct Instance {
     /// The address, for example "http://127.0.0.1:50053".
     pub address: String,
     /// The raw channel (health checks go here, outside the call policy).
@@ -72,7 +72,7 @@ pub struct Instance {
 
 impl Instance {
     /// An instance with health UNKNOWN and a closed breaker.
-    pub fn new(address: String, channel: Channel, breaker: BreakerSettings) -> Arc<Self> {
+    pub(super) fn new(address: String, channel: Channel, breaker: BreakerSettings) -> Arc<Self> {
         let state = SharedState(Arc::new(Mutex::new(InstanceState {
             health: HealthStatus::Unknown,
             last_check: None,
@@ -92,18 +92,18 @@ impl Instance {
     }
 
     /// The state, locked.
-    pub fn state(&self) -> MutexGuard<'_, InstanceState> {
+    pub(super) fn state(&self) -> MutexGuard<'_, InstanceState> {
         self.state.lock()
     }
 
     /// Whether a call may be sent here now: not known NOT_SERVING, breaker not open.
-    pub fn eligible(&self, now: Instant) -> bool {
+    pub(super) fn eligible(&self, now: Instant) -> bool {
         let state = self.state();
         state.health != HealthStatus::NotServing && state.breaker.allows(now)
     }
 
     /// Why this instance is not eligible, for an UNAVAILABLE message.
-    pub fn why_not(&self, now: Instant) -> String {
+    pub(super) fn why_not(&self, now: Instant) -> String {
         let state = self.state();
         let mut why = if state.health == HealthStatus::NotServing {
             "NOT_SERVING".to_owned()
@@ -117,18 +117,18 @@ impl Instance {
     }
 
     /// Calls in flight now.
-    pub fn load(&self) -> usize {
+    pub(super) fn load(&self) -> usize {
         self.in_flight.load(Ordering::Relaxed)
     }
 
     /// The policy-wrapped service for one call, counted as in flight until the guard drops.
-    pub fn begin(&self) -> (InstanceService, InFlight) {
+    pub(super) fn begin(&self) -> (InstanceService, InFlight) {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         (self.service.clone(), InFlight(Arc::clone(&self.in_flight)))
     }
 
     /// The health watcher heard a status.
-    pub fn set_health(&self, health: HealthStatus, error: Option<String>) {
+    pub(super) fn set_health(&self, health: HealthStatus, error: Option<String>) {
         let mut state = self.state();
         let was = state.health;
         state.health = health;
@@ -153,7 +153,7 @@ impl Instance {
     }
 
     /// ListBackends' view of this instance.
-    pub fn snapshot(&self, now: Instant) -> BackendAddress {
+    pub(super) fn snapshot(&self, now: Instant) -> BackendAddress {
         let state = self.state();
         BackendAddress {
             address: self.address.clone(),
@@ -168,7 +168,7 @@ impl Instance {
 
 /// Counts a call as in flight until dropped (also when the call is cancelled).
 #[derive(Debug)]
-pub struct InFlight(Arc<AtomicUsize>);
+pub(super) struct InFlight(Arc<AtomicUsize>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {

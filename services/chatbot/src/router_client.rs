@@ -1,7 +1,7 @@
-//! The chatbot's view of the router: one call, `route`, behind a trait so the workflow can be
-//! tested without sockets. [`GrpcRouter`] is the real one: `RouterService.Route` over a lazily
-//! connected channel that carries the trace context, with the turn's remaining time as the
-//! call's deadline.
+//! The chatbot's client of the router service: one call, `route`, behind a trait so the
+//! workflow can be tested without sockets. [`GrpcRouterClient`] is the real one:
+//! `RouterService.Route` over a lazily connected channel that carries the trace context, with
+//! the turn's remaining time as the call's deadline.
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use chatmesh_runtime::channel::TracedChannel;
 
 /// Routes a query to a backend and returns its result.
 #[tonic::async_trait]
-pub trait Router: Send + Sync + 'static {
+pub(crate) trait RouterClient: Send + Sync + 'static {
     /// Calls the router; `timeout` is the time the turn has left.
     async fn route(
         &self,
@@ -22,13 +22,13 @@ pub trait Router: Send + Sync + 'static {
 
 /// `RouterService.Route` over gRPC.
 #[derive(Debug, Clone)]
-pub struct GrpcRouter {
+pub(crate) struct GrpcRouterClient {
     client: RouterServiceClient<TracedChannel>,
 }
 
-impl GrpcRouter {
+impl GrpcRouterClient {
     /// A router client on `channel`.
-    pub fn new(channel: impl Into<TracedChannel>) -> Self {
+    pub(crate) fn new(channel: impl Into<TracedChannel>) -> Self {
         Self {
             client: RouterServiceClient::new(channel.into()),
         }
@@ -36,7 +36,7 @@ impl GrpcRouter {
 }
 
 #[tonic::async_trait]
-impl Router for GrpcRouter {
+impl RouterClient for GrpcRouterClient {
     async fn route(
         &self,
         request: RouteRequest,

@@ -1,6 +1,10 @@
 //! The gRPC edge of the router: Route (classify, then call one backend), ListBackends (live
 //! health and breaker state of every backend address), and ListTools/CallTool delegated to the
-//! MCP tool registry.
+//! MCP tool registry. Handlers only: [`convert`] reads requests and builds pages, [`status`] is
+//! the one error mapping.
+
+mod convert;
+mod status;
 
 use std::sync::Arc;
 
@@ -13,32 +17,24 @@ use chatmesh_runtime::Deadline;
 use tonic::{Request, Response, Status};
 
 use crate::backends::{Backends, CallContext};
-use crate::error::{PageError, route_status};
-use crate::pool::{Pool, target_name};
+use crate::pool::Pool;
 use crate::routing::{self, Classifier};
 use crate::tools::ToolRegistry;
-
-/// Metadata entry on a failed Route naming the backend that failed ("graph", "vector",
-/// "relational").
-pub const TARGET_METADATA: &str = "chatmesh-target";
-
-const BACKENDS_DEFAULT_PAGE: usize = 10;
-const BACKENDS_MAX_PAGE: usize = 100;
-const BACKENDS_TOKEN_PREFIX: &str = "backends:";
+use status::{backend_status, route_status};
 
 /// Implements `RouterService`.
 #[derive(Debug, Clone)]
-pub struct RouterServiceApi {
+pub(crate) struct RouterApi {
     classifier: Arc<Classifier>,
     backends: Backends,
     pools: Arc<Vec<Arc<Pool>>>,
     tools: ToolRegistry,
 }
 
-impl RouterServiceApi {
+impl RouterApi {
     /// The API over a classifier, the backends, their pools (for ListBackends, in Target order)
     /// and the tool registry.
-    pub fn new(
+    pub(crate) fn new(
         classifier: Classifier,
         backends: Backends,
         pools: Vec<Arc<Pool>>,
@@ -59,7 +55,7 @@ fn context<T>(request: &Request<T>) -> CallContext {
 }
 
 #[tonic::async_trait]
-impl RouterService for RouterServiceApi {
+impl RouterService for RouterApi {
     async fn route(
         &self,
         request: Request<RouteRequest>,
@@ -80,14 +76,7 @@ impl RouterService for RouterServiceApi {
         routing::execute(&self.backends, &ctx, plan)
             .await
             .map(Response::new)
-            .map_err(|mut status| {
-                // Names the failing backend for callers that degrade per source (the chatbot).
-                status.metadata_mut().insert(
-                    TARGET_METADATA,
-                    tonic::metadata::MetadataValue::from_static(target_name(target)),
-                );
-                status
-            })
+            .map_err(|status| backend_status(status, target))
     }
 
     async fn list_tools(
@@ -116,33 +105,7 @@ impl RouterService for RouterServiceApi {
         &self,
         request: Request<ListBackendsRequest>,
     ) -> Result<Response<ListBackendsResponse>, Status> {
-        let request = request.into_inner();
-        let size = match request.page_size {
-            n if n < 0 => return Err(PageError::NegativeSize(n).into()),
-            0 => BACKENDS_DEFAULT_PAGE,
-            n => (n as usize).min(BACKENDS_MAX_PAGE),
-        };
-        let start = if request.page_token.is_empty() {
-            0
-        } else {
-            request
-                .page_token
-                .strip_prefix(BACKENDS_TOKEN_PREFIX)
-                .and_then(|n| n.parse::<usize>().ok())
-                .filter(|n| *n > 0 && *n < self.pools.len())
-                .ok_or_else(|| PageError::BadToken(request.page_token.clone()))?
-        };
-        let end = (start + size).min(self.pools.len());
-        Ok(Response::new(ListBackendsResponse {
-            backends: self.pools[start..end]
-                .iter()
-                .map(|p| p.snapshot())
-                .collect(),
-            next_page_token: if end < self.pools.len() {
-                format!("{BACKENDS_TOKEN_PREFIX}{end}")
-            } else {
-                String::new()
-            },
-        }))
+        let page = convert::backends_page(request.get_ref(), self.pools.len())?;
+        Ok(Response::new(convert::backends_response(&self.pools, page)))
     }
 }

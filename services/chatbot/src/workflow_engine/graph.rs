@@ -9,13 +9,13 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 
 /// The virtual node a run starts from.
-pub const START: &str = "__start__";
+pub(crate) const START: &str = "__start__";
 /// The virtual node a run ends at.
-pub const END: &str = "__end__";
+pub(crate) const END: &str = "__end__";
 
 /// The typed state a workflow works on. Nodes read it and return an update; the engine applies
 /// updates one at a time, so nodes never share mutable state.
-pub trait State: Send + Sync + 'static {
+pub(crate) trait State: Send + Sync + 'static {
     /// What a node returns: the changes it wants made.
     type Update: Send + 'static;
 
@@ -28,13 +28,13 @@ pub trait State: Send + Sync + 'static {
 }
 
 /// Why a node failed (a node that can degrade gracefully records that in the state instead).
-pub type NodeError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type NodeError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What a node's step returns.
-pub type NodeFuture<'a, U> = BoxFuture<'a, Result<U, NodeError>>;
+pub(crate) type NodeFuture<'a, U> = BoxFuture<'a, Result<U, NodeError>>;
 
 /// One step of a workflow: reads the state, returns an update.
-pub trait Node<S: State>: Send + Sync {
+pub(crate) trait Node<S: State>: Send + Sync {
     /// Runs the step.
     fn run<'a>(&'a self, state: &'a S) -> NodeFuture<'a, S::Update>;
 }
@@ -54,7 +54,7 @@ where
 
 /// Picks the next node of a conditional edge from the state; returns one of the edge's
 /// declared targets (a node name or [`END`]).
-pub type Route<S> = Arc<dyn Fn(&S) -> &'static str + Send + Sync>;
+pub(crate) type Route<S> = Arc<dyn Fn(&S) -> &'static str + Send + Sync>;
 
 /// Where a run goes after a node.
 pub(super) enum Next<S> {
@@ -84,7 +84,7 @@ enum PendingEdge<S> {
 
 /// Why a graph does not compile.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BuildError {
+pub(crate) enum BuildError {
     /// Two nodes share a name.
     #[error("node '{0}' is defined twice")]
     DuplicateNode(&'static str),
@@ -126,7 +126,7 @@ pub enum BuildError {
 }
 
 /// A workflow graph being built.
-pub struct Graph<S: State> {
+pub(crate) struct Graph<S: State> {
     nodes: Vec<(&'static str, Arc<dyn Node<S>>)>,
     edges: Vec<(&'static str, PendingEdge<S>)>,
     step_limit: usize,
@@ -140,7 +140,7 @@ impl<S: State> Default for Graph<S> {
 
 impl<S: State> Graph<S> {
     /// An empty graph with a step limit of 25.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             nodes: Vec::new(),
             edges: Vec::new(),
@@ -149,13 +149,13 @@ impl<S: State> Graph<S> {
     }
 
     /// Adds a node.
-    pub fn node(mut self, name: &'static str, node: impl Node<S> + 'static) -> Self {
+    pub(crate) fn node(mut self, name: &'static str, node: impl Node<S> + 'static) -> Self {
         self.nodes.push((name, Arc::new(node)));
         self
     }
 
     /// Adds a node made of a function returning a boxed future.
-    pub fn node_fn<F>(self, name: &'static str, f: F) -> Self
+    pub(crate) fn node_fn<F>(self, name: &'static str, f: F) -> Self
     where
         F: for<'a> Fn(&'a S) -> NodeFuture<'a, S::Update> + Send + Sync + 'static,
     {
@@ -163,13 +163,13 @@ impl<S: State> Graph<S> {
     }
 
     /// Adds an edge that is always taken (`from` may be [`START`], `to` may be [`END`]).
-    pub fn edge(mut self, from: &'static str, to: &'static str) -> Self {
+    pub(crate) fn edge(mut self, from: &'static str, to: &'static str) -> Self {
         self.edges.push((from, PendingEdge::To(to)));
         self
     }
 
     /// Adds a conditional edge: after `from`, `route` picks one of `targets`.
-    pub fn conditional_edge(
+    pub(crate) fn conditional_edge(
         mut self,
         from: &'static str,
         targets: &[&'static str],
@@ -186,13 +186,13 @@ impl<S: State> Graph<S> {
     }
 
     /// The most node runs one run may take (a guard against routing loops).
-    pub fn step_limit(mut self, limit: usize) -> Self {
+    pub(crate) fn step_limit(mut self, limit: usize) -> Self {
         self.step_limit = limit;
         self
     }
 
     /// Validates the graph and resolves it for running.
-    pub fn compile(self) -> Result<Compiled<S>, BuildError> {
+    pub(crate) fn compile(self) -> Result<Compiled<S>, BuildError> {
         if self.step_limit == 0 {
             return Err(BuildError::ZeroStepLimit);
         }
@@ -305,16 +305,9 @@ fn check_reachability<S: State>(
 }
 
 /// A validated graph, ready to run; cheap to share (`Arc`) between concurrent runs.
-pub struct Compiled<S: State> {
+pub(crate) struct Compiled<S: State> {
     pub(super) nodes: Vec<(&'static str, Arc<dyn Node<S>>)>,
     pub(super) entry: Next<S>,
     pub(super) next: Vec<Next<S>>,
     pub(super) step_limit: usize,
-}
-
-impl<S: State> Compiled<S> {
-    /// The node names, in the order they were added.
-    pub fn node_names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.nodes.iter().map(|(name, _)| *name)
-    }
 }

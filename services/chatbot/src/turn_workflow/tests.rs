@@ -15,9 +15,9 @@ use parking_lot::Mutex;
 use tokio::time::Instant;
 
 use crate::chat::{ChatInput, Chatbot};
-use crate::router::Router;
-use crate::session::MemorySessions;
-use crate::workflow::{Event, EventKind};
+use crate::router_client::RouterClient;
+use crate::store::MemorySessions;
+use crate::workflow_engine::{Event, EventKind};
 
 type Answer = Box<dyn Fn(&RouteRequest) -> Result<RouteResponse, tonic::Status> + Send + Sync>;
 
@@ -28,7 +28,7 @@ struct FakeRouter {
 }
 
 #[tonic::async_trait]
-impl Router for FakeRouter {
+impl RouterClient for FakeRouter {
     async fn route(
         &self,
         request: RouteRequest,
@@ -272,7 +272,10 @@ async fn a_spent_deadline_skips_the_router() {
         )
         .await
         .unwrap_err();
-    assert_eq!(err.code(), tonic::Code::DeadlineExceeded);
+    assert_eq!(
+        crate::api::status::code(&err),
+        tonic::Code::DeadlineExceeded
+    );
     assert!(router.asked.lock().is_empty());
 }
 

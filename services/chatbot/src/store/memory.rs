@@ -1,50 +1,16 @@
-//! Sessions: each conversation's recent turns and the last entity it mentioned, behind the
-//! [`SessionStore`] trait so an external store can replace the in-memory one. [`MemorySessions`]
-//! keeps at most `max_sessions` sessions, each for `ttl` after its last use, and evicts the
-//! least recently used when full.
+//! Sessions in this process's memory (the default store): [`MemorySessions`] keeps at most
+//! `max_sessions` sessions, each for `ttl` after its last use, and evicts the least recently
+//! used when full. One lock guards the map and the recency index; every operation is a few map
+//! updates, so the async trait answers inline.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 
-use chatmesh_proto::chat::{Entity, Turn};
 use parking_lot::Mutex;
 use tokio::time::Instant;
 
-/// Turns kept per session (the contract says at most 100).
-pub const MAX_TURNS: usize = 100;
-
-/// A session as read back.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Session {
-    /// Retained turns, oldest first.
-    pub turns: Vec<Turn>,
-    /// The most recently mentioned entity.
-    pub last_entity: Option<Entity>,
-}
-
-/// The session store failed (an external store being down, for example).
-#[derive(Debug, thiserror::Error)]
-#[error("session store unavailable: {0}")]
-pub struct StoreError(pub String);
-
-/// Where sessions live.
-#[tonic::async_trait]
-pub trait SessionStore: Send + Sync + 'static {
-    /// The last entity of a session (`None` for a new session or one without entities).
-    async fn last_entity(&self, session_id: &str) -> Result<Option<Entity>, StoreError>;
-    /// Records a turn, creating the session on first use; `entity`, when set, becomes the
-    /// session's last entity.
-    async fn record(
-        &self,
-        session_id: &str,
-        turn: Turn,
-        entity: Option<Entity>,
-    ) -> Result<(), StoreError>;
-    /// A whole session, or `None` when it does not exist.
-    async fn get(&self, session_id: &str) -> Result<Option<Session>, StoreError>;
-    /// Deletes a session; returns whether it existed.
-    async fn delete(&self, session_id: &str) -> Result<bool, StoreError>;
-}
+use super::{MAX_TURNS, SessionStore, StoreError};
+use crate::conversation::{Entity, Session, TurnRecord as Turn};
 
 struct Entry {
     turns: VecDeque<Turn>,
@@ -98,7 +64,7 @@ impl Inner {
 }
 
 /// Sessions in this process's memory.
-pub struct MemorySessions {
+pub(crate) struct MemorySessions {
     inner: Mutex<Inner>,
     ttl: Duration,
     max_sessions: usize,
@@ -106,7 +72,7 @@ pub struct MemorySessions {
 
 impl MemorySessions {
     /// A store keeping up to `max_sessions` sessions, each for `ttl` after its last use.
-    pub fn new(ttl: Duration, max_sessions: usize) -> Self {
+    pub(crate) fn new(ttl: Duration, max_sessions: usize) -> Self {
         Self {
             inner: Mutex::new(Inner::default()),
             ttl,
@@ -115,17 +81,11 @@ impl MemorySessions {
     }
 
     /// Sessions currently held (expired ones may still count until touched or evicted).
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.inner.lock().sessions.len()
     }
 
-    /// Whether no session is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl MemorySessions {
     fn last_entity_at(&self, session_id: &str, now: Instant) -> Option<Entity> {
         let mut inner = self.inner.lock();
         inner
@@ -214,15 +174,13 @@ mod tests {
         Turn {
             user_message: text.into(),
             answer: format!("answer to {text}"),
-            ..Turn::default()
+            backend: None,
+            time: std::time::SystemTime::UNIX_EPOCH,
         }
     }
 
     fn person(name: &str) -> Option<Entity> {
-        Some(Entity {
-            r#type: "person_name".into(),
-            value: name.into(),
-        })
+        Some(Entity::new("person_name", name))
     }
 
     #[tokio::test]
@@ -269,7 +227,7 @@ mod tests {
         store.record_at("s", turn("q"), None, at(59));
         assert!(store.get_at("s", at(118)).is_some(), "use renews the ttl");
         assert_eq!(store.get_at("s", at(119)), None);
-        assert!(store.is_empty(), "an expired session is dropped when seen");
+        assert_eq!(store.len(), 0, "an expired session is dropped when seen");
         assert!(!store.delete_at("s", at(120)));
     }
 

@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use super::graph::BuildError;
 use super::*;
 
 /// A counter that nodes increment, with the trail of nodes that ran.

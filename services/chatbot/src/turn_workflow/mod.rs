@@ -1,4 +1,5 @@
-//! The default workflow of a chat turn, built on [`crate::workflow`]:
+//! The workflow every chat turn runs (the default workflow), built on the engine in
+//! [`crate::workflow_engine`]:
 //!
 //! ```text
 //! START → understand → route ─┬─ (a result with content) → respond  → END
@@ -13,32 +14,33 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chatmesh_proto::chat::{ChatResponse, Degradation, Entity, SourceKind};
+use chatmesh_proto::chat::{ChatResponse, Degradation, SourceKind};
 use chatmesh_proto::router::{RouteHints, RouteRequest, RouteResponse, Target};
 use serde_json::{Map, Value as Json, json};
 use tokio::time::Instant;
 
+use crate::conversation::Entity;
 use crate::respond::{self, Reply};
-use crate::router::Router;
+use crate::router_client::RouterClient;
 use crate::understand::{self, Understanding};
-use crate::workflow::{Compiled, END, Graph, Node, NodeFuture, START, State};
+use crate::workflow_engine::{Compiled, END, Graph, Node, NodeFuture, START, State};
 
 /// Node names, as workflow events report them.
-pub const UNDERSTAND: &str = "understand";
+pub(crate) const UNDERSTAND: &str = "understand";
 /// See [`UNDERSTAND`].
-pub const ROUTE: &str = "route";
+pub(crate) const ROUTE: &str = "route";
 /// See [`UNDERSTAND`].
-pub const RESPOND: &str = "respond";
+pub(crate) const RESPOND: &str = "respond";
 /// See [`UNDERSTAND`].
-pub const FALLBACK: &str = "fallback";
+pub(crate) const FALLBACK: &str = "fallback";
 
 /// Metadata key a router may set on an error to say which backend failed ("graph", "vector",
 /// "relational").
-pub const TARGET_METADATA: &str = "chatmesh-target";
+pub(crate) const TARGET_METADATA: &str = "chatmesh-target";
 
 /// Everything a turn knows, filled in step by step.
 #[derive(Debug, Clone, Default)]
-pub struct Turn {
+pub(crate) struct Turn {
     /// The session, for the router's logs.
     pub session_id: String,
     /// The user's message as sent.
@@ -63,7 +65,7 @@ pub struct Turn {
 
 impl Turn {
     /// A turn that has not run yet.
-    pub fn new(
+    pub(crate) fn new(
         session_id: String,
         message: String,
         hints: Option<RouteHints>,
@@ -100,7 +102,7 @@ impl Turn {
     /// The entity this turn mentioned last: the person or order the answer leads with (for
     /// "who manages Alan Turing?" that is the manager it names), else the one the router
     /// extracted, else the first one understood.
-    pub fn entity(&self) -> Option<Entity> {
+    pub(crate) fn entity(&self) -> Option<Entity> {
         if let Some(lead) = self
             .reply
             .as_ref()
@@ -112,16 +114,13 @@ impl Turn {
             match kind {
                 SourceKind::GraphNode
                     if person.len() == 1
-                        && person[0].r#type == understand::PERSON
+                        && person[0].kind == understand::PERSON
                         && person[0].value == lead.title =>
                 {
                     return person.into_iter().next();
                 }
                 SourceKind::Order => {
-                    return Some(Entity {
-                        r#type: understand::ORDER.to_owned(),
-                        value: lead.id.clone(),
-                    });
+                    return Some(Entity::new(understand::ORDER, lead.id.clone()));
                 }
                 _ => {}
             }
@@ -134,10 +133,7 @@ impl Turn {
         {
             for kind in [understand::PERSON, understand::ORDER, understand::CUSTOMER] {
                 if let Some(value) = entities.get(kind) {
-                    return Some(Entity {
-                        r#type: kind.to_owned(),
-                        value: value.clone(),
-                    });
+                    return Some(Entity::new(kind, value.clone()));
                 }
             }
         }
@@ -145,7 +141,7 @@ impl Turn {
     }
 
     /// The answer of the finished turn.
-    pub fn response(self) -> ChatResponse {
+    pub(crate) fn response(self) -> ChatResponse {
         let reply = self.reply.unwrap_or_default();
         let (target, explanation) = match self.routed {
             Some(r) => (r.target, r.explanation),
@@ -164,7 +160,7 @@ impl Turn {
 
 /// What a step of the turn writes.
 #[derive(Debug)]
-pub enum TurnUpdate {
+pub(crate) enum TurnUpdate {
     /// `understand` finished.
     Understood(Understanding),
     /// `route` got a result.
@@ -204,7 +200,7 @@ impl State for Turn {
     fn describe(update: &TurnUpdate) -> Map<String, Json> {
         let entities = |list: &[Entity]| {
             list.iter()
-                .map(|e| json!({"type": e.r#type, "value": e.value}))
+                .map(|e| json!({"type": e.kind, "value": e.value}))
                 .collect::<Vec<_>>()
         };
         let value = match update {
@@ -212,7 +208,7 @@ impl State for Turn {
                 "query": u.query,
                 "entities": entities(&u.entities),
                 "prefix_target": u.prefix_target.map(|t| t.as_str_name()),
-                "resolved_reference": u.resolved.as_ref().map(|e| json!({"type": e.r#type, "value": e.value})),
+                "resolved_reference": u.resolved.as_ref().map(|e| json!({"type": e.kind, "value": e.value})),
             }),
             TurnUpdate::Routed(r) => {
                 let explanation = r.explanation.as_ref();
@@ -251,7 +247,7 @@ fn ready<'a>(update: TurnUpdate) -> NodeFuture<'a, TurnUpdate> {
 
 /// Calls the router with the turn's remaining time (capped by `timeout`).
 struct RouteNode {
-    router: Arc<dyn Router>,
+    router: Arc<dyn RouterClient>,
     timeout: Duration,
 }
 
@@ -330,11 +326,11 @@ fn failed_target(status: &tonic::Status, expected: Target) -> Target {
 }
 
 fn entity_pair(turn: &Turn) -> Option<(String, String)> {
-    turn.entity().map(|e| (e.r#type, e.value))
+    turn.entity().map(|e| (e.kind, e.value))
 }
 
 /// Builds the default workflow around `router`.
-pub fn build(router: Arc<dyn Router>, route_timeout: Duration) -> Compiled<Turn> {
+pub(crate) fn build(router: Arc<dyn RouterClient>, route_timeout: Duration) -> Compiled<Turn> {
     Graph::new()
         .node_fn(UNDERSTAND, |turn: &Turn| {
             ready(TurnUpdate::Understood(understand::understand(
@@ -354,7 +350,7 @@ pub fn build(router: Arc<dyn Router>, route_timeout: Duration) -> Compiled<Turn>
                 .understanding
                 .entities
                 .iter()
-                .find(|e| e.r#type == understand::PERSON)
+                .find(|e| e.kind == understand::PERSON)
                 .map(|e| e.value.as_str());
             // The edge into `respond` guarantees a result; an empty reply is the safe default.
             let reply = turn
@@ -400,3 +396,6 @@ pub fn build(router: Arc<dyn Router>, route_timeout: Duration) -> Compiled<Turn>
         .compile()
         .expect("the default workflow is well formed")
 }
+
+#[cfg(test)]
+mod tests;

@@ -11,7 +11,7 @@ use super::graph::{Compiled, Next, NodeError, State, Target};
 
 /// Whether a node started or finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
+pub(crate) enum EventKind {
     /// The node began running.
     Started,
     /// The node returned and its update was applied.
@@ -20,7 +20,7 @@ pub enum EventKind {
 
 /// One step of a run, as an observer sees it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Event {
+pub(crate) struct Event {
     /// 1-based number of the node run; a node's Started and Finished share it.
     pub step: u32,
     /// The node's name.
@@ -34,7 +34,7 @@ pub struct Event {
 }
 
 /// Receives a run's events as they happen.
-pub trait Observer: Send {
+pub(crate) trait Observer: Send {
     /// Called once per event, in order.
     fn event(&mut self, event: Event);
 }
@@ -47,7 +47,7 @@ impl<F: FnMut(Event) + Send> Observer for F {
 
 /// Why a run did not reach `END`.
 #[derive(Debug, thiserror::Error)]
-pub enum RunError {
+pub(crate) enum RunError {
     /// More node runs were needed than the graph's step limit allows.
     #[error("the workflow did not finish within {limit} steps")]
     StepLimit {
@@ -74,7 +74,7 @@ pub enum RunError {
 
 impl<S: State> Compiled<S> {
     /// Runs the workflow on `state` until END; returns the number of node runs.
-    pub async fn run(
+    pub(crate) async fn run(
         &self,
         state: &mut S,
         mut observer: Option<&mut dyn Observer>,
