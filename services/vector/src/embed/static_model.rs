@@ -159,7 +159,7 @@ fn matrix(bytes: &[u8]) -> Result<(usize, usize, usize), String> {
     let data = view.data();
     // The view borrows `bytes`, so its data starts at a known offset inside it.
     let offset = data.as_ptr() as usize - bytes.as_ptr() as usize;
-    if offset % 2 != 0 || data.len() != rows * dimension * 2 {
+    if !offset.is_multiple_of(2) || data.len() != rows * dimension * 2 {
         return Err(format!("tensor '{name}' is misaligned or truncated"));
     }
     Ok((offset, rows, dimension))
