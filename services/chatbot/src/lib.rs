@@ -76,8 +76,13 @@ pub struct Config {
     /// is "I don't know" (fallback). Scores are the vector collection's: cosine similarity for
     /// cosine collections. Calibrated on the paraphrase and off-topic sets
     /// (docs/benchmarks.md); a very low value (e.g. -1) turns it off.
-    #[arg(long, env = "CHATMESH_MIN_RELEVANCE", value_name = "SCORE", default_value_t = 0.225,
-          allow_negative_numbers = true)]
+    #[arg(
+        long,
+        env = "CHATMESH_MIN_RELEVANCE",
+        value_name = "SCORE",
+        default_value_t = 0.225,
+        allow_negative_numbers = true
+    )]
     pub min_relevance: f32,
     /// How long an unused session is kept.
     #[arg(long, env = "CHATMESH_SESSION_TTL", value_name = "DURATION",

@@ -36,7 +36,9 @@ pub(crate) fn has_content(response: &RouteResponse, min_relevance: f32) -> bool 
     match &response.result {
         Some(RouteResult::GraphQuery(q)) => !q.rows.is_empty(),
         Some(RouteResult::GraphNeighbors(n)) => !n.neighbors.is_empty(),
-        Some(RouteResult::VectorSearch(s)) => s.hits.first().is_some_and(|h| h.score >= min_relevance),
+        Some(RouteResult::VectorSearch(s)) => {
+            s.hits.first().is_some_and(|h| h.score >= min_relevance)
+        }
         Some(RouteResult::RelationalOrder(o)) => o.order.is_some(),
         Some(RouteResult::RelationalOrders(o)) => !o.orders.is_empty(),
         None => false,

@@ -391,14 +391,16 @@ pub(crate) fn build(
         })
         .edge(START, UNDERSTAND)
         .edge(UNDERSTAND, ROUTE)
-        .conditional_edge(ROUTE, &[RESPOND, FALLBACK], move |turn: &Turn| {
-            match &turn.routed {
+        .conditional_edge(
+            ROUTE,
+            &[RESPOND, FALLBACK],
+            move |turn: &Turn| match &turn.routed {
                 Some(r) if turn.degraded.is_none() && respond::has_content(r, min_relevance) => {
                     RESPOND
                 }
                 _ => FALLBACK,
-            }
-        })
+            },
+        )
         .edge(RESPOND, END)
         .edge(FALLBACK, END)
         .step_limit(8)

@@ -345,7 +345,11 @@ async fn documents_below_the_relevance_threshold_are_an_honest_i_dont_know() {
     let r = bot.chat(input("hi"), None, None).await.unwrap();
     assert!(r.fallback, "{}", r.answer);
     assert!(r.answer.starts_with("I don't know."), "{}", r.answer);
-    assert!(r.answer.contains("doc-004") && r.answer.contains("0.13"), "{}", r.answer);
+    assert!(
+        r.answer.contains("doc-004") && r.answer.contains("0.13"),
+        "{}",
+        r.answer
+    );
     assert!(!r.answer.contains("roll back"), "{}", r.answer);
     assert!(r.sources.is_empty());
 }
