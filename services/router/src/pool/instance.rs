@@ -142,15 +142,7 @@ impl Instance {
         match error {
             Some(error) => {
                 state.consecutive_failures = state.consecutive_failures.saturating_add(1);
-                // A backend that never served yet is usually starting (backends and router come
-                // up together): worth a warning only once it has kept us waiting.
-                if was == HealthStatus::Serving {
-                    tracing::warn!(address = %self.address, %error, "backend address unhealthy");
-                } else if state.consecutive_failures == STILL_NOT_SERVING_CHECKS {
-                    tracing::warn!(address = %self.address, %error, checks = STILL_NOT_SERVING_CHECKS, "backend address still not serving");
-                } else if was == HealthStatus::Unknown {
-                    tracing::info!(address = %self.address, %error, "waiting for backend address to serve");
-                }
+                self.log_failure(was, state.consecutive_failures, &error);
                 state.last_error = error;
             }
             None if health == HealthStatus::Serving && was != HealthStatus::Serving => {
@@ -161,6 +153,25 @@ impl Instance {
                 state.last_error.clear();
             }
             None => {}
+        }
+    }
+
+    /// A backend that never served yet is usually starting (backends and router come up
+    /// together): worth a warning only once it has kept us waiting.
+    fn log_failure(&self, was: HealthStatus, failures: u32, error: &str) {
+        let (warn, message) = match was {
+            HealthStatus::Serving => (true, "backend address unhealthy"),
+            _ if failures == STILL_NOT_SERVING_CHECKS => {
+                (true, "backend address still not serving")
+            }
+            HealthStatus::Unknown => (false, "waiting for backend address to serve"),
+            _ => return,
+        };
+        let address = &self.address;
+        if warn {
+            tracing::warn!(%address, %error, failures, "{message}");
+        } else {
+            tracing::info!(%address, %error, "{message}");
         }
     }
 
