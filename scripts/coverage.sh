@@ -13,8 +13,11 @@
 # by cargo-llvm-cov's defaults: tests/, benches/ and examples/ folders and everything under
 # target/ (so the protobuf code crates/proto generates into OUT_DIR). The fuzz crates are separate
 # workspaces and are not built. Left out by this script, with the reason:
-#   integration-tests/src/   test support only (helpers that start services, a test-only slow
-#                            service, an OTLP collector stand-in); no product code lives there.
+#   crates/test-support/     test support only (a dev-dependency: services in process and as
+#                            child processes, ports, signals, health waits, test certificates, an
+#                            OTLP collector stand-in); no product code lives there.
+#   integration-tests/src/   test support only (all five services at once, a test-only slow
+#                            service); no product code lives there.
 #
 # With CHATMESH_TEST_POSTGRES_URL set (CI exports it after scripts/start-postgres.sh), ignored
 # tests run too: the only ones in the workspace are the relational tests marked "needs
@@ -25,7 +28,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_INCREMENTAL=0
 
 MIN_LINES="${CHATMESH_COVERAGE_MIN_LINES:-90}"
-IGNORE='/integration-tests/src/'
+IGNORE='/(crates/test-support|integration-tests)/src/'
 
 if ! cargo llvm-cov --version >/dev/null 2>&1; then
     echo "coverage.sh: cargo-llvm-cov is missing; run scripts/install-tools.sh" >&2

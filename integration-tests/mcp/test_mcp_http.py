@@ -13,7 +13,8 @@ from mcp_suite import TOOL_NAMES, call, structured, texts, with_client
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 def test_initialize_and_list_tools(mcp_url: str, mode: str) -> None:
     """Both the initialize handshake ("legacy") and the SDK's default negotiation ("auto")
-    connect, and list every tool with an object input schema."""
+    connect, and list every tool with an object input schema that function-calling APIs accept
+    (no top-level oneOf/anyOf/allOf, one type per property), a title and an output schema."""
 
     async def work(client):
         assert client.server_info is not None and client.server_info.name == "chatmesh-router"
@@ -26,9 +27,17 @@ def test_initialize_and_list_tools(mcp_url: str, mode: str) -> None:
         assert tool.description, tool.name
         assert tool.input_schema["type"] == "object", tool.name
         assert tool.input_schema["additionalProperties"] is False, tool.name
+        assert not {"oneOf", "anyOf", "allOf"} & tool.input_schema.keys(), tool.name
+        for name, prop in tool.input_schema["properties"].items():
+            assert isinstance(prop["type"], str), (tool.name, name)
+        assert tool.title, tool.name
+        assert tool.output_schema and tool.output_schema["type"] == "object", tool.name
     by_name = {tool.name: tool for tool in tools}
     assert by_name["get_order"].input_schema["required"] == ["order_id"]
-    assert by_name["vector_search"].input_schema["oneOf"] == [{"required": ["text"]}, {"required": ["vector"]}]
+    # "Exactly one of text and vector" is checked by the server and said in the description.
+    search = by_name["vector_search"]
+    assert {"text", "vector"} <= search.input_schema["properties"].keys()
+    assert "exactly one of `text` and `vector`" in search.description
 
 
 def test_get_order(mcp_url: str) -> None:

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use chatmesh_integration_tests::processes::Mesh;
+use chatmesh_integration_tests::mesh::Mesh;
 use chatmesh_proto::chat::chat_service_client::ChatServiceClient;
 use chatmesh_proto::chat::{
     ChatRequest, ChatResponse, ChatStreamRequest, EventKind, SourceKind, chat_stream_response,
@@ -16,7 +16,7 @@ use tonic::Code;
 use tonic::transport::Channel;
 
 async fn client(mesh: &Mesh) -> ChatServiceClient<Channel> {
-    ChatServiceClient::new(chatmesh_integration_tests::channel(mesh.chatbot.addr).await)
+    ChatServiceClient::new(chatmesh_test_support::grpc::channel(mesh.chatbot.addr).await)
 }
 
 async fn ask(chat: &mut ChatServiceClient<Channel>, session: &str, message: &str) -> ChatResponse {
@@ -106,7 +106,7 @@ async fn each_backend_answers_its_question_with_the_right_sources() {
 fn chatmesh_command_answers_once_and_interactively(mesh: &Mesh) {
     use std::io::Write;
     use std::process::{Command, Stdio};
-    let bin = chatmesh_integration_tests::processes::binary("chatmesh");
+    let bin = chatmesh_test_support::process::binary("chatmesh");
     let addr = mesh.chatbot.addr.to_string();
     let once = Command::new(&bin)
         .args(["chat", "--addr", &addr, "Who manages Alan Turing?"])

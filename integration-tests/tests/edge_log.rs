@@ -5,7 +5,7 @@
 
 mod edge;
 
-use chatmesh_runtime::test_support::CapturedLog;
+use chatmesh_test_support::log::CapturedLog;
 use edge::{TOKEN, check_the_edge, start_edge, tokens_file};
 
 // One thread, so that the subscriber set here sees every task of both services and the clients.

@@ -7,8 +7,12 @@ use std::time::Duration;
 use chatmesh_integration_tests::testing::SleepRequest;
 use chatmesh_integration_tests::testing::sleep_service_client::SleepServiceClient;
 use chatmesh_integration_tests::testing::sleep_service_server::SleepServiceServer;
-use chatmesh_integration_tests::*;
+use chatmesh_integration_tests::{Sleeper, start_all};
 use chatmesh_runtime::{GrpcServer, ServerArgs, ServiceInfo};
+use chatmesh_test_support::grpc::{
+    channel, health, raw_unary, reflection_services_v1, reflection_services_v1alpha, wait_serving,
+};
+use chatmesh_test_support::serve::{Running, start};
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
@@ -17,6 +21,7 @@ const SLEEPER: ServiceInfo = ServiceInfo {
     name: "sleeper",
     fqn: "chatmesh.testing.v1.SleepService",
     default_port: 0,
+    file_descriptor_set: &[],
 };
 
 /// Starts the test-only sleep service through the shared runtime, SERVING once `ready`.

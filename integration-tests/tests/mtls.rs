@@ -11,23 +11,32 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use chatmesh_integration_tests::processes::{Process, binary};
 use chatmesh_proto::chat::chat_service_client::ChatServiceClient;
 use chatmesh_proto::chat::{ChatRequest, ChatResponse};
 use chatmesh_proto::router::Target;
 use chatmesh_runtime::channel::{ClientArgs, connect};
-use chatmesh_runtime::tls::dev_certs::{DevCa, SERVICES, service_names};
 use chatmesh_runtime::tls::{ClientTls, TlsFileArgs};
+use chatmesh_test_support::certs::TestCa;
+use chatmesh_test_support::process::{Process, binary};
 use tonic_health::pb::health_check_response::ServingStatus;
 
+/// The five services, each of which gets a certificate named after it (as `chatmesh certs`
+/// names them), and a test client.
+const HOLDERS: [&str; 6] = [
+    "chatbot",
+    "router",
+    "graph",
+    "vector",
+    "relational",
+    "client",
+];
+
 /// Writes `ca.pem` and a certificate and key per service (and one for a test client) to `dir`.
-fn write_pki(dir: &Path) -> DevCa {
-    let ca = DevCa::new("test mesh CA").unwrap();
-    std::fs::write(dir.join("ca.pem"), ca.cert_pem()).unwrap();
-    for name in SERVICES.iter().chain(&["client"]) {
-        let issued = ca.issue(name, &service_names(name, &[])).unwrap();
-        std::fs::write(dir.join(format!("{name}.pem")), issued.cert_pem).unwrap();
-        std::fs::write(dir.join(format!("{name}.key")), issued.key_pem).unwrap();
+fn write_pki(dir: &Path) -> TestCa {
+    let ca = TestCa::new("test mesh CA");
+    ca.write(dir);
+    for name in HOLDERS {
+        ca.issue_for(name).write(dir, name);
     }
     ca
 }
@@ -117,45 +126,8 @@ async fn the_mesh_answers_over_mtls_and_refuses_clients_without_a_trusted_certif
     let certs = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     write_pki(certs.path());
-    let dir = |name: &str| {
-        let d = data.path().join(name);
-        std::fs::create_dir_all(&d).unwrap();
-        d.display().to_string()
-    };
     let (c, d) = (certs.path(), data.path());
-    let graph = start(
-        "graph",
-        &["--data-dir".into(), dir("graph"), "--seed-demo".into()],
-        c,
-        d,
-    );
-    let vector = start(
-        "vector",
-        &["--data-dir".into(), dir("vector"), "--seed-demo".into()],
-        c,
-        d,
-    );
-    let sqlite = format!("sqlite://{}/chatmesh.db", dir("relational"));
-    let relational = start(
-        "relational",
-        &["--database-url".into(), sqlite, "--seed-demo".into()],
-        c,
-        d,
-    );
-    let router = start(
-        "router",
-        &[
-            "--graph-addr".into(),
-            graph.url(),
-            "--vector-addr".into(),
-            vector.url(),
-            "--relational-addr".into(),
-            relational.url(),
-        ],
-        c,
-        d,
-    );
-    let chatbot = start("chatbot", &["--router-addr".into(), router.url()], c, d);
+    let [graph, vector, relational, router, chatbot] = start_all(c, d);
     let client = client_tls(c, "client");
     for (process, fqn) in [
         (&graph, chatmesh_graph::INFO.fqn),
@@ -201,6 +173,63 @@ async fn the_mesh_answers_over_mtls_and_refuses_clients_without_a_trusted_certif
         "another CA's client was answered: {stranger:?}"
     );
 
+    binaries_ask_over_mtls(&graph, &chatbot, c);
+
+    // And the chatbot still answers a trusted client after all the refusals.
+    assert!(
+        ask(chatbot.addr, Some(client), "Who manages Alan Turing?")
+            .await
+            .is_ok()
+    );
+}
+
+/// The five services as processes, each with its own certificate from `c`, data under `d`:
+/// graph, vector, relational, router, chatbot.
+fn start_all(c: &Path, d: &Path) -> [Process; 5] {
+    let dir = |name: &str| {
+        let d = d.join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        d.display().to_string()
+    };
+    let graph = start(
+        "graph",
+        &["--data-dir".into(), dir("graph"), "--seed-demo".into()],
+        c,
+        d,
+    );
+    let vector = start(
+        "vector",
+        &["--data-dir".into(), dir("vector"), "--seed-demo".into()],
+        c,
+        d,
+    );
+    let sqlite = format!("sqlite://{}/chatmesh.db", dir("relational"));
+    let relational = start(
+        "relational",
+        &["--database-url".into(), sqlite, "--seed-demo".into()],
+        c,
+        d,
+    );
+    let router = start(
+        "router",
+        &[
+            "--graph-addr".into(),
+            graph.url(),
+            "--vector-addr".into(),
+            vector.url(),
+            "--relational-addr".into(),
+            relational.url(),
+        ],
+        c,
+        d,
+    );
+    let chatbot = start("chatbot", &["--router-addr".into(), router.url()], c, d);
+    [graph, vector, relational, router, chatbot]
+}
+
+/// The binaries' own clients over mTLS: the graph's `health` probe (the container healthcheck)
+/// with the service's files, and `chatmesh chat` with the client's.
+fn binaries_ask_over_mtls(graph: &Process, chatbot: &Process, c: &Path) {
     // The container healthcheck: the binary's own probe, over mTLS with the service's files.
     let probe = |extra: &[String]| {
         Command::new(binary("chatmesh-graph"))
@@ -228,12 +257,5 @@ async fn the_mesh_answers_over_mtls_and_refuses_clients_without_a_trusted_certif
         chat.status.success() && said.contains("Grace Hopper"),
         "chatmesh chat over mTLS: {said} {}",
         String::from_utf8_lossy(&chat.stderr)
-    );
-
-    // And the chatbot still answers a trusted client after all the refusals.
-    assert!(
-        ask(chatbot.addr, Some(client), "Who manages Alan Turing?")
-            .await
-            .is_ok()
     );
 }

@@ -9,13 +9,13 @@
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use chatmesh_integration_tests::otlp::{self, KIND_SERVER, ReceivedSpan, TestExport};
 use chatmesh_integration_tests::testing::sleep_service_client::SleepServiceClient;
 use chatmesh_integration_tests::testing::sleep_service_server::{SleepService, SleepServiceServer};
 use chatmesh_integration_tests::testing::{SleepRequest, SleepResponse};
-use chatmesh_integration_tests::{Running, loopback_listener};
 use chatmesh_runtime::channel::{ClientArgs, TracedChannel, connect_traced};
 use chatmesh_runtime::{CancellationToken, GrpcServer, ServerArgs, ServiceInfo};
+use chatmesh_test_support::otlp::{self, KIND_SERVER, ReceivedSpan, TestExport};
+use chatmesh_test_support::serve::{Running, loopback_listener};
 
 const SPAN_NAME: &str = "chatmesh.testing.v1.SleepService/Sleep";
 
@@ -51,6 +51,7 @@ async fn start_hop(name: &'static str, next: Option<SocketAddr>) -> Running {
         name,
         fqn: "chatmesh.testing.v1.SleepService",
         default_port: 0,
+        file_descriptor_set: &[],
     };
     let next = next.map(|addr| {
         let channel = connect_traced(&addr.to_string(), &ClientArgs::default()).expect("address");
@@ -94,7 +95,7 @@ fn fresh_ids() -> (String, String) {
 }
 
 async fn call_front(front: SocketAddr, traceparent: Option<&str>) {
-    let channel = chatmesh_integration_tests::channel(front).await;
+    let channel = chatmesh_test_support::grpc::channel(front).await;
     let mut request = tonic::Request::new(SleepRequest {
         millis: 0,
         padding: Vec::new(),
@@ -213,47 +214,12 @@ fn ancestry<'a>(span: &'a ReceivedSpan, trace: &'a [ReceivedSpan]) -> Vec<&'a Re
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_chat_is_one_trace_through_chatbot_router_and_backend() {
-    use chatmesh_integration_tests::{config, start, wait_serving};
     use chatmesh_proto::chat::ChatRequest;
     use chatmesh_proto::chat::chat_service_client::ChatServiceClient;
 
     let export = export();
     let data = tempfile::tempdir().expect("temp dir");
-    let graph_dir = data.path().join("graph").display().to_string();
-    let graph = start(
-        config(
-            &chatmesh_graph::INFO,
-            &["--data-dir", &graph_dir, "--seed-demo"],
-        ),
-        chatmesh_graph::serve_on,
-    )
-    .await;
-    // Only the graph answers this chat; the other backends are never called.
-    let nowhere = "http://127.0.0.1:1";
-    let router = start(
-        config(
-            &chatmesh_router::INFO,
-            &[
-                "--graph-addr",
-                &graph.url(),
-                "--vector-addr",
-                nowhere,
-                "--relational-addr",
-                nowhere,
-            ],
-        ),
-        chatmesh_router::serve_on,
-    )
-    .await;
-    let chatbot = start(
-        config(&chatmesh_chatbot::INFO, &["--router-addr", &router.url()]),
-        chatmesh_chatbot::serve_on,
-    )
-    .await;
-    let limit = Duration::from_secs(30);
-    wait_serving(graph.addr, chatmesh_graph::INFO.fqn, limit).await;
-    wait_serving(router.addr, chatmesh_router::INFO.fqn, limit).await;
-    wait_serving(chatbot.addr, chatmesh_chatbot::INFO.fqn, limit).await;
+    let [graph, router, chatbot] = start_chat_path(data.path()).await;
 
     let (trace_id, caller_span) = fresh_ids();
     let mut request = tonic::Request::new(ChatRequest {
@@ -268,7 +234,7 @@ async fn one_chat_is_one_trace_through_chatbot_router_and_backend() {
             .parse()
             .expect("ascii"),
     );
-    let channel = chatmesh_integration_tests::channel(chatbot.addr).await;
+    let channel = chatmesh_test_support::grpc::channel(chatbot.addr).await;
     let answer = ChatServiceClient::new(channel)
         .chat(request)
         .await
@@ -325,4 +291,49 @@ async fn one_chat_is_one_trace_through_chatbot_router_and_backend() {
     for running in [chatbot, router, graph] {
         running.stop().await.expect("clean stop");
     }
+}
+
+/// Graph, router and chatbot in this process, each SERVING, with data under `data`: the path of
+/// a chat the graph answers.
+async fn start_chat_path(data: &std::path::Path) -> [Running; 3] {
+    use chatmesh_test_support::grpc::wait_serving;
+    use chatmesh_test_support::serve::{config, start};
+
+    let graph_dir = data.join("graph").display().to_string();
+    let graph = start(
+        config(
+            &chatmesh_graph::INFO,
+            &["--data-dir", &graph_dir, "--seed-demo"],
+        ),
+        chatmesh_graph::serve_on,
+    )
+    .await;
+    // Only the graph answers this chat; the other backends are never called.
+    let nowhere = "http://127.0.0.1:1";
+    let router = start(
+        config(
+            &chatmesh_router::INFO,
+            &[
+                "--graph-addr",
+                &graph.url(),
+                "--vector-addr",
+                nowhere,
+                "--relational-addr",
+                nowhere,
+            ],
+        ),
+        chatmesh_router::serve_on,
+    )
+    .await;
+    let chatbot = start(
+        config(&chatmesh_chatbot::INFO, &["--router-addr", &router.url()]),
+        chatmesh_chatbot::serve_on,
+    )
+    .await;
+    let limit = Duration::from_secs(30);
+    wait_serving(graph.addr, chatmesh_graph::INFO.fqn, limit).await;
+    wait_serving(router.addr, chatmesh_router::INFO.fqn, limit).await;
+    wait_serving(chatbot.addr, chatmesh_chatbot::INFO.fqn, limit).await;
+
+    [graph, router, chatbot]
 }

@@ -1,13 +1,21 @@
 //! The chatmesh wire contracts, generated at build time from `proto/` (see `build.rs`).
 //!
 //! Generated code lives here and nowhere else: services depend on this crate for their message
-//! types, clients and server traits, and the runtime registers [`FILE_DESCRIPTOR_SET`] with
-//! server reflection so that `grpcurl` and other tools work without `.proto` files.
+//! types, clients and server traits, and each service hands [`FILE_DESCRIPTOR_SET`] to the
+//! runtime (in its `ServiceInfo`) for server reflection, so that `grpcurl` and other tools work
+//! without `.proto` files.
+//!
+//! Use the short aliases ([`chat`], [`router`], [`graph`], [`vector`], [`relational`]); the
+//! generated modules sit under [`generated`], nested as the protobuf packages are
+//! (`chatmesh.graph.v1` is `generated::graph::v1`).
 
+#![warn(unreachable_pub)]
 #![allow(clippy::all, missing_docs)]
 
-/// `chatmesh.*.v1` packages, one module per protobuf package.
-pub mod chatmesh {
+/// The generated code of the `chatmesh.*.v1` protobuf packages, one module per package (the
+/// common `chatmesh.` prefix left out). Generated code decides its own visibility.
+#[allow(unreachable_pub)]
+pub mod generated {
     pub mod chat {
         pub mod v1 {
             tonic::include_proto!("chatmesh.chat.v1");
@@ -35,11 +43,13 @@ pub mod chatmesh {
     }
 }
 
-pub use chatmesh::chat::v1 as chat;
-pub use chatmesh::graph::v1 as graph;
-pub use chatmesh::relational::v1 as relational;
-pub use chatmesh::router::v1 as router;
-pub use chatmesh::vector::v1 as vector;
+pub mod json;
+
+pub use generated::chat::v1 as chat;
+pub use generated::graph::v1 as graph;
+pub use generated::relational::v1 as relational;
+pub use generated::router::v1 as router;
+pub use generated::vector::v1 as vector;
 
 /// The encoded `google.protobuf.FileDescriptorSet` of every chatmesh `.proto` file.
 pub const FILE_DESCRIPTOR_SET: &[u8] =

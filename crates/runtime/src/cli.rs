@@ -11,7 +11,8 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ServiceConfig, ServiceInfo};
-use crate::{shutdown, telemetry};
+use crate::server::shutdown;
+use crate::telemetry;
 
 /// Exit code for a configuration error.
 pub const EXIT_CONFIG: u8 = 2;
@@ -183,6 +184,7 @@ mod tests {
         name: "test",
         fqn: "chatmesh.test.v1.TestService",
         default_port: 50099,
+        file_descriptor_set: &[],
     };
 
     #[test]

@@ -1,17 +1,30 @@
-//! Typed settings every service shares, read from CLI flags and `CHATMESH_*` environment
-//! variables, plus the checks that need the file system (data directories).
+//! The settings every service shares, composed: [`ServerArgs`] gathers the flags each concern
+//! owns (TLS in `crate::tls`, load shedding in `crate::edge::shed`, the log format in
+//! `crate::telemetry`) with the server's own, [`EdgeArgs`] gathers authentication and rate
+//! limits, and [`DataDirArgs`] is where a service keeps data. Read from CLI flags and
+//! `CHATMESH_*` environment variables.
 //!
-//! A service's own `Config` flattens [`ServerArgs`] (and [`DataDirArgs`] when it keeps data)
-//! and implements [`ServiceConfig`]; `crate::cli` turns a bad value into one line and exit 2.
+//! This module sits above the concerns it composes and below the server and the CLI: the
+//! concerns build on `crate::setting` alone, never on this module. A service's own `Config`
+//! flattens [`ServerArgs`] (and [`DataDirArgs`] when it keeps data) and implements
+//! [`ServiceConfig`]; `crate::cli` turns a bad value into one line and exit 2.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-/// Static facts about one service: who it is and where it listens by default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub use crate::edge::auth::AuthArgs;
+pub use crate::edge::rate_limit::RateLimitArgs;
+pub use crate::edge::shed::LimitArgs;
+pub use crate::setting::{ConfigError, parse_duration};
+pub use crate::telemetry::LogFormat;
+pub use crate::tls::TlsArgs;
+
+/// Static facts about one service: who it is, what its contract is and where it listens by
+/// default.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct ServiceInfo {
     /// Short name, also the suffix of the binary (`chatmesh-<name>`) and of default data dirs.
     pub name: &'static str,
@@ -19,6 +32,21 @@ pub struct ServiceInfo {
     pub fqn: &'static str,
     /// Port of the default listen address.
     pub default_port: u16,
+    /// The encoded `google.protobuf.FileDescriptorSet` describing [`Self::fqn`], which server
+    /// reflection serves (`chatmesh_proto::FILE_DESCRIPTOR_SET` for the chatmesh services;
+    /// empty for a service reflection need not describe).
+    pub file_descriptor_set: &'static [u8],
+}
+
+impl std::fmt::Debug for ServiceInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceInfo")
+            .field("name", &self.name)
+            .field("fqn", &self.fqn)
+            .field("default_port", &self.default_port)
+            .field("file_descriptor_set", &self.file_descriptor_set.len())
+            .finish()
+    }
 }
 
 impl ServiceInfo {
@@ -26,15 +54,6 @@ impl ServiceInfo {
     pub fn binary(&self) -> String {
         format!("chatmesh-{}", self.name)
     }
-}
-
-/// How logs are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Human,
-    /// One JSON object per line, for log collectors.
-    Json,
 }
 
 /// Settings of the gRPC server every service runs.
@@ -50,7 +69,7 @@ pub struct ServerArgs {
 
     /// Log filter, in `tracing` env-filter syntax (e.g. `info`, `chatmesh_graph=debug,info`).
     #[arg(long = "log", env = "CHATMESH_LOG", value_name = "FILTER", default_value = "info",
-          value_parser = parse_log_filter)]
+          value_parser = crate::telemetry::parse_log_filter)]
     pub log_filter: String,
 
     /// Largest gRPC message accepted, in bytes; larger ones get RESOURCE_EXHAUSTED.
@@ -81,7 +100,7 @@ pub struct ServerArgs {
 
     /// mTLS: off unless the CA, certificate and key are given.
     #[command(flatten)]
-    pub tls: crate::tls::TlsArgs,
+    pub tls: TlsArgs,
 
     /// Streams per connection, requests at once and waiting.
     #[command(flatten)]
@@ -106,48 +125,8 @@ impl ServerArgs {
             keepalive_timeout: Duration::from_secs(10),
             drain_delay: Duration::ZERO,
             shutdown_grace: Duration::from_secs(5),
-            tls: crate::tls::TlsArgs::default(),
+            tls: TlsArgs::default(),
             limits: LimitArgs::default(),
-        }
-    }
-}
-
-/// How much work a server takes on at once (see [`crate::shed`]).
-#[derive(Debug, Clone, Args)]
-pub struct LimitArgs {
-    /// Most concurrent calls (HTTP/2 streams) on one client connection, announced to clients
-    /// as SETTINGS_MAX_CONCURRENT_STREAMS.
-    #[arg(long, env = "CHATMESH_MAX_CONCURRENT_STREAMS", value_name = "N",
-          default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
-    pub max_concurrent_streams: u32,
-
-    /// Most requests the server works on at once (health checks and plain HTTP GETs aside);
-    /// 0 = no limit.
-    #[arg(
-        long,
-        env = "CHATMESH_MAX_CONCURRENT_REQUESTS",
-        value_name = "N",
-        default_value_t = 512
-    )]
-    pub max_concurrent_requests: u32,
-
-    /// Most requests waiting for one of those slots; further ones are refused at once with
-    /// RESOURCE_EXHAUSTED (HTTP 503).
-    #[arg(
-        long,
-        env = "CHATMESH_MAX_QUEUED_REQUESTS",
-        value_name = "N",
-        default_value_t = 1024
-    )]
-    pub max_queued_requests: u32,
-}
-
-impl Default for LimitArgs {
-    fn default() -> Self {
-        Self {
-            max_concurrent_streams: 256,
-            max_concurrent_requests: 512,
-            max_queued_requests: 1024,
         }
     }
 }
@@ -158,17 +137,17 @@ impl Default for LimitArgs {
 pub struct EdgeArgs {
     /// Bearer tokens.
     #[command(flatten)]
-    pub auth: crate::auth::AuthArgs,
+    pub auth: AuthArgs,
     /// Requests per client.
     #[command(flatten)]
-    pub rate_limit: crate::rate_limit::RateLimitArgs,
+    pub rate_limit: RateLimitArgs,
 }
 
 impl EdgeArgs {
     /// Reads the token and key files once, so that a bad one stops start-up with a
     /// configuration error (exit 2) rather than a serving error.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        crate::auth::Authenticator::from_args(&self.auth).map(drop)
+        crate::edge::auth::Authenticator::from_args(&self.auth).map(drop)
     }
 }
 
@@ -188,18 +167,6 @@ impl DataDirArgs {
             .clone()
             .unwrap_or_else(|| Path::new("data").join(info.name))
     }
-}
-
-/// A setting whose value was parsed but cannot be used.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid value '{value}' for {setting}: {reason}")]
-pub struct ConfigError {
-    /// The flag and its environment variable, e.g. `--data-dir (CHATMESH_DATA_DIR)`.
-    pub setting: String,
-    /// The offending value as given.
-    pub value: String,
-    /// Why it cannot be used.
-    pub reason: String,
 }
 
 /// A service's whole configuration, as parsed by clap.
@@ -243,18 +210,6 @@ pub fn parse_listen_addr(text: &str) -> Result<SocketAddr, String> {
     ))
 }
 
-/// Parses a duration such as `250ms`, `10s` or `1m 30s`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 250ms, 10s, 1m)"))
-}
-
-fn parse_log_filter(text: &str) -> Result<String, String> {
-    tracing_subscriber::EnvFilter::builder()
-        .parse(text)
-        .map(|_| text.to_owned())
-        .map_err(|e| e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,19 +233,6 @@ mod tests {
                 .unwrap_err()
                 .contains("HOST:PORT")
         );
-    }
-
-    #[test]
-    fn durations_accept_units_and_reject_garbage() {
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_duration("1m 30s").unwrap(), Duration::from_secs(90));
-        assert!(parse_duration("soon").is_err());
-    }
-
-    #[test]
-    fn log_filter_is_validated() {
-        assert!(parse_log_filter("chatmesh_graph=debug,info").is_ok());
-        assert!(parse_log_filter("=[").is_err());
     }
 
     #[test]

@@ -1,39 +1,53 @@
-//! What every chatmesh service shares, written once: typed configuration with one-line errors
-//! ([`config`], [`cli`]), logging ([`telemetry`]), the gRPC server with health, reflection,
-//! deadlines, message limits and graceful shutdown ([`server`]), shutdown signals
-//! ([`shutdown`]), client channels for service-to-service calls ([`channel`]), and the `health`
-//! probe every binary carries as its container healthcheck ([`probe`]), and mutual TLS between
-//! services when configured ([`tls`]).
+//! What every chatmesh service shares, written once, and nothing about any one service: a
+//! service brings its [`ServiceInfo`] (name, port, contract) and the runtime gives it typed
+//! configuration with one-line errors, logs and traces, a gRPC server with health, reflection,
+//! the request layers and graceful shutdown, client channels, and the `health` probe.
+//!
+//! The modules, bottom-up (each uses only those above it in this list):
+//!
+//! 1. `setting` ([`config::ConfigError`], [`auth::Secret`], shared value parsers), `status` (gRPC
+//!    code names; is a request gRPC), [`page_token`].
+//! 2. [`telemetry`] (logs, OTLP export, trace context, the per-request span and metrics layer)
+//!    and [`tls`] (the `--tls-*` settings, reloadable rustls configs, the TLS accept loop).
+//! 3. `edge` (the request layers: deadline, message limit, load shedding, and on the public
+//!    paths authentication and rate limits, with the refusals they answer) and `clients`
+//!    (channels and the bearer-token interceptor).
+//! 4. [`config`]: composes each concern's flags into [`ServerArgs`] and [`EdgeArgs`].
+//! 5. `server` ([`GrpcServer`], health, reflection, shutdown, serving while a store loads).
+//! 6. [`cli`] (a service binary's `main`), then the probe (`clients::probe`), which reports
+//!    through the CLI's exit codes.
+//!
+//! The public paths below are what services, the `chatmesh` command and tests use; everything
+//! else is private to the crate.
 
-pub mod auth;
-pub mod channel;
+#![warn(unreachable_pub)]
+
+mod clients;
+mod edge;
+mod server;
+mod setting;
+
 pub mod cli;
 pub mod config;
-pub mod deadline;
-mod edge_gate;
-pub mod health;
-pub mod limit;
-pub mod loading;
-pub mod metrics;
-mod observe;
 pub mod page_token;
-pub mod probe;
-pub mod rate_limit;
-mod reflection;
-mod refusal;
-pub mod server;
-pub mod shed;
-pub mod shutdown;
 pub mod status;
 pub mod telemetry;
 #[doc(hidden)]
 pub mod test_support;
 pub mod tls;
-pub mod trace_context;
-mod watch_close;
 
+/// Bearer tokens: the settings of the server side (`--auth-*`, `--jwt-*`), who an accepted
+/// caller is, and the client-side interceptor that sends a token.
+pub mod auth {
+    pub use crate::clients::bearer::BearerToken;
+    pub use crate::edge::auth::AuthArgs;
+    pub use crate::edge::identity::Principal;
+    pub use crate::setting::Secret;
+}
+
+pub use clients::{channel, probe};
 pub use config::{DataDirArgs, EdgeArgs, ServerArgs, ServiceConfig, ServiceInfo};
-pub use deadline::Deadline;
-pub use health::Health;
-pub use server::{GrpcServer, ServeError, bind};
+pub use edge::deadline::{self, Deadline};
+pub use server::health::Health;
+pub use server::{GrpcServer, ServeError, bind, loading, shutdown};
 pub use tokio_util::sync::CancellationToken;

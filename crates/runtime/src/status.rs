@@ -1,5 +1,7 @@
-//! The names of gRPC status codes as the gRPC spec writes them (`NOT_FOUND`), shared by the
-//! metrics labels, the chatbot's JSON errors and the router's tool results.
+//! What every layer needs to answer in gRPC's terms: whether a request is a gRPC call at all
+//! (the layers share the port with plain HTTP), and the names of gRPC status codes as the gRPC
+//! spec writes them (`NOT_FOUND`), shared by the metrics labels, the refusals' JSON errors, the
+//! chatbot's JSON errors and the router's tool results.
 
 use tonic::Code;
 
@@ -27,6 +29,15 @@ pub const CODE_NAMES: [&str; 17] = [
 /// The canonical upper-case name of a gRPC status code, e.g. `NOT_FOUND`.
 pub fn code_name(code: Code) -> &'static str {
     CODE_NAMES[code as usize]
+}
+
+/// Whether a request is a gRPC call (`content-type: application/grpc` or `application/grpc+…`).
+pub(crate) fn is_grpc<B>(request: &http::Request<B>) -> bool {
+    request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 mod edge;
 
-use chatmesh_runtime::test_support::CapturedLog;
+use chatmesh_test_support::log::CapturedLog;
 use edge::tokens::{
     AUDIENCE, HS256_SECRET, RS256_PRIVATE, STATIC_TOKEN, claims, hs256, now, rs256,
     start_with_every_kind,

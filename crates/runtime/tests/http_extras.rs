@@ -17,6 +17,7 @@ const INFO: ServiceInfo = ServiceInfo {
     name: "extras",
     fqn: "chatmesh.test.v1.ExtrasService",
     default_port: 0,
+    file_descriptor_set: &[],
 };
 
 #[derive(Debug, Parser)]

@@ -18,6 +18,7 @@ const INFO: ServiceInfo = ServiceInfo {
     name: "metrics-test",
     fqn: "chatmesh.test.v1.MetricsService",
     default_port: 0,
+    file_descriptor_set: &[],
 };
 
 const HEALTH: &str = "grpc.health.v1.Health";

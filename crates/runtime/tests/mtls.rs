@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use chatmesh_runtime::channel::{ClientArgs, connect};
 use chatmesh_runtime::config::ServiceInfo;
-use chatmesh_runtime::tls::dev_certs::{DevCa, Issued, service_names};
 use chatmesh_runtime::tls::server::TlsConnection;
 use chatmesh_runtime::tls::{ClientAuth, ClientTls, ServerTls, TlsArgs, TlsFileArgs};
 use chatmesh_runtime::{CancellationToken, GrpcServer, ServerArgs};
+use chatmesh_test_support::certs::{Issued, TestCa};
 use futures::StreamExt;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -27,11 +27,12 @@ const INFO: ServiceInfo = ServiceInfo {
     name: "mtls",
     fqn: "chatmesh.test.v1.MtlsService",
     default_port: 0,
+    file_descriptor_set: &[],
 };
 
 /// A CA and, in a temporary directory, its certificate and one service's certificate and key.
 struct Pki {
-    ca: DevCa,
+    ca: TestCa,
     dir: tempfile::TempDir,
 }
 
@@ -42,18 +43,16 @@ impl Pki {
 
     /// Under a CA named `ca_name`: a stranger's CA may share our CA's name (an impostor) or not.
     fn with_ca(ca_name: &str, service: &str) -> Self {
-        let ca = DevCa::new(ca_name).unwrap();
+        let ca = TestCa::new(ca_name);
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("ca.pem"), ca.cert_pem()).unwrap();
+        ca.write(dir.path());
         let pki = Self { ca, dir };
         pki.install(service, &pki.issue(service));
         pki
     }
 
     fn issue(&self, service: &str) -> Issued {
-        self.ca
-            .issue(service, &service_names(service, &[]))
-            .unwrap()
+        self.ca.issue_for(service)
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -61,8 +60,7 @@ impl Pki {
     }
 
     fn install(&self, service: &str, issued: &Issued) {
-        std::fs::write(self.path(&format!("{service}.pem")), &issued.cert_pem).unwrap();
-        std::fs::write(self.path(&format!("{service}.key")), &issued.key_pem).unwrap();
+        issued.write(self.dir.path(), service);
     }
 
     fn files(&self, service: &str) -> TlsFileArgs {

@@ -14,6 +14,7 @@ const INFO: ServiceInfo = ServiceInfo {
     name: "otlp-unreachable",
     fqn: "chatmesh.test.v1.UnreachableService",
     default_port: 0,
+    file_descriptor_set: &[],
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

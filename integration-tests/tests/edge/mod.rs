@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-use chatmesh_integration_tests::{Running, config, start};
 use chatmesh_proto::chat::ChatRequest;
 use chatmesh_proto::chat::chat_service_client::ChatServiceClient;
 use chatmesh_runtime::auth::BearerToken;
+use chatmesh_test_support::serve::{Running, config, start};
 use http_body_util::BodyExt;
 use tonic::Code;
 
@@ -42,7 +42,7 @@ pub async fn start_edge(tokens_file: &std::path::Path, rate: &str) -> (Running, 
     )
     .await;
     for service in [&router, &chatbot] {
-        chatmesh_integration_tests::wait_serving(service.addr, "", Duration::from_secs(10)).await;
+        chatmesh_test_support::grpc::wait_serving(service.addr, "", Duration::from_secs(10)).await;
     }
     (router, chatbot)
 }
@@ -59,7 +59,7 @@ pub async fn chat(
 ) -> Result<chatmesh_proto::chat::ChatResponse, tonic::Status> {
     let secret = token.map(|t| t.parse().unwrap());
     let bearer = BearerToken::new(secret.as_ref()).unwrap();
-    let channel = chatmesh_integration_tests::channel(addr).await;
+    let channel = chatmesh_test_support::grpc::channel(addr).await;
     let mut client = ChatServiceClient::with_interceptor(channel, bearer);
     let mut request = tonic::Request::new(ChatRequest {
         session_id: "edge".into(),
@@ -133,9 +133,9 @@ pub async fn check_the_edge(router: &Running, chatbot: &Running) {
 
     // Probes and tools stay open: health on both, reflection on the chatbot.
     for service in [router, chatbot] {
-        chatmesh_integration_tests::wait_serving(service.addr, "", Duration::from_secs(1)).await;
+        chatmesh_test_support::grpc::wait_serving(service.addr, "", Duration::from_secs(1)).await;
     }
-    let services = chatmesh_integration_tests::reflection_services_v1(chatbot.addr)
+    let services = chatmesh_test_support::grpc::reflection_services_v1(chatbot.addr)
         .await
         .expect("reflection answers without a token");
     assert!(

@@ -5,34 +5,35 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use chatmesh_proto::chat::{ChatResponse, Turn as TurnRecord};
+use chatmesh_proto::chat::ChatResponse;
 use chatmesh_proto::router::{RouteHints, Target};
 use tokio::time::Instant;
 
+use crate::conversation::{Backend, Session, TurnRecord};
 use crate::error::ChatError;
-use crate::flow::{self, Turn};
-use crate::router::Router;
-use crate::session::{Session, SessionStore};
-use crate::workflow::{Compiled, Observer};
+use crate::router_client::RouterClient;
+use crate::store::SessionStore;
+use crate::turn_workflow::{self, Turn};
+use crate::workflow_engine::{Compiled, Observer};
 
 /// Largest message, in bytes.
-pub const MAX_MESSAGE_BYTES: usize = 8192;
+pub(crate) const MAX_MESSAGE_BYTES: usize = 8192;
 /// Longest session id.
-pub const MAX_SESSION_ID: usize = 128;
+pub(crate) const MAX_SESSION_ID: usize = 128;
 
 /// A validated chat request.
 #[derive(Debug, Clone)]
-pub struct ChatInput {
+pub(crate) struct ChatInput {
     /// The session.
-    pub session_id: String,
+    pub(crate) session_id: String,
     /// The user's message.
-    pub message: String,
+    pub(crate) message: String,
     /// Routing hints.
-    pub hints: Option<RouteHints>,
+    pub(crate) hints: Option<RouteHints>,
 }
 
 /// Checks a session id: 1-128 characters from `[A-Za-z0-9._:-]`.
-pub fn check_session_id(id: &str) -> Result<(), ChatError> {
+pub(crate) fn check_session_id(id: &str) -> Result<(), ChatError> {
     if id.is_empty() || id.len() > MAX_SESSION_ID {
         return Err(ChatError::invalid(
             "session_id",
@@ -53,7 +54,7 @@ pub fn check_session_id(id: &str) -> Result<(), ChatError> {
 
 impl ChatInput {
     /// Validates the fields of a ChatRequest or ChatStreamRequest.
-    pub fn new(
+    pub(crate) fn new(
         session_id: String,
         message: String,
         hints: Option<RouteHints>,
@@ -116,28 +117,40 @@ fn check_hints(h: &RouteHints) -> Result<(), ChatError> {
     Ok(())
 }
 
+/// The service that answered, from the contract's target.
+fn backend(target: i32) -> Option<Backend> {
+    match Target::try_from(target).ok()? {
+        Target::Graph => Some(Backend::Graph),
+        Target::Vector => Some(Backend::Vector),
+        Target::Relational => Some(Backend::Relational),
+        Target::Unspecified => None,
+    }
+}
+
 /// The chatbot: the workflow and the sessions.
-pub struct Chatbot {
+pub(crate) struct Chatbot {
     workflow: Compiled<Turn>,
     sessions: Arc<dyn SessionStore>,
 }
 
 impl Chatbot {
-    /// A chatbot asking `router` (each call given at most `route_timeout`) and keeping
-    /// sessions in `sessions`.
-    pub fn new(
-        router: Arc<dyn Router>,
+    /// A chatbot asking `router` (each call given at most `route_timeout`), answering from
+    /// documents only when the best scores at least `min_relevance`, and keeping sessions in
+    /// `sessions`.
+    pub(crate) fn new(
+        router: Arc<dyn RouterClient>,
         route_timeout: Duration,
+        min_relevance: f32,
         sessions: Arc<dyn SessionStore>,
     ) -> Self {
         Self {
-            workflow: flow::build(router, route_timeout),
+            workflow: turn_workflow::build(router, route_timeout, min_relevance),
             sessions,
         }
     }
 
     /// Answers one message and records the turn; `observer` sees the workflow's events.
-    pub async fn chat(
+    pub(crate) async fn chat(
         &self,
         input: ChatInput,
         deadline: Option<Instant>,
@@ -162,15 +175,15 @@ impl Chatbot {
         let record = TurnRecord {
             user_message,
             answer: response.answer.clone(),
-            target: response.target,
-            create_time: Some(prost_types::Timestamp::from(SystemTime::now())),
+            backend: backend(response.target),
+            time: SystemTime::now(),
         };
         self.sessions.record(&session_id, record, entity).await?;
         Ok(response)
     }
 
     /// A session's history.
-    pub async fn session(&self, session_id: &str) -> Result<Session, ChatError> {
+    pub(crate) async fn session(&self, session_id: &str) -> Result<Session, ChatError> {
         check_session_id(session_id)?;
         self.sessions
             .get(session_id)
@@ -179,7 +192,7 @@ impl Chatbot {
     }
 
     /// Deletes a session; a missing one is NOT_FOUND unless `allow_missing`.
-    pub async fn delete_session(
+    pub(crate) async fn delete_session(
         &self,
         session_id: &str,
         allow_missing: bool,

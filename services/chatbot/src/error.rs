@@ -1,14 +1,13 @@
-//! The chatbot's errors and their one mapping to `tonic::Status`. A failing backend is not an
-//! error (the answer degrades instead); only bad requests and the chatbot's own problems are.
+//! Why a chat call fails. A failing backend is not an error (the answer degrades instead); only
+//! bad requests and the chatbot's own problems are. The mapping to gRPC and HTTP statuses is
+//! `api/status.rs`.
 
-use tonic::{Code, Status};
-
-use crate::session::StoreError;
-use crate::workflow::RunError;
+use crate::store::StoreError;
+use crate::workflow_engine::RunError;
 
 /// Why a chat call failed.
 #[derive(Debug, thiserror::Error)]
-pub enum ChatError {
+pub(crate) enum ChatError {
     /// A request field is invalid.
     #[error("{field}: {reason}")]
     InvalidArgument {
@@ -33,26 +32,10 @@ pub enum ChatError {
 
 impl ChatError {
     /// An invalid field.
-    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
         Self::InvalidArgument {
             field,
             reason: reason.into(),
         }
     }
-
-    /// The gRPC code for this error.
-    pub fn code(&self) -> Code {
-        match self {
-            Self::InvalidArgument { .. } => Code::InvalidArgument,
-            Self::SessionNotFound(_) => Code::NotFound,
-            Self::Store(_) => Code::Unavailable,
-            Self::Workflow(_) => Code::Internal,
-            Self::DeadlineExceeded => Code::DeadlineExceeded,
-        }
-    }
-}
-
-/// The one mapping from chatbot errors to gRPC statuses.
-pub fn to_status(error: ChatError) -> Status {
-    Status::new(error.code(), error.to_string())
 }

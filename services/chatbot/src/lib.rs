@@ -3,23 +3,29 @@
 //! The library is what `chatmesh-chatbot` and `chatmesh up` run: [`serve`] binds the configured
 //! address, [`serve_on`] serves on a listener the caller bound (tests, `chatmesh up`).
 //!
-//! A turn: `api` (gRPC) or `http` (JSON, web page) → `chat` (validation, sessions) → `flow`
-//! (the default workflow on the `workflow` engine: `understand` → `router` → `respond`).
+//! Code map, in request order: `api/` (the edges: the gRPC `ChatService` in `mod.rs`, the JSON
+//! API, its OpenAPI document and the web page in `http.rs` and `http_body.rs`; `convert.rs` the
+//! only builder of `chatmesh.chat.v1` messages, `status.rs` the one error mapping) → `chat.rs`
+//! (validation, one turn: load the last entity, run the workflow, record the turn) →
+//! `turn_workflow/` (the workflow every turn runs: the typed `Turn` state, its updates and
+//! nodes) on `workflow_engine/` (a small LangGraph-like engine: build, validate, run); the nodes
+//! use `understand.rs` (normalise, prefix hints, entities, references), `router_client.rs` (the
+//! router service's client) and `respond.rs` (cited answers, fallback replies). `store/` keeps
+//! sessions behind the async `SessionStore` trait (in memory today), in the words of
+//! `conversation.rs`; `error.rs` is the domain error.
+
+#![warn(unreachable_pub)]
 
 mod api;
-pub mod chat;
-pub mod error;
-pub mod flow;
-mod http;
-mod openapi;
-pub mod respond;
-pub mod router;
-pub mod session;
-pub mod understand;
-pub mod workflow;
-
-#[cfg(test)]
-mod flow_tests;
+mod chat;
+mod conversation;
+mod error;
+mod respond;
+mod router_client;
+mod store;
+mod turn_workflow;
+mod understand;
+mod workflow_engine;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +43,7 @@ pub const INFO: ServiceInfo = ServiceInfo {
     name: "chatbot",
     fqn: SERVICE_NAME,
     default_port: 50051,
+    file_descriptor_set: chatmesh_proto::FILE_DESCRIPTOR_SET,
 };
 
 /// Settings of the chatbot service (`chatmesh-chatbot --help` lists them with their env vars).
@@ -65,6 +72,18 @@ pub struct Config {
     #[arg(long, env = "CHATMESH_ROUTE_TIMEOUT", value_name = "DURATION",
           default_value = "5s", value_parser = chatmesh_runtime::config::parse_duration)]
     pub route_timeout: Duration,
+    /// Answer from documents only when the best one's score reaches this; below it the answer
+    /// is "I don't know" (fallback). Scores are the vector collection's: cosine similarity for
+    /// cosine collections. Calibrated on the paraphrase and off-topic sets
+    /// (docs/benchmarks.md); a very low value (e.g. -1) turns it off.
+    #[arg(
+        long,
+        env = "CHATMESH_MIN_RELEVANCE",
+        value_name = "SCORE",
+        default_value_t = 0.225,
+        allow_negative_numbers = true
+    )]
+    pub min_relevance: f32,
     /// How long an unused session is kept.
     #[arg(long, env = "CHATMESH_SESSION_TTL", value_name = "DURATION",
           default_value = "30m", value_parser = chatmesh_runtime::config::parse_duration)]
@@ -113,20 +132,20 @@ pub async fn serve_on(
     }
     let channel = chatmesh_runtime::channel::connect_traced(&config.router_addr, &client)
         .map_err(|e| ServeError::Startup(e.to_string()))?;
-    let sessions = session::MemorySessions::new(config.session_ttl, config.max_sessions as usize);
     let chatbot = Arc::new(chat::Chatbot::new(
-        Arc::new(router::GrpcRouter::new(channel)),
+        Arc::new(router_client::GrpcRouterClient::new(channel)),
         config.route_timeout,
-        Arc::new(sessions),
+        config.min_relevance,
+        store::open(&config),
     ));
-    let api = ChatServiceServer::new(api::ChatServiceApi::new(Arc::clone(&chatbot)))
+    let api = ChatServiceServer::new(api::ChatApi::new(Arc::clone(&chatbot)))
         .max_decoding_message_size(config.server.max_message_bytes as usize);
     let server = GrpcServer::new(&INFO, &config.server)
         .await?
         .add_service(api)
-        .add_http(http::routes(chatbot))
+        .add_http(api::http::routes(chatbot))
         .edge(
-            [format!("/{SERVICE_NAME}/"), http::CHAT_PATH.into()],
+            [format!("/{SERVICE_NAME}/"), api::http::CHAT_PATH.into()],
             &config.edge,
         )?;
     server.health().set_serving().await;

@@ -11,13 +11,14 @@ use chatmesh_proto::relational::{Order, OrderStatus};
 use chatmesh_proto::router::route_response::Result as RouteResult;
 use chatmesh_proto::router::{RouteResponse, Target};
 use chatmesh_proto::vector::{PayloadValue, SearchHit, payload_value};
+use chatmesh_runtime::status::code_name;
 use tonic::Code;
 
 use crate::understand::{ORDER, PERSON};
 
 /// An answer with its sources.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Reply {
+pub(crate) struct Reply {
     /// The text for the user.
     pub text: String,
     /// The records it is based on, most relevant first.
@@ -29,12 +30,15 @@ const SNIPPET_CHARS: usize = 300;
 /// At most this many sources are cited.
 const MAX_SOURCES: usize = 10;
 
-/// Whether a successful route result holds anything to answer with.
-pub fn has_content(response: &RouteResponse) -> bool {
+/// Whether a successful route result holds anything to answer with: for a document search, a
+/// best hit scoring at least `min_relevance` (below it, the closest document is not an answer).
+pub(crate) fn has_content(response: &RouteResponse, min_relevance: f32) -> bool {
     match &response.result {
         Some(RouteResult::GraphQuery(q)) => !q.rows.is_empty(),
         Some(RouteResult::GraphNeighbors(n)) => !n.neighbors.is_empty(),
-        Some(RouteResult::VectorSearch(s)) => !s.hits.is_empty(),
+        Some(RouteResult::VectorSearch(s)) => {
+            s.hits.first().is_some_and(|h| h.score >= min_relevance)
+        }
         Some(RouteResult::RelationalOrder(o)) => o.order.is_some(),
         Some(RouteResult::RelationalOrders(o)) => !o.orders.is_empty(),
         None => false,
@@ -42,7 +46,7 @@ pub fn has_content(response: &RouteResponse) -> bool {
 }
 
 /// A human name for a backend.
-pub fn source_name(target: Target) -> &'static str {
+pub(crate) fn source_name(target: Target) -> &'static str {
     match target {
         Target::Graph => "people directory (graph)",
         Target::Vector => "document search (vector)",
@@ -52,7 +56,7 @@ pub fn source_name(target: Target) -> &'static str {
 }
 
 /// The answer to `question` from a route result that has content.
-pub fn compose(question: &str, subject: Option<&str>, response: &RouteResponse) -> Reply {
+pub(crate) fn compose(question: &str, subject: Option<&str>, response: &RouteResponse) -> Reply {
     let entities = response.explanation.as_ref().map(|e| &e.entities);
     let subject = entities
         .and_then(|e| e.get(PERSON))
@@ -384,7 +388,25 @@ fn cut(text: &str) -> String {
 }
 
 /// The reply when the router answered but found nothing.
-pub fn nothing_found(target: Target, entity: Option<(&str, &str)>) -> String {
+/// The best document of a search whose every hit scored below `min_relevance`.
+pub(crate) fn irrelevant(response: &RouteResponse, min_relevance: f32) -> Option<&SearchHit> {
+    match &response.result {
+        Some(RouteResult::VectorSearch(s)) => s.hits.first().filter(|h| h.score < min_relevance),
+        _ => None,
+    }
+}
+
+/// The honest answer when the closest document is not close enough to be an answer.
+pub(crate) fn dont_know(best: &SearchHit, min_relevance: f32) -> String {
+    format!(
+        "I don't know. The closest document I have, {}, is not close enough to your question \
+         (relevance {:.2}, below {min_relevance:.2}). Ask me about people and teams, orders, or \
+         how-to topics.",
+        best.id, best.score
+    )
+}
+
+pub(crate) fn nothing_found(target: Target, entity: Option<(&str, &str)>) -> String {
     let what = describe_entity(entity).unwrap_or_else(|| "anything matching that".into());
     format!(
         "I found nothing about {what} in the {}. Try naming a person, an order number or a topic.",
@@ -400,7 +422,7 @@ fn describe_entity(entity: Option<(&str, &str)>) -> Option<String> {
 }
 
 /// The reply when a source failed (`degraded` says which and how).
-pub fn degraded_reply(degraded: &Degradation, entity: Option<(&str, &str)>) -> String {
+pub(crate) fn degraded_reply(degraded: &Degradation, entity: Option<(&str, &str)>) -> String {
     let target = Target::try_from(degraded.target).unwrap_or(Target::Unspecified);
     let code = Code::from(degraded.code);
     let others = |down: Target| {
@@ -450,5 +472,3 @@ pub fn degraded_reply(degraded: &Degradation, entity: Option<(&str, &str)>) -> S
         ),
     }
 }
-
-pub use chatmesh_runtime::status::code_name;

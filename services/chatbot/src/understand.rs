@@ -3,19 +3,20 @@
 //! resolve a reference such as "her" or "that order" to the session's last entity by rewriting
 //! the query, so the router sees a self-contained question.
 
-use chatmesh_proto::chat::Entity;
 use chatmesh_proto::router::Target;
 
+use crate::conversation::Entity;
+
 /// Entity kinds, as RouteExplanation.entities names them.
-pub const PERSON: &str = "person_name";
+pub(crate) const PERSON: &str = "person_name";
 /// An order id in decimal.
-pub const ORDER: &str = "order_id";
+pub(crate) const ORDER: &str = "order_id";
 /// A customer identifier such as `cust-0042`.
-pub const CUSTOMER: &str = "customer";
+pub(crate) const CUSTOMER: &str = "customer";
 
 /// What understanding a message produced.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Understanding {
+pub(crate) struct Understanding {
     /// The query for the router: normalised, prefix removed, references resolved.
     pub query: String,
     /// The target an explicit prefix asked for.
@@ -27,7 +28,7 @@ pub struct Understanding {
 }
 
 /// Understands `message` in a session whose last entity is `last`.
-pub fn understand(message: &str, last: Option<&Entity>) -> Understanding {
+pub(crate) fn understand(message: &str, last: Option<&Entity>) -> Understanding {
     let normalised = normalise(message);
     let (prefix_target, rest) = strip_prefix(&normalised);
     let mut query = rest.to_owned();
@@ -50,7 +51,7 @@ pub fn understand(message: &str, last: Option<&Entity>) -> Understanding {
 }
 
 /// Whitespace collapsed to single spaces, ends trimmed, control characters dropped.
-pub fn normalise(message: &str) -> String {
+pub(crate) fn normalise(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     for word in message
         .split(|c: char| c.is_whitespace() || c.is_control())
@@ -103,7 +104,7 @@ fn is_name_word(word: &str) -> bool {
 
 /// Order ids ("order 42", "order #42", "#42"), customer ids ("cust-0042") and people's names
 /// (two or more capitalised words in a row).
-pub fn extract(text: &str) -> Vec<Entity> {
+pub(crate) fn extract(text: &str) -> Vec<Entity> {
     let words: Vec<&str> = text.split(' ').collect();
     let mut entities = Vec::new();
     let mut i = 0;
@@ -158,10 +159,7 @@ fn order_number(word: &str) -> Option<String> {
 }
 
 fn entity(kind: &str, value: String) -> Entity {
-    Entity {
-        r#type: kind.to_owned(),
-        value,
-    }
+    Entity::new(kind, value)
 }
 
 /// Rewrites a reference to `last` in `query`, or `None` when the query has none.
@@ -177,13 +175,13 @@ fn resolve_reference(query: &str, last: &Entity) -> Option<String> {
         let tail = &word[word.find(core).map_or(word.len(), |p| p + core.len())..];
         let replacement = if replaced {
             None
-        } else if last.r#type == PERSON {
+        } else if last.kind == PERSON {
             match lower.as_str() {
                 "her" | "him" | "them" | "she" | "he" | "they" => Some(last.value.clone()),
                 "his" | "their" | "hers" => Some(format!("{}'s", last.value)),
                 _ => None,
             }
-        } else if last.r#type == ORDER {
+        } else if last.kind == ORDER {
             let next = words.get(i + 1).map(|w| trim_word(w).to_ascii_lowercase());
             if matches!(lower.as_str(), "that" | "this" | "the") && next.as_deref() == Some("order")
             {
@@ -215,11 +213,11 @@ fn resolve_reference(query: &str, last: &Entity) -> Option<String> {
 
 /// The target the chatbot expects the router to pick; used only to say which source a failure
 /// most likely concerns when the router does not say.
-pub fn expected_target(understanding: &Understanding) -> Target {
+pub(crate) fn expected_target(understanding: &Understanding) -> Target {
     if let Some(t) = understanding.prefix_target {
         return t;
     }
-    let has = |kind: &str| understanding.entities.iter().any(|e| e.r#type == kind);
+    let has = |kind: &str| understanding.entities.iter().any(|e| e.kind == kind);
     let lower = understanding.query.to_ascii_lowercase();
     if has(ORDER) || has(CUSTOMER) || lower.contains("order") {
         Target::Relational
@@ -241,7 +239,7 @@ mod tests {
     fn kinds(u: &Understanding) -> Vec<(&str, &str)> {
         u.entities
             .iter()
-            .map(|e| (e.r#type.as_str(), e.value.as_str()))
+            .map(|e| (e.kind.as_str(), e.value.as_str()))
             .collect()
     }
 

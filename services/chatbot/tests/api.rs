@@ -401,7 +401,7 @@ async fn http_chat_openapi_and_the_page_share_the_grpc_port() {
     let (status, body) = http(addr, "GET", "/openapi.json", "").await;
     assert_eq!(status, 200);
     assert!(
-        body.contains(r#""openapi":"3.0.3""#) && body.contains("/v1/chat"),
+        body.contains(r#""openapi":"3.1.0""#) && body.contains("/v1/chat"),
         "{body}"
     );
     let (status, body) = http(addr, "GET", "/", "").await;

@@ -70,6 +70,7 @@ pub const INFO: ServiceInfo = ServiceInfo {
     name: "graph",
     fqn: SERVICE_NAME,
     default_port: 50053,
+    file_descriptor_set: chatmesh_proto::FILE_DESCRIPTOR_SET,
 };
 
 /// Settings of the graph service (`chatmesh-graph --help` lists them with their env vars).

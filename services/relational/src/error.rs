@@ -1,5 +1,5 @@
 //! The one error type of the relational service's domain and store. Every variant names what
-//! went wrong in terms a client can act on; `api::to_status` is the only place that turns it into
+//! went wrong in terms a client can act on; `api/status.rs` is the only place that turns it into
 //! a gRPC status.
 
 /// Why a relational operation failed.

@@ -4,21 +4,57 @@
 //! address, [`serve_on`] serves on a listener the caller bound (tests, `chatmesh up`).
 //! `chatmesh-relational migrate` applies the migrations and exits.
 //!
-//! Inside: `api` (the gRPC edge) → `convert` (requests to validated domain values) → `store`
-//! (the [`store::RelationalStore`] trait and its one sqlx + sea-query implementation) →
-//! `migrations/{sqlite,postgres}/`. `lifecycle` keeps health in step with the database.
-//! `convert` and `page_token` are public for the fuzz targets in `services/relational/fuzz`.
+//! Inside, in request order: `api` (the gRPC edge: `api/mod.rs` the handlers, `api/convert.rs`
+//! requests to validated domain values and back, the only module that knows the protobuf
+//! messages, `api/status.rs` the one error mapping) → the domain (`order`: rows and their rules,
+//! `query`: filter, sort, groups, `page_token`: the opaque keyset cursor, `error`) → `store`
+//! (the `RelationalStore` trait and its one sqlx + sea-query implementation) →
+//! `migrations/{sqlite,postgres}/`. Beside them: `lifecycle` keeps health in step with the
+//! database, `seed` holds the demo orders, `database_url` checks `--database-url`.
+//!
+//! The API is [`INFO`], [`Config`], [`serve`] and [`serve_on`]; [`internals`] is not API.
+
+#![warn(unreachable_pub)]
 
 mod api;
-pub mod convert;
 mod database_url;
-pub mod error;
+mod error;
 mod lifecycle;
-pub mod order;
-pub mod page_token;
-pub mod query;
-pub mod seed;
-pub mod store;
+mod order;
+mod page_token;
+mod query;
+mod seed;
+mod store;
+
+/// Not API: the domain pieces the fuzz targets (`services/relational/fuzz`) and this crate's
+/// tests drive directly. Nothing else may use them; they change without notice.
+#[doc(hidden)]
+pub mod internals {
+    /// Requests to validated domain values.
+    pub mod convert {
+        pub use crate::api::convert::{filter, group_by, list_query, new_order, size, update};
+    }
+    /// The domain error.
+    pub mod error {
+        pub use crate::error::{Error, Result};
+    }
+    /// Orders and their rules.
+    pub mod order {
+        pub use crate::order::{Patch, Status, check_text};
+    }
+    /// The keyset cursor of ListOrders.
+    pub mod page_token {
+        pub use crate::page_token::{decode, encode};
+    }
+    /// Filters and sorts.
+    pub mod query {
+        pub use crate::query::{CursorValue, Filter, ListQuery, Sort, SortKey};
+    }
+    /// The demo orders.
+    pub mod seed {
+        pub use crate::seed::{DEMO_CUSTOMERS, FIRST_DEMO_ID};
+    }
+}
 
 use std::time::Duration;
 
@@ -37,6 +73,7 @@ pub const INFO: ServiceInfo = ServiceInfo {
     name: "relational",
     fqn: SERVICE_NAME,
     default_port: 50055,
+    file_descriptor_set: chatmesh_proto::FILE_DESCRIPTOR_SET,
 };
 
 /// Settings of the relational service (`chatmesh-relational --help` lists them with their env vars).
@@ -97,7 +134,7 @@ pub enum Command {
 
 impl Config {
     /// How the store reaches the database.
-    pub fn store_settings(&self) -> store::Settings {
+    pub(crate) fn store_settings(&self) -> store::Settings {
         store::Settings {
             url: self.database_url.clone(),
             max_connections: self.db_max_connections,

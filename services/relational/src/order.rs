@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::error::{Error, Result};
 
 /// Longest customer or product, in characters.
-pub const MAX_TEXT_CHARS: usize = 256;
+pub(crate) const MAX_TEXT_CHARS: usize = 256;
 
 /// Where an order is in its life. The numbers are the contract's `OrderStatus` values; the
 /// names are what the `status` column stores.
@@ -139,7 +139,7 @@ pub fn check_text(field: &str, value: &str) -> Result<()> {
 }
 
 /// Checks a quantity (> 0).
-pub fn check_quantity(field: &str, quantity: i32) -> Result<()> {
+pub(crate) fn check_quantity(field: &str, quantity: i32) -> Result<()> {
     if quantity <= 0 {
         return Err(Error::invalid(
             field,
@@ -150,7 +150,7 @@ pub fn check_quantity(field: &str, quantity: i32) -> Result<()> {
 }
 
 /// Checks a total (>= 0).
-pub fn check_total(field: &str, total_cents: i64) -> Result<()> {
+pub(crate) fn check_total(field: &str, total_cents: i64) -> Result<()> {
     if total_cents < 0 {
         return Err(Error::invalid(
             field,
@@ -161,7 +161,7 @@ pub fn check_total(field: &str, total_cents: i64) -> Result<()> {
 }
 
 /// Checks an id or a version (>= 1).
-pub fn check_positive(field: &str, value: i64) -> Result<()> {
+pub(crate) fn check_positive(field: &str, value: i64) -> Result<()> {
     if value < 1 {
         return Err(Error::invalid(field, format!("must be >= 1, got {value}")));
     }
@@ -169,7 +169,7 @@ pub fn check_positive(field: &str, value: i64) -> Result<()> {
 }
 
 /// The current time in microseconds since the Unix epoch.
-pub fn now_micros() -> i64 {
+pub(crate) fn now_micros() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))

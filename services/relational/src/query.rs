@@ -161,7 +161,7 @@ pub struct ListQuery {
 
 /// One page of a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page {
+pub(crate) struct Page {
     /// The orders on this page.
     pub orders: Vec<Order>,
     /// Whether more orders follow.
@@ -183,7 +183,7 @@ pub enum GroupBy {
 
 /// One group of an aggregate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Group {
+pub(crate) struct Group {
     /// The grouped column's value (the stored status name for [`GroupBy::Status`]).
     pub key: String,
     /// Orders in the group.
@@ -195,7 +195,7 @@ pub struct Group {
 }
 
 /// The most groups an aggregate returns (the contract's RESOURCE_EXHAUSTED limit).
-pub const MAX_GROUPS: usize = 10_000;
+pub(crate) const MAX_GROUPS: usize = 10_000;
 
 #[cfg(test)]
 mod tests {

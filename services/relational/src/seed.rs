@@ -36,7 +36,7 @@ const START_MICROS: i64 = 1_736_154_000_000_000;
 const DAY_MICROS: i64 = 86_400_000_000;
 
 /// The demo orders: 24 of them, three per customer, over every status.
-pub fn demo_orders() -> Vec<Order> {
+pub(crate) fn demo_orders() -> Vec<Order> {
     (0..24)
         .map(|i| {
             let customer = DEMO_CUSTOMERS[i % DEMO_CUSTOMERS.len()];
@@ -60,7 +60,7 @@ pub fn demo_orders() -> Vec<Order> {
 }
 
 /// Inserts the demo orders that are missing; returns how many were new.
-pub async fn seed_demo(store: &dyn RelationalStore) -> Result<u64> {
+pub(crate) async fn seed_demo(store: &dyn RelationalStore) -> Result<u64> {
     store.insert_missing(&demo_orders()).await
 }
 

@@ -1,7 +1,18 @@
-//! The chatmesh router: classifies requests, dispatches them to the data services, and serves them as MCP tools.
+//! The chatmesh router: classifies requests, dispatches them to the data services, and serves
+//! them as MCP tools.
 //!
 //! The library is what `chatmesh-router` and `chatmesh up` run: [`serve`] binds the configured
 //! address, [`serve_on`] serves on a listener the caller bound (tests, `chatmesh up`).
+//! [`mcp_stdio`] is what `chatmesh mcp` runs: the same tools over stdio, from a router reached
+//! over gRPC.
+//!
+//! Code map, in request order: `api/` (the gRPC edge: handlers, `convert.rs` for requests and
+//! pages, `status.rs` the one error mapping) → `routing/` (the rules file, `Classifier::decide`,
+//! pure; `execute` runs a plan) and `tools/` (the MCP tools: each tool's arguments are one
+//! struct that gives its schema and its typing) → `backends/` (one trait per data service; the
+//! gRPC implementations) → `pool/` (addresses, health, retries, breakers per backend). `mcp/`
+//! serves the tools over MCP (streamable HTTP at `/mcp`, stdio). `settings.rs` holds the setting
+//! groups of [`Config`].
 //!
 //! Readiness: the router reports SERVING as soon as its own server is up, whatever the state of
 //! its backends. Each query needs only one backend, so a router taken out of rotation because
@@ -9,42 +20,39 @@
 //! backend fail fast with UNAVAILABLE naming it, and `ListBackends` reports every address's
 //! health and breaker state.
 
+#![warn(unreachable_pub)]
+
 mod api;
-pub mod backends;
-mod error;
-pub mod mcp;
-pub mod pool;
-pub mod routing;
-pub mod tools;
+mod backends;
+mod mcp;
+mod pool;
+mod routing;
+mod settings;
+mod tools;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use chatmesh_proto::router::Target;
 use chatmesh_proto::router::router_service_server::{RouterServiceServer, SERVICE_NAME};
 use chatmesh_runtime::channel::ClientArgs;
-use chatmesh_runtime::config::{ConfigError, parse_duration};
+use chatmesh_runtime::config::ConfigError;
 use chatmesh_runtime::{
     CancellationToken, EdgeArgs, GrpcServer, ServeError, ServerArgs, ServiceConfig, ServiceInfo,
 };
 use tokio::net::TcpListener;
 
 use backends::Backends;
-use backends::grpc::{GrpcGraph, GrpcRelational, GrpcVector};
-use pool::breaker::BreakerSettings;
-use pool::retry::RetrySettings;
-use pool::{Pool, PoolSettings};
+use pool::Pool;
 use routing::{Classifier, Rules};
+pub use settings::{McpArgs, ResilienceArgs};
 
 /// Who this service is and where it listens by default.
 pub const INFO: ServiceInfo = ServiceInfo {
     name: "router",
     fqn: SERVICE_NAME,
     default_port: 50052,
+    file_descriptor_set: chatmesh_proto::FILE_DESCRIPTOR_SET,
 };
-
-const RULES_SETTING: &str = "--rules (CHATMESH_ROUTER_RULES)";
 
 /// Settings of the router service (`chatmesh-router --help` lists them with their env vars).
 #[derive(Debug, Clone, clap::Parser)]
@@ -92,113 +100,13 @@ pub struct Config {
     #[command(flatten)]
     pub client: ClientArgs,
     #[command(flatten)]
-    pub mcp: mcp::McpArgs,
+    pub mcp: McpArgs,
     /// Bearer tokens and rate limits on the MCP endpoint (`/mcp`); the gRPC API is internal.
     #[command(flatten)]
     pub edge: EdgeArgs,
     /// The rules, loaded and validated by `validate` (the built-in ones when `rules` is unset).
     #[arg(skip)]
-    pub loaded_rules: Option<Rules>,
-}
-
-/// How the router calls its backends.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ResilienceArgs {
-    /// Longest a backend call may take (a caller's shorter deadline wins).
-    #[arg(long, env = "CHATMESH_BACKEND_TIMEOUT", value_name = "DURATION",
-          default_value = "5s", value_parser = parse_duration)]
-    pub backend_timeout: Duration,
-    /// Attempts per backend call, the first included; reads failing with UNAVAILABLE are
-    /// retried on another address.
-    #[arg(long, env = "CHATMESH_BACKEND_MAX_ATTEMPTS", value_name = "N", default_value_t = 3,
-          value_parser = clap::value_parser!(u32).range(1..=10))]
-    pub backend_max_attempts: u32,
-    /// Retries allowed per backend call on average (the retry budget).
-    #[arg(
-        long,
-        env = "CHATMESH_RETRY_BUDGET_RATIO",
-        value_name = "RATIO",
-        default_value_t = 0.2
-    )]
-    pub retry_budget_ratio: f64,
-    /// Consecutive failures of an address that open its circuit breaker.
-    #[arg(long, env = "CHATMESH_BREAKER_FAILURES", value_name = "N", default_value_t = 5,
-          value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub breaker_failures: u32,
-    /// How long an open breaker fails calls fast before a probe call.
-    #[arg(long, env = "CHATMESH_BREAKER_OPEN_FOR", value_name = "DURATION",
-          default_value = "2s", value_parser = parse_duration)]
-    pub breaker_open_for: Duration,
-    /// Wait between attempts to (re)open a backend's health watch.
-    #[arg(long, env = "CHATMESH_HEALTH_RETRY_INTERVAL", value_name = "DURATION",
-          default_value = "250ms", value_parser = parse_duration)]
-    pub health_retry_interval: Duration,
-    /// How often backend DNS names are resolved again.
-    #[arg(long, env = "CHATMESH_RESOLVE_INTERVAL", value_name = "DURATION",
-          default_value = "5s", value_parser = parse_duration)]
-    pub resolve_interval: Duration,
-}
-
-impl Default for ResilienceArgs {
-    fn default() -> Self {
-        Self {
-            backend_timeout: Duration::from_secs(5),
-            backend_max_attempts: 3,
-            retry_budget_ratio: 0.2,
-            breaker_failures: 5,
-            breaker_open_for: Duration::from_secs(2),
-            health_retry_interval: Duration::from_millis(250),
-            resolve_interval: Duration::from_secs(5),
-        }
-    }
-}
-
-impl ResilienceArgs {
-    fn pool_settings(&self, client: &ClientArgs) -> PoolSettings {
-        PoolSettings {
-            timeout: self.backend_timeout,
-            retry: RetrySettings {
-                max_attempts: self.backend_max_attempts,
-                base_backoff: Duration::from_millis(10),
-                max_backoff: Duration::from_millis(200),
-                budget_ratio: self.retry_budget_ratio,
-                budget_reserve: 10.0,
-            },
-            breaker: BreakerSettings {
-                failure_threshold: self.breaker_failures,
-                open_for: self.breaker_open_for,
-            },
-            resolve_interval: self.resolve_interval,
-            health_retry: self.health_retry_interval,
-            client: client.clone(),
-        }
-    }
-}
-
-fn check_backend_addrs(spec: &str, setting: &str, client: &ClientArgs) -> Result<(), ConfigError> {
-    let entries = pool::resolve::parse_spec(spec).map_err(|reason| ConfigError {
-        setting: setting.to_owned(),
-        value: spec.to_owned(),
-        reason,
-    })?;
-    for entry in entries {
-        chatmesh_runtime::channel::check_addr(&entry.address(), setting, client)?;
-    }
-    Ok(())
-}
-
-/// Reads and validates a rules file, or the built-in rules when `path` is `None`.
-pub fn load_rules(path: Option<&std::path::Path>) -> Result<Rules, ConfigError> {
-    let Some(path) = path else {
-        return Ok(Rules::built_in());
-    };
-    let fail = |reason: String| ConfigError {
-        setting: RULES_SETTING.to_owned(),
-        value: path.display().to_string(),
-        reason,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
-    Rules::parse(&text).map_err(|e| fail(e.to_string()))
+    pub(crate) loaded_rules: Option<Rules>,
 }
 
 impl ServiceConfig for Config {
@@ -208,17 +116,17 @@ impl ServiceConfig for Config {
 
     fn validate(&mut self) -> Result<(), ConfigError> {
         self.edge.validate()?;
-        check_backend_addrs(
+        settings::check_backend_addrs(
             &self.graph_addr,
             "--graph-addr (CHATMESH_GRAPH_ADDR)",
             &self.client,
         )?;
-        check_backend_addrs(
+        settings::check_backend_addrs(
             &self.vector_addr,
             "--vector-addr (CHATMESH_VECTOR_ADDR)",
             &self.client,
         )?;
-        check_backend_addrs(
+        settings::check_backend_addrs(
             &self.relational_addr,
             "--relational-addr (CHATMESH_RELATIONAL_ADDR)",
             &self.client,
@@ -240,7 +148,7 @@ impl ServiceConfig for Config {
                 reason: "must be between 0 and 10".into(),
             });
         }
-        self.loaded_rules = Some(load_rules(self.rules.as_deref())?);
+        self.loaded_rules = Some(settings::load_rules(self.rules.as_deref())?);
         Ok(())
     }
 }
@@ -253,12 +161,14 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
 
 /// Starts the three backend pools (address resolution, health watches) and returns them with
 /// the backend traits over them. The pools stop when `stop` is cancelled.
-pub async fn connect_backends(
+async fn connect_backends(
     config: &Config,
     stop: &CancellationToken,
 ) -> Result<(Backends, Vec<Arc<Pool>>), ServeError> {
+    use backends::grpc::{GrpcGraph, GrpcRelational, GrpcVector};
     use chatmesh_proto::graph::graph_service_server::SERVICE_NAME as GRAPH;
     use chatmesh_proto::relational::relational_service_server::SERVICE_NAME as RELATIONAL;
+    use chatmesh_proto::router::Target;
     use chatmesh_proto::vector::vector_service_server::SERVICE_NAME as VECTOR;
     // Backend calls use the service's own mTLS identity when it has one.
     let mut client = config.client.clone();
@@ -295,9 +205,8 @@ pub async fn serve_on(
 ) -> Result<(), ServeError> {
     let rules = match config.loaded_rules.clone() {
         Some(rules) => rules,
-        None => {
-            load_rules(config.rules.as_deref()).map_err(|e| ServeError::Startup(e.to_string()))?
-        }
+        None => settings::load_rules(config.rules.as_deref())
+            .map_err(|e| ServeError::Startup(e.to_string()))?,
     };
     let classifier = Classifier::new(rules, config.default_collection.clone());
     let pools_stop = CancellationToken::new();
@@ -305,7 +214,7 @@ pub async fn serve_on(
     let (backends, pools) = connect_backends(&config, &pools_stop).await?;
     let registry = tools::ToolRegistry::new(backends.clone())
         .with_router(std::sync::Arc::new(classifier.clone()));
-    let api = RouterServiceServer::new(api::RouterServiceApi::new(
+    let api = RouterServiceServer::new(api::RouterApi::new(
         classifier,
         backends,
         pools,
@@ -319,4 +228,35 @@ pub async fn serve_on(
         .edge([mcp::http::PATH], &config.edge)?;
     server.health().set_serving().await;
     server.serve(listener, shutdown).await
+}
+
+/// What `chatmesh mcp` runs: an MCP server on this process's stdin and stdout offering the tools
+/// of a router reached over gRPC (`ListTools`, `CallTool`), so the tools, their schemas and their
+/// checks are exactly the router's.
+pub mod mcp_stdio {
+    pub use crate::mcp::source::RemoteTools;
+    pub use crate::mcp::stdio::StdioError;
+
+    /// Serves the tools of `tools` on stdin/stdout until the client closes stdin or `shutdown`
+    /// is cancelled.
+    pub async fn serve(
+        tools: RemoteTools,
+        shutdown: chatmesh_runtime::CancellationToken,
+    ) -> Result<(), StdioError> {
+        crate::mcp::stdio::serve(tools, shutdown).await
+    }
+}
+
+/// Not API: what the router's own integration tests, fuzz targets (`fuzz/`) and example
+/// (`examples/router_overhead.rs`) reach inside for. It may change with any commit.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::backends::{
+        Backends, CallContext, CallReport, GraphBackend, RelationalBackend, VectorBackend,
+    };
+    pub use crate::mcp::http::router as mcp_router;
+    pub use crate::mcp::server::McpServer;
+    pub use crate::mcp::source::{SourceError, ToolSource};
+    pub use crate::routing::{BackendCall, Classifier, Plan, RouteError, Rules, RulesError};
+    pub use crate::tools::{ToolError, ToolRegistry};
 }

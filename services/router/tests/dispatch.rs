@@ -68,7 +68,14 @@ async fn routes_questions_to_the_real_backends() {
     let (_backends, router) = real_mesh(data.path()).await;
     let mut client = router.client().await;
 
-    let r = route(&mut client, "who manages Grace Hopper?", None, CALL)
+    questions(&mut client).await;
+    hints_and_refusals(&mut client).await;
+    list_backends(&mut client).await;
+}
+
+/// Questions in plain words reach each backend.
+async fn questions(client: &mut RouterServiceClient<Channel>) {
+    let r = route(client, "who manages Grace Hopper?", None, CALL)
         .await
         .unwrap();
     assert_eq!(r.target, Target::Graph as i32);
@@ -91,7 +98,7 @@ async fn routes_questions_to_the_real_backends() {
     );
     assert!(r.attempts >= 1);
 
-    let r = route(&mut client, "status of order 100001", None, CALL)
+    let r = route(client, "status of order 100001", None, CALL)
         .await
         .unwrap();
     let Some(route_response::Result::RelationalOrder(o)) = r.result else {
@@ -99,21 +106,24 @@ async fn routes_questions_to_the_real_backends() {
     };
     assert_eq!(o.order.unwrap().id, 100_001);
 
-    let err = route(&mut client, "status of order 42", None, CALL)
+    let err = route(client, "status of order 42", None, CALL)
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound, "{err:?}");
 
-    let r = route(&mut client, "How do I reset my password?", None, CALL)
+    let r = route(client, "How do I reset my password?", None, CALL)
         .await
         .unwrap();
     let Some(route_response::Result::VectorSearch(s)) = r.result else {
         panic!("{r:?}")
     };
     assert!(!s.hits.is_empty());
+}
 
+/// A query through hints, a write the graph refuses, an empty query.
+async fn hints_and_refusals(client: &mut RouterServiceClient<Channel>) {
     let r = route(
-        &mut client,
+        client,
         "",
         Some(RouteHints {
             target: Some(Target::Graph as i32),
@@ -131,7 +141,7 @@ async fn routes_questions_to_the_real_backends() {
 
     // The router only reads: a write through hints is refused by the graph (read mode).
     let err = route(
-        &mut client,
+        client,
         "",
         Some(RouteHints {
             cypher: Some("CREATE (n:Person {name: 'Eve'})".into()),
@@ -143,10 +153,13 @@ async fn routes_questions_to_the_real_backends() {
     .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
 
-    let err = route(&mut client, "", None, CALL).await.unwrap_err();
+    let err = route(client, "", None, CALL).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     assert!(err.message().starts_with("query"), "{err:?}");
+}
 
+/// Every backend address is listed with its health and breaker state, a page at a time.
+async fn list_backends(client: &mut RouterServiceClient<Channel>) {
     let backends = client
         .list_backends(ListBackendsRequest::default())
         .await

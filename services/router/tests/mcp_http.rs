@@ -7,8 +7,8 @@ mod tools_support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use chatmesh_router::mcp::McpArgs;
-use chatmesh_router::tools::ToolRegistry;
+use chatmesh_router::McpArgs;
+use chatmesh_router::internals::ToolRegistry;
 use chatmesh_runtime::{CancellationToken, GrpcServer, ServerArgs};
 use clap::Parser;
 use serde_json::{Value, json};
@@ -37,7 +37,7 @@ async fn start(extra: &[&str]) -> (SocketAddr, CancellationToken) {
     let server = GrpcServer::new(&chatmesh_router::INFO, &args.server)
         .await
         .unwrap()
-        .add_http(chatmesh_router::mcp::http::router(
+        .add_http(chatmesh_router::internals::mcp_router(
             registry,
             &args.mcp,
             shutdown.child_token(),

@@ -6,8 +6,9 @@ mod tools_support;
 
 use std::sync::Arc;
 
-use chatmesh_router::mcp::McpServer;
-use chatmesh_router::tools::{ToolRegistry, json};
+use chatmesh_proto::json;
+use chatmesh_router::internals::McpServer;
+use chatmesh_router::internals::ToolRegistry;
 use rmcp::model::{CallToolRequestParams, CallToolResult, ErrorCode};
 use rmcp::service::{RunningService, ServiceError};
 use rmcp::{RoleClient, ServiceExt};
@@ -64,7 +65,7 @@ async fn tools_list_is_the_registry_with_the_same_schemas() {
         assert_eq!(mcp.description.as_deref(), Some(grpc.description.as_str()));
         assert_eq!(
             Value::Object((*mcp.input_schema).clone()),
-            Value::Object(json::struct_to_json(grpc.input_schema.as_ref().unwrap())),
+            Value::Object(json::from_struct(grpc.input_schema.as_ref().unwrap())),
             "{}",
             grpc.name
         );

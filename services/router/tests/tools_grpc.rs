@@ -4,9 +4,9 @@
 
 mod common;
 
+use chatmesh_proto::json;
 use chatmesh_proto::router::router_service_client::RouterServiceClient;
 use chatmesh_proto::router::{CallToolRequest, CallToolResponse, ListToolsRequest, tool_content};
-use chatmesh_router::tools::json;
 use common::{BackendProcess, Router, free_port};
 use serde_json::{Value, json};
 use tonic::Code;
@@ -51,7 +51,7 @@ async fn call(
     client
         .call_tool(CallToolRequest {
             name: name.to_owned(),
-            arguments: Some(json::json_to_struct(&arguments)),
+            arguments: Some(json::to_struct(&arguments)),
         })
         .await
         .map(tonic::Response::into_inner)
@@ -65,7 +65,7 @@ fn parts(response: &CallToolResponse) -> (String, Value) {
         match &content.kind {
             Some(tool_content::Kind::Text(t)) => text.push_str(t),
             Some(tool_content::Kind::Structured(s)) => {
-                structured = Value::Object(json::struct_to_json(s));
+                structured = Value::Object(json::from_struct(s));
             }
             None => {}
         }
@@ -92,7 +92,6 @@ fn node_names(nodes: &Value) -> Vec<String> {
 async fn every_tool_answers_from_the_demo_data_over_grpc() {
     let mesh = mesh().await;
     let mut client = mesh.router.client().await;
-
     let listed = client
         .list_tools(ListToolsRequest::default())
         .await
@@ -112,8 +111,27 @@ async fn every_tool_answers_from_the_demo_data_over_grpc() {
         ]
     );
 
+    order_tools(&mut client).await;
+    graph_tools(&mut client).await;
+    search_and_route(&mut client).await;
+}
+
+/// The text of a result.
+fn refused_text(response: &CallToolResponse) -> String {
+    response
+        .content
+        .iter()
+        .filter_map(|c| match &c.kind {
+            Some(tool_content::Kind::Text(t)) => Some(t.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `get_order` and `list_orders` on the demo orders.
+async fn order_tools(client: &mut RouterServiceClient<Channel>) {
     let (text, order) = parts(
-        &call(&mut client, "get_order", json!({"order_id": 100001}))
+        &call(client, "get_order", json!({"order_id": 100001}))
             .await
             .unwrap(),
     );
@@ -121,13 +139,9 @@ async fn every_tool_answers_from_the_demo_data_over_grpc() {
     assert!(text.starts_with("order 100001: Ada Lovelace"), "{text}");
 
     let (_, listing) = parts(
-        &call(
-            &mut client,
-            "list_orders",
-            json!({"customer": "Grace Hopper"}),
-        )
-        .await
-        .unwrap(),
+        &call(client, "list_orders", json!({"customer": "Grace Hopper"}))
+            .await
+            .unwrap(),
     );
     let customers: Vec<&str> = listing["orders"]
         .as_array()
@@ -136,10 +150,13 @@ async fn every_tool_answers_from_the_demo_data_over_grpc() {
         .map(|o| o["customer"].as_str().unwrap())
         .collect();
     assert!(!customers.is_empty() && customers.iter().all(|c| *c == "Grace Hopper"));
+}
 
+/// The three graph tools on the demo organisation.
+async fn graph_tools(client: &mut RouterServiceClient<Channel>) {
     let (_, rows) = parts(
         &call(
-            &mut client,
+            client,
             "graph_query",
             json!({"cypher": "MATCH (m:Person)-[:MANAGES]->(p:Person {name: $name}) RETURN m.name",
                    "parameters": {"name": "Ken Thompson"}}),
@@ -154,7 +171,7 @@ async fn every_tool_answers_from_the_demo_data_over_grpc() {
 
     let (_, neighbors) = parts(
         &call(
-            &mut client,
+            client,
             "graph_neighbors",
             json!({"node": "Barbara Liskov", "direction": "outgoing", "relationship_types": ["MANAGES"]}),
         )
@@ -171,7 +188,7 @@ async fn every_tool_answers_from_the_demo_data_over_grpc() {
 
     let (text, path) = parts(
         &call(
-            &mut client,
+            client,
             "graph_shortest_path",
             json!({"from": "Ada Lovelace", "to": "Margaret Hamilton", "direction": "outgoing"}),
         )
@@ -192,10 +209,13 @@ async fn every_tool_answers_from_the_demo_data_over_grpc() {
         text.ends_with("Alan Turing -[:MANAGES]-> Margaret Hamilton"),
         "{text}"
     );
+}
 
+/// `vector_search`, `route`, and a refused write.
+async fn search_and_route(client: &mut RouterServiceClient<Channel>) {
     let (_, hits) = parts(
         &call(
-            &mut client,
+            client,
             "vector_search",
             json!({"text": "How do I reset my password?", "k": 2}),
         )
@@ -205,13 +225,9 @@ async fn every_tool_answers_from_the_demo_data_over_grpc() {
     assert_eq!(hits["hits"][0]["id"], "doc-007");
 
     let (text, routed) = parts(
-        &call(
-            &mut client,
-            "route",
-            json!({"query": "status of order 100004"}),
-        )
-        .await
-        .unwrap(),
+        &call(client, "route", json!({"query": "status of order 100004"}))
+            .await
+            .unwrap(),
     );
     assert_eq!(routed["relationalOrder"]["order"]["id"], "100004");
     assert!(
@@ -221,13 +237,17 @@ async fn every_tool_answers_from_the_demo_data_over_grpc() {
 
     // The router only reads: a writing query fails in-band and changes nothing.
     let refused = call(
-        &mut client,
+        client,
         "graph_query",
         json!({"cypher": "CREATE (n:Person {name: 'Eve'})"}),
     )
     .await
     .unwrap();
     assert!(refused.is_error);
+    // ... and says the tool is read-only, not which access mode a gRPC caller would send.
+    let text = refused_text(&refused);
+    assert!(text.contains("graph_query is read-only"), "{text}");
+    assert!(!text.contains("ACCESS_MODE_WRITE"), "{text}");
 }
 
 #[tokio::test]

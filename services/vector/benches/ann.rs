@@ -12,8 +12,8 @@
 use std::time::{Duration, Instant};
 
 use chatmesh_proto::vector::{self as pb, vector_service_client::VectorServiceClient};
-use chatmesh_vector::collection::{Collection, CollectionSpec, Object};
-use chatmesh_vector::testdata::clustered;
+use chatmesh_vector::internals::testdata::clustered;
+use chatmesh_vector::internals::{Collection, CollectionSpec, Metric, Object};
 
 struct Args {
     points: usize,
@@ -146,14 +146,7 @@ fn main() {
     let truth: Vec<Vec<usize>> = queries.iter().map(|q| cosine_truth(&data, q)).collect();
 
     // In process.
-    let request = pb::CreateCollectionRequest {
-        name: "bench".into(),
-        dimension: args.dimension as i32,
-        distance: pb::Distance::Cosine as i32,
-        hnsw_config: None,
-        embedder: "none".into(),
-    };
-    let spec = CollectionSpec::validated(&request, (0, 0)).unwrap();
+    let spec = CollectionSpec::new("bench", args.dimension, Metric::Cosine);
     let before = rss_mib();
     let started = Instant::now();
     let mut collection = Collection::new(spec);
@@ -218,7 +211,16 @@ fn main() {
         while client.list_collections(pb::ListCollectionsRequest::default()).await.is_err() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        client.create_collection(request.clone()).await.unwrap();
+        client
+            .create_collection(pb::CreateCollectionRequest {
+                name: "bench".into(),
+                dimension: args.dimension as i32,
+                distance: pb::Distance::Cosine as i32,
+                hnsw_config: None,
+                embedder: "none".into(),
+            })
+            .await
+            .unwrap();
         let started = Instant::now();
         for (n, chunk) in data.chunks(1000).enumerate() {
             let objects = chunk

@@ -1,9 +1,9 @@
-//! What can go wrong in the vector service, in domain terms. `api::status` is the one place
+//! What can go wrong in the vector service, in domain terms. `api/status.rs` is the one place
 //! these become gRPC status codes.
 
 /// A vector-service failure.
 #[derive(Debug, thiserror::Error)]
-pub enum VectorError {
+pub(crate) enum VectorError {
     /// The request is malformed; the message names the field and the reason.
     #[error("{0}")]
     InvalidArgument(String),
@@ -19,9 +19,9 @@ pub enum VectorError {
     /// A conflicting operation is running (e.g. a second compaction).
     #[error("{0}")]
     Aborted(String),
-    /// The store is not ready (loading) or is shutting down.
+    /// A bug or a lost worker: the details go to the log, the caller learns nothing changed.
     #[error("{0}")]
-    Unavailable(String),
+    Internal(String),
     /// Storage failed (disk full, I/O error): nothing was acknowledged.
     #[error("storage error: {0}")]
     Storage(#[from] std::io::Error),
@@ -31,7 +31,7 @@ pub enum VectorError {
 }
 
 /// Shorthand for results in this crate.
-pub type Result<T, E = VectorError> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = VectorError> = std::result::Result<T, E>;
 
 pub(crate) fn invalid(message: impl Into<String>) -> VectorError {
     VectorError::InvalidArgument(message.into())

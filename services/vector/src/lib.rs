@@ -1,21 +1,29 @@
-//! The chatmesh vector service: similarity search over embedded documents, on hnsw_rs.
+//! The chatmesh vector service: similarity search over embedded documents.
 //!
 //! The library is what `chatmesh-vector` and `chatmesh up` run: [`serve`] binds the configured
 //! address, [`serve_on`] serves on a listener the caller bound (tests, `chatmesh up`). The code
-//! follows the request: [`api`] (gRPC edge) → [`store`] (the `VectorStore` trait and its
-//! durable embedded implementation) → [`collection`] (objects, search) → [`index`] (HNSW),
-//! with [`filter`] and [`embed`] beside them.
+//! follows the request: `api` (gRPC edge: handlers, `convert` the only protobuf-aware module,
+//! `status` the one error mapping) → `vectors` (texts embedded with the collection's embedder
+//! from `embed`) → `store` (the `VectorStore` trait and its engines; `embedded`: collections in
+//! memory with hnsw_rs indexes, durable through a write-ahead log and snapshots), all speaking
+//! the domain types of `model`. `wire` translates payloads and objects to protobuf for the API
+//! and the embedded engine's log; `seed` is the demo data.
 
-pub mod api;
-pub mod collection;
-pub mod embed;
-pub mod error;
-pub mod filter;
-pub mod index;
-pub mod seed;
-pub mod store;
+#![warn(unreachable_pub)]
+
+mod api;
+mod embed;
+mod error;
+mod model;
+mod seed;
+mod store;
+mod vectors;
+mod wire;
+
+pub use embed::EmbedderSetting;
+
 #[doc(hidden)]
-pub mod testdata;
+pub mod internals;
 
 use std::sync::{Arc, OnceLock};
 
@@ -27,13 +35,14 @@ use chatmesh_runtime::{
 use tokio::net::TcpListener;
 
 use crate::api::{Limits, VectorApi};
-use crate::store::{EmbeddedStore, StoreOptions};
+use crate::vectors::Vectors;
 
 /// Who this service is and where it listens by default.
 pub const INFO: ServiceInfo = ServiceInfo {
     name: "vector",
     fqn: SERVICE_NAME,
     default_port: 50054,
+    file_descriptor_set: chatmesh_proto::FILE_DESCRIPTOR_SET,
 };
 
 /// Settings of the vector service (`chatmesh-vector --help` lists them with their env vars).
@@ -60,8 +69,13 @@ pub struct Config {
     pub max_batch: u16,
     /// Searches over at most this many vector components (candidates × dimension) scan exactly
     /// instead of walking the HNSW graph; 0 always uses the graph.
-    #[arg(long, env = "CHATMESH_VECTOR_FULL_SCAN_FLOATS", default_value_t = collection::FULL_SCAN_FLOATS)]
+    #[arg(long, env = "CHATMESH_VECTOR_FULL_SCAN_FLOATS", default_value_t = store::FULL_SCAN_FLOATS)]
     pub full_scan_floats: usize,
+    /// Text embedder: `auto` (the static model when its files are in models/wordllama-l2-256 or
+    /// /usr/share/chatmesh/models/wordllama-l2-256, else hashing-v1), `hashing-v1`, or
+    /// `static:DIR` (a model directory with tokenizer.json and model.safetensors).
+    #[arg(long, env = "CHATMESH_VECTOR_EMBEDDER", default_value = "auto")]
+    pub embedder: EmbedderSetting,
     /// Write-ahead log size, in bytes, that triggers a snapshot.
     #[arg(long, env = "CHATMESH_VECTOR_SNAPSHOT_AFTER_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub snapshot_after_bytes: u64,
@@ -103,22 +117,31 @@ pub async fn serve_on(
     let server = GrpcServer::new(&INFO, &config.server)
         .await?
         .add_service(api);
-    let dir = config.data.path(&INFO);
-    let options = StoreOptions {
+    let settings = store::Settings::Embedded {
+        dir: config.data.path(&INFO),
         snapshot_after_bytes: config.snapshot_after_bytes,
         full_scan_floats: config.full_scan_floats,
     };
     let seed_demo = config.seed_demo;
+    let embedder = config.embedder.clone();
+    // Runs on the blocking pool: opening the embedded engine reads its files, and the demo data
+    // goes through the async domain, which this thread may wait for.
     let open = move || {
-        let store = EmbeddedStore::open(&dir, options)
-            .map_err(|e| format!("cannot open the vector store: {e}"))?;
+        let store =
+            store::open(settings).map_err(|e| format!("cannot open the vector store: {e}"))?;
+        let embedders = embed::Embedders::load(&embedder)?;
+        let vectors = Vectors::new(store, embedders);
         if seed_demo {
-            seed::demo(&store).map_err(|e| format!("cannot load the demo data: {e}"))?;
+            tokio::runtime::Handle::current()
+                .block_on(seed::demo(&vectors))
+                .map_err(|e| format!("cannot load the demo data: {e}"))?;
         }
-        Ok(Arc::new(store) as _)
+        Ok(Arc::new(vectors))
     };
-    chatmesh_runtime::loading::serve_loading(server, listener, shutdown, ready, open, |store| {
-        store.flush().map_err(|e| e.to_string())
+    chatmesh_runtime::loading::serve_loading(server, listener, shutdown, ready, open, |vectors| {
+        tokio::runtime::Handle::current()
+            .block_on(vectors.store().flush())
+            .map_err(|e| e.to_string())
     })
     .await
 }

@@ -4,14 +4,13 @@
 //! embedded with the built-in embedder. Seeding creates the `docs` collection once; a store
 //! that already has it is left alone.
 
-use chatmesh_proto::vector::{self as pb, payload_value::Kind};
-
-use crate::collection::CollectionSpec;
+use crate::embed;
 use crate::error::{Result, VectorError};
-use crate::store::VectorStore;
+use crate::model::{CollectionSpec, Metric, Object, PayloadValue};
+use crate::vectors::Vectors;
 
 /// Name of the demo collection.
-pub const DEMO_COLLECTION: &str = "docs";
+pub(crate) const DEMO_COLLECTION: &str = "docs";
 
 const DOCS: &[(&str, &str, &str, &str)] = &[
     (
@@ -196,28 +195,23 @@ const DOCS: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
-fn text(value: &str) -> pb::PayloadValue {
-    pb::PayloadValue {
-        kind: Some(Kind::StringValue(value.to_owned())),
-    }
+fn text(value: &str) -> PayloadValue {
+    PayloadValue::Text(value.to_owned())
 }
 
 /// Creates and fills the demo collection unless it exists.
-pub fn demo(store: &dyn VectorStore) -> Result<()> {
-    let request = pb::CreateCollectionRequest {
-        name: DEMO_COLLECTION.to_owned(),
-        dimension: crate::embed::DEFAULT_DIMENSION as i32,
-        ..Default::default()
-    };
-    let spec = CollectionSpec::validated(&request, (0, 0))?;
-    match store.create_collection(spec) {
+pub(crate) async fn demo(vectors: &Vectors) -> Result<()> {
+    // The server's default embedder: its static model when one is loaded, else hashing-v1.
+    let mut spec = CollectionSpec::new(DEMO_COLLECTION, embed::DEFAULT_DIMENSION, Metric::Cosine);
+    spec.embedder = String::new();
+    match vectors.create_collection(spec).await {
         Ok(_) => {}
         Err(VectorError::AlreadyExists(_)) => return Ok(()),
         Err(e) => return Err(e),
     }
     let objects = DOCS
         .iter()
-        .map(|(id, topic, team, body)| pb::VectorObject {
+        .map(|(id, topic, team, body)| Object {
             id: (*id).to_owned(),
             vector: Vec::new(),
             payload: [
@@ -228,7 +222,7 @@ pub fn demo(store: &dyn VectorStore) -> Result<()> {
             text: Some((*body).to_owned()),
         })
         .collect();
-    store.upsert(DEMO_COLLECTION, objects)?;
+    vectors.upsert(DEMO_COLLECTION, objects).await?;
     tracing::info!(
         documents = DOCS.len(),
         "seeded the demo collection '{DEMO_COLLECTION}'"

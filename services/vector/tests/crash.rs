@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use chatmesh_proto::vector::{self as pb, vector_service_client::VectorServiceClient};
-use chatmesh_vector::testdata::Lcg;
+use chatmesh_vector::internals::testdata::Lcg;
 use common::*;
 use tonic::transport::Channel;
 

@@ -4,7 +4,7 @@
 mod common;
 
 use chatmesh_proto::vector::{self as pb, filter::Kind as F};
-use chatmesh_vector::testdata::Lcg;
+use chatmesh_vector::internals::testdata::Lcg;
 use common::*;
 
 fn payload_for(i: usize) -> Vec<(&'static str, pb::PayloadValue)> {

@@ -284,6 +284,19 @@ async fn upsert_replace_delete_get_and_compact() {
     svc.stop().await;
 }
 
+/// A range filter on `rank` with the given bounds.
+fn range(gt: Option<f64>, gte: Option<f64>, lt: Option<f64>, lte: Option<f64>) -> pb::Filter {
+    pb::Filter {
+        kind: Some(pb::filter::Kind::RangeCondition(pb::RangeCondition {
+            key: "rank".into(),
+            gt,
+            gte,
+            lt,
+            lte,
+        })),
+    }
+}
+
 #[tokio::test]
 async fn bad_writes_change_nothing_and_bad_searches_are_refused() {
     let data = tempfile::tempdir().unwrap();
@@ -400,6 +413,22 @@ async fn bad_writes_change_nothing_and_bad_searches_are_refused() {
             },
             Code::InvalidArgument,
             "filter: no operator set",
+        ),
+        (
+            pb::SearchRequest {
+                filter: Some(range(Some(1.0), Some(2.0), None, None)),
+                ..near_vector("v", vec![1.0; 4], 1)
+            },
+            Code::InvalidArgument,
+            "filter.range_condition: set gt or gte, not both",
+        ),
+        (
+            pb::SearchRequest {
+                filter: Some(range(None, None, Some(1.0), Some(2.0))),
+                ..near_vector("v", vec![1.0; 4], 1)
+            },
+            Code::InvalidArgument,
+            "filter.range_condition: set lt or lte, not both",
         ),
     ];
     for (request, expected_code, expected) in searches {

@@ -3,8 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chatmesh_proto::vector as pb;
-use chatmesh_vector::collection::{Collection, CollectionSpec};
+use chatmesh_vector::internals::{Collection, CollectionSpec, Metric, Object};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -33,22 +32,18 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]
     fn sequences_match_a_brute_force_model(steps in prop::collection::vec(step(), 1..40)) {
-        let request = pb::CreateCollectionRequest {
-            name: "model".into(), dimension: 3, distance: pb::Distance::L2 as i32, hnsw_config: None, embedder: "none".into(),
-        };
-        let mut collection = Collection::new(CollectionSpec::validated(&request, (0, 0)).unwrap());
+        let mut collection = Collection::new(CollectionSpec::new("model", 3, Metric::L2));
         let mut model: BTreeMap<String, Vec<f32>> = BTreeMap::new();
         for step in steps {
             match step {
                 Step::Upsert(points) => {
                     // Later duplicates within a batch are refused by validation; keep the first.
                     let mut seen = std::collections::HashSet::new();
-                    let objects: Vec<pb::VectorObject> = points.iter()
+                    let objects: Vec<Object> = points.iter()
                         .filter(|(id, _)| seen.insert(*id))
-                        .map(|(id, v)| pb::VectorObject { id: format!("id{id:02}"), vector: vector(v), ..Default::default() })
+                        .map(|(id, v)| Object { id: format!("id{id:02}"), vector: vector(v), payload: Default::default(), text: None })
                         .collect();
-                    let valid = collection.validate_upsert(objects.clone()).unwrap();
-                    collection.apply_upsert(valid);
+                    collection.apply_upsert(objects.clone());
                     for o in objects { model.insert(o.id, o.vector); }
                 }
                 Step::Delete(ids) => {

@@ -2,20 +2,18 @@
 //! against exact brute force. (A quality assertion, not a speed one.)
 
 use chatmesh_proto::vector as pb;
-use chatmesh_vector::collection::{Collection, CollectionSpec, Object};
-use chatmesh_vector::testdata::clustered;
+use chatmesh_vector::internals::testdata::clustered;
+use chatmesh_vector::internals::{Collection, CollectionSpec, Metric, Object};
 
 fn recall_at_10(distance: pb::Distance) -> f64 {
     let dimension = 32;
     let data = clustered(5000, 25, dimension, 7);
-    let request = pb::CreateCollectionRequest {
-        name: "recall".into(),
-        dimension: dimension as i32,
-        distance: distance as i32,
-        hnsw_config: None,
-        embedder: "none".into(),
+    let metric = match distance {
+        pb::Distance::L2 => Metric::L2,
+        pb::Distance::Dot => Metric::Dot,
+        _ => Metric::Cosine,
     };
-    let spec = CollectionSpec::validated(&request, (0, 0)).unwrap();
+    let spec = CollectionSpec::new("recall", dimension, metric);
     let ef = spec.ef_search;
     let mut collection = Collection::new(spec);
     // Measure the graph, not the exact scan small collections get.

@@ -20,7 +20,7 @@ use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tower_service::Service;
 
-use super::TlsError;
+use super::error::TlsError;
 use super::material::{Material, TlsFiles};
 use super::reload::Reloading;
 
@@ -70,7 +70,7 @@ impl ClientTls {
 }
 
 fn build(material: &Material, files: &TlsFiles) -> Result<ClientConfig, TlsError> {
-    let mut config = ClientConfig::builder_with_provider(super::provider())
+    let mut config = ClientConfig::builder_with_provider(super::material::provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Mismatch(e.to_string()))?
         .with_root_certificates(material.roots(files)?)

@@ -9,7 +9,7 @@ use rustls::RootCertStore;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use super::TlsError;
+use super::error::TlsError;
 
 const CA_SETTING: &str = "--tls-ca (CHATMESH_TLS_CA)";
 const CERT_SETTING: &str = "--tls-cert (CHATMESH_TLS_CERT)";
@@ -98,4 +98,9 @@ fn certificates(
         return Err(fail("no PEM certificate in it".into()));
     }
     Ok(certs)
+}
+
+/// The crypto provider every chatmesh TLS setting uses (ring: no C toolchain needed).
+pub(crate) fn provider() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
+    std::sync::Arc::new(rustls::crypto::ring::default_provider())
 }

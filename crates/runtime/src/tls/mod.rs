@@ -6,12 +6,15 @@
 //! a change that does not load (a half-written file, a key that does not match) keeps the last
 //! good settings and is logged.
 //!
-//! Parts: [`material`] reads and parses the files, [`reload`] keeps the built settings fresh,
-//! [`server`] accepts TLS connections for `GrpcServer`, [`client`] connects channels over TLS,
-//! [`dev_certs`] makes a development CA and per-service certificates (`chatmesh certs`).
+//! Parts, bottom-up: `error` ([`TlsError`]), [`material`] reads and parses the files (and picks
+//! the crypto provider), `reload` keeps the built settings fresh, [`server`] accepts TLS
+//! connections for `GrpcServer` (with its [`ClientAuth`] policy), [`client`] connects channels
+//! over TLS; this file holds the `--tls-*` flags, which build either side. Certificates come
+//! from elsewhere: `chatmesh certs` makes a development CA and one certificate per service, the
+//! test-support crate makes them for tests.
 
 pub mod client;
-pub mod dev_certs;
+mod error;
 pub mod material;
 mod reload;
 pub mod server;
@@ -19,23 +22,13 @@ pub mod server;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 pub use client::ClientTls;
-pub use server::ServerTls;
+pub use error::TlsError;
+pub use server::{ClientAuth, ServerTls};
 
-use crate::config::{ConfigError, parse_duration};
-
-/// Whether a TLS server insists on a client certificate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum ClientAuth {
-    /// Every client must present a certificate signed by the CA (mutual TLS).
-    #[default]
-    Required,
-    /// Clients may connect without a certificate; one that presents a certificate must present
-    /// one the CA signed. For a public edge (the chatbot) whose other callers hold no certificate.
-    Optional,
-}
+use crate::setting::{ConfigError, parse_duration};
 
 /// The three files that turn mTLS on: all three or none. One-shot clients (`health`, `chat`)
 /// take just these; services take [`TlsArgs`].
@@ -150,50 +143,6 @@ impl TlsArgs {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.server().map(|_| ())
     }
-}
-
-/// Why TLS settings could not be built from the files.
-#[derive(Debug, thiserror::Error)]
-pub enum TlsError {
-    /// A file could not be read or holds nothing usable.
-    #[error("{reason}")]
-    File {
-        /// The flag and env var of the file.
-        setting: &'static str,
-        /// The path as given.
-        path: PathBuf,
-        /// What went wrong.
-        reason: String,
-    },
-    /// The files parse but do not fit together (e.g. the key does not match the certificate).
-    #[error("{0}")]
-    Mismatch(String),
-}
-
-impl TlsError {
-    fn into_config_error(self) -> ConfigError {
-        match self {
-            TlsError::File {
-                setting,
-                path,
-                reason,
-            } => ConfigError {
-                setting: setting.to_owned(),
-                value: path.display().to_string(),
-                reason,
-            },
-            TlsError::Mismatch(reason) => ConfigError {
-                setting: "--tls-cert/--tls-key (CHATMESH_TLS_CERT/CHATMESH_TLS_KEY)".to_owned(),
-                value: String::new(),
-                reason,
-            },
-        }
-    }
-}
-
-/// The crypto provider every chatmesh TLS setting uses (ring: no C toolchain needed).
-fn provider() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
-    std::sync::Arc::new(rustls::crypto::ring::default_provider())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::TlsError;
+use super::error::TlsError;
 use super::material::{Material, TlsFiles};
 
 /// Builds the settings from the files' contents.

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use clap::ValueEnum;
 use futures::{Stream, StreamExt};
 use rustls::ServerConfig;
 use rustls::server::WebPkiClientVerifier;
@@ -20,9 +21,20 @@ use tokio_rustls::TlsAcceptor;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::{Connected, TcpConnectInfo, TcpIncoming};
 
+use super::error::TlsError;
 use super::material::{Material, TlsFiles};
 use super::reload::Reloading;
-use super::{ClientAuth, TlsError};
+
+/// Whether a TLS server insists on a client certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ClientAuth {
+    /// Every client must present a certificate signed by the CA (mutual TLS).
+    #[default]
+    Required,
+    /// Clients may connect without a certificate; one that presents a certificate must present
+    /// one the CA signed. For a public edge (the chatbot) whose other callers hold no certificate.
+    Optional,
+}
 
 /// Longest a client may take to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -132,7 +144,7 @@ fn build(
     files: &TlsFiles,
     auth: ClientAuth,
 ) -> Result<ServerConfig, TlsError> {
-    let provider = super::provider();
+    let provider = super::material::provider();
     let verifier =
         WebPkiClientVerifier::builder_with_provider(material.roots(files)?, provider.clone());
     let verifier = match auth {

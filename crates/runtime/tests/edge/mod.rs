@@ -29,6 +29,7 @@ pub const INFO: ServiceInfo = ServiceInfo {
     name: "edge",
     fqn: "chatmesh.test.v1.SlowService",
     default_port: 0,
+    file_descriptor_set: &[],
 };
 
 /// The slow gRPC method: sleeps for the milliseconds written in the request's `service` field.

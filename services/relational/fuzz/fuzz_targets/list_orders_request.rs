@@ -8,10 +8,10 @@
 #![no_main]
 
 use chatmesh_proto::relational as pb;
-use chatmesh_relational::convert;
-use chatmesh_relational::error::Error;
-use chatmesh_relational::page_token;
-use chatmesh_relational::query::{ListQuery, Sort, SortKey};
+use chatmesh_relational::internals::convert;
+use chatmesh_relational::internals::error::Error;
+use chatmesh_relational::internals::page_token;
+use chatmesh_relational::internals::query::{ListQuery, Sort, SortKey};
 use libfuzzer_sys::fuzz_target;
 use prost::Message as _;
 

@@ -9,10 +9,10 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chatmesh_relational::error::Error;
-use chatmesh_relational::order::Status;
-use chatmesh_relational::page_token::{decode, encode};
-use chatmesh_relational::query::{CursorValue, Filter, Sort};
+use chatmesh_relational::internals::error::Error;
+use chatmesh_relational::internals::order::Status;
+use chatmesh_relational::internals::page_token::{decode, encode};
+use chatmesh_relational::internals::query::{CursorValue, Filter, Sort};
 use libfuzzer_sys::fuzz_target;
 
 /// Flags in the first byte.

@@ -7,9 +7,9 @@
 #![no_main]
 
 use chatmesh_proto::relational as pb;
-use chatmesh_relational::convert;
-use chatmesh_relational::error::{Error, Result};
-use chatmesh_relational::order::{Patch, check_text};
+use chatmesh_relational::internals::convert;
+use chatmesh_relational::internals::error::{Error, Result};
+use chatmesh_relational::internals::order::{Patch, check_text};
 use libfuzzer_sys::fuzz_target;
 use prost::Message as _;
 

@@ -39,7 +39,7 @@ impl<DB: Database> Clone for Pools<DB> {
 
 impl<DB: Database> Pools<DB> {
     /// Closes both.
-    pub async fn close(&self) {
+    pub(super) async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
     }
@@ -57,7 +57,10 @@ pub(crate) struct Opened<DB: Database> {
 
 impl<DB: Database> Opened<DB> {
     /// Leases the connections; a shared pool gets one shared lease.
-    pub async fn lease(self, timeout: std::time::Duration) -> Result<Pools<DB>, sqlx::Error> {
+    pub(super) async fn lease(
+        self,
+        timeout: std::time::Duration,
+    ) -> Result<Pools<DB>, sqlx::Error> {
         let write = Lease::new(self.write.clone(), self.writers, timeout).await?;
         if self.readers == 0 {
             return Ok(Pools {

@@ -35,7 +35,11 @@ struct Inner<DB: Database> {
 
 impl<DB: Database> Lease<DB> {
     /// Takes `size` connections from `pool`.
-    pub async fn new(pool: Pool<DB>, size: u32, timeout: Duration) -> Result<Self, sqlx::Error> {
+    pub(super) async fn new(
+        pool: Pool<DB>,
+        size: u32,
+        timeout: Duration,
+    ) -> Result<Self, sqlx::Error> {
         let mut idle = Vec::with_capacity(size as usize);
         for _ in 0..size {
             idle.push(pool.acquire().await?);
@@ -51,7 +55,7 @@ impl<DB: Database> Lease<DB> {
     }
 
     /// A connection for one call; `PoolTimedOut` when none frees up within the acquire timeout.
-    pub async fn get(&self) -> Result<Leased<DB>, sqlx::Error> {
+    pub(super) async fn get(&self) -> Result<Leased<DB>, sqlx::Error> {
         let permits = Arc::clone(&self.inner.permits);
         let permit = tokio::time::timeout(self.inner.timeout, permits.acquire_owned())
             .await
@@ -72,7 +76,7 @@ impl<DB: Database> Lease<DB> {
     }
 
     /// Stops lending, gives the connections back and closes the pool.
-    pub async fn close(&self) {
+    pub(super) async fn close(&self) {
         self.inner.permits.close();
         self.inner
             .idle

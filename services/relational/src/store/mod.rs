@@ -21,7 +21,7 @@ use crate::query::{Filter, Group, GroupBy, ListQuery, Page};
 
 /// How to reach the database.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// `sqlite://PATH`, `sqlite::memory:` or `postgres://…`.
     pub url: String,
     /// Largest pool (PostgreSQL) or number of reader connections (SQLite).
@@ -35,7 +35,7 @@ pub struct Settings {
 /// The orders table, whatever engine holds it. Every method is one atomic statement (or a
 /// read-only sequence), so a failed call never leaves a half-applied write.
 #[tonic::async_trait]
-pub trait RelationalStore: Send + Sync + 'static {
+pub(crate) trait RelationalStore: Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn engine(&self) -> &'static str;
 
@@ -80,7 +80,7 @@ pub trait RelationalStore: Send + Sync + 'static {
 }
 
 /// The store for `settings.url`, not yet connected (see [`RelationalStore::connect`]).
-pub fn open(settings: Settings) -> Arc<dyn RelationalStore> {
+pub(crate) fn open(settings: Settings) -> Arc<dyn RelationalStore> {
     if settings.url.starts_with("postgres") {
         Arc::new(sql::SqlStore::<engine::PostgresEngine>::new(settings))
     } else {

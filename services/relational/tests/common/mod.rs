@@ -14,12 +14,15 @@ use std::time::Duration;
 
 use chatmesh_proto::relational as pb;
 use chatmesh_proto::relational::relational_service_client::RelationalServiceClient;
-use chatmesh_runtime::{CancellationToken, ServeError};
+use chatmesh_runtime::ServeError;
+use chatmesh_test_support::grpc;
+use chatmesh_test_support::serve::{self, Running};
 use sqlx::{AssertSqlSafe, Connection};
-use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+/// The service's name, as health and reflection know it.
+const SERVICE: &str = "chatmesh.relational.v1.RelationalService";
 
 /// The environment variable with the PostgreSQL server's URL.
 pub const POSTGRES_URL_ENV: &str = "CHATMESH_TEST_POSTGRES_URL";
@@ -166,8 +169,7 @@ async fn admin(server: &str, sql: &str) {
 /// The service running in this process.
 pub struct Service {
     pub addr: SocketAddr,
-    pub shutdown: CancellationToken,
-    pub task: JoinHandle<Result<(), ServeError>>,
+    running: Running,
 }
 
 impl Service {
@@ -180,84 +182,41 @@ impl Service {
 
     /// Starts the service without waiting for it to be ready.
     pub async fn spawn(db: &TestDb, extra: &[&str]) -> Self {
-        let info = &chatmesh_relational::INFO;
-        let binary = info.binary();
-        let args = [
-            binary.as_str(),
-            "--database-url",
-            &db.url,
-            "--db-probe-interval",
-            "100ms",
-        ]
-        .into_iter()
-        .chain(extra.iter().copied());
-        let config: chatmesh_relational::Config =
-            chatmesh_runtime::cli::parse_config(info, args).expect("valid config");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(chatmesh_relational::serve_on(
-            config,
-            listener,
-            shutdown.clone(),
-        ));
+        let mut args = vec!["--database-url", &db.url, "--db-probe-interval", "100ms"];
+        args.extend_from_slice(extra);
+        let config = serve::config(&chatmesh_relational::INFO, &args);
+        let running = serve::start(config, chatmesh_relational::serve_on).await;
         Self {
-            addr,
-            shutdown,
-            task,
+            addr: running.addr,
+            running,
         }
     }
 
     /// A client on a new connection.
     pub async fn client(&self) -> RelationalServiceClient<Channel> {
-        RelationalServiceClient::new(self.channel().await)
-    }
-
-    async fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.addr))
-            .unwrap()
-            .connect()
-            .await
-            .expect("connect")
+        RelationalServiceClient::new(grpc::channel(self.addr).await)
     }
 
     /// What health says about the service.
     pub async fn health(&self) -> ServingStatus {
-        self.health_of("chatmesh.relational.v1.RelationalService")
-            .await
+        self.health_of(SERVICE).await
     }
 
     /// Health as reported for `service` (`""` is the whole server: what liveness asks).
     pub async fn health_of(&self, service: &str) -> ServingStatus {
-        HealthClient::new(self.channel().await)
-            .check(HealthCheckRequest {
-                service: service.into(),
-            })
+        grpc::health(self.addr, service)
             .await
             .expect("health answers")
-            .into_inner()
-            .status()
     }
 
     /// Waits (up to a minute, so a slow machine cannot fail the test) until health says `want`.
     pub async fn wait_for(&self, want: ServingStatus) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            if self.health().await == want {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "health never became {want:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        grpc::wait_for_health(self.addr, SERVICE, want, Duration::from_secs(60)).await;
     }
 
     /// Shuts down and returns the service's outcome.
     pub async fn stop(self) -> Result<(), ServeError> {
-        self.shutdown.cancel();
-        self.task.await.expect("service task")
+        self.running.stop().await
     }
 }
 

@@ -7,7 +7,7 @@
 use std::sync::OnceLock;
 
 use chatmesh_proto::router::{Decision, RouteHints};
-use chatmesh_router::routing::{BackendCall, Classifier, RouteError, Rules};
+use chatmesh_router::internals::{BackendCall, Classifier, RouteError, Rules};
 use libfuzzer_sys::fuzz_target;
 
 fn classifier() -> &'static Classifier {

@@ -10,7 +10,7 @@
 use std::sync::OnceLock;
 
 use chatmesh_proto::router::{Decision, RouteRequest};
-use chatmesh_router::routing::{BackendCall, Classifier, RouteError, Rules};
+use chatmesh_router::internals::{BackendCall, Classifier, RouteError, Rules};
 use libfuzzer_sys::fuzz_target;
 use prost::Message as _;
 

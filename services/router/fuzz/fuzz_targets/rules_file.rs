@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 
 use chatmesh_proto::router::Decision;
-use chatmesh_router::routing::{BackendCall, Classifier, RouteError, Rules, RulesError};
+use chatmesh_router::internals::{BackendCall, Classifier, RouteError, Rules, RulesError};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

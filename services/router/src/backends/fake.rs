@@ -16,22 +16,22 @@ use tonic::Status;
 use super::{Backends, CallContext, GraphBackend, RelationalBackend, VectorBackend};
 
 /// People of the fake graph; node id = position + 1.
-pub const PEOPLE: [&str; 3] = ["Ada Lovelace", "Grace Hopper", "Alan Turing"];
+pub(crate) const PEOPLE: [&str; 3] = ["Ada Lovelace", "Grace Hopper", "Alan Turing"];
 /// Order ids that exist.
-pub const ORDER_IDS: [i64; 2] = [100_001, 100_002];
+pub(crate) const ORDER_IDS: [i64; 2] = [100_001, 100_002];
 
 /// One recorded call: method name and the request, debug-formatted.
-pub type Recorded = (&'static str, String);
+pub(crate) type Recorded = (&'static str, String);
 
 /// Fake backends sharing one call log.
 #[derive(Debug, Clone, Default)]
-pub struct Fake {
+pub(crate) struct Fake {
     calls: Arc<Mutex<Vec<Recorded>>>,
 }
 
 impl Fake {
     /// The three backends, all backed by this fake.
-    pub fn backends(&self) -> Backends {
+    pub(crate) fn backends(&self) -> Backends {
         Backends {
             graph: Arc::new(self.clone()),
             vector: Arc::new(self.clone()),
@@ -40,7 +40,7 @@ impl Fake {
     }
 
     /// The calls made so far, in order.
-    pub fn calls(&self) -> Vec<Recorded> {
+    pub(crate) fn calls(&self) -> Vec<Recorded> {
         self.calls.lock().unwrap().clone()
     }
 

@@ -25,15 +25,15 @@ const READ: bool = true;
 
 /// The graph service over gRPC.
 #[derive(Debug, Clone)]
-pub struct GrpcGraph(pub Arc<Pool>);
+pub(crate) struct GrpcGraph(pub Arc<Pool>);
 
 /// The vector service over gRPC.
 #[derive(Debug, Clone)]
-pub struct GrpcVector(pub Arc<Pool>);
+pub(crate) struct GrpcVector(pub Arc<Pool>);
 
 /// The relational service over gRPC.
 #[derive(Debug, Clone)]
-pub struct GrpcRelational(pub Arc<Pool>);
+pub(crate) struct GrpcRelational(pub Arc<Pool>);
 
 #[tonic::async_trait]
 impl GraphBackend for GrpcGraph {

@@ -6,8 +6,8 @@
 //! Every method is a read: the router never writes to a backend.
 
 #[cfg(test)]
-pub mod fake;
-pub mod grpc;
+pub(crate) mod fake;
+pub(crate) mod grpc;
 
 use std::sync::{Arc, Mutex};
 

@@ -12,33 +12,11 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
 use super::server::McpServer;
+use crate::McpArgs;
 use crate::tools::ToolRegistry;
 
 /// The path the MCP endpoint is served at.
-pub const PATH: &str = "/mcp";
-
-/// MCP settings of the router.
-#[derive(Debug, Clone, clap::Args)]
-pub struct McpArgs {
-    /// Host names (or host:port) the MCP endpoint at /mcp accepts in the Host header,
-    /// comma-separated; `*` accepts any.
-    #[arg(
-        long = "mcp-allowed-hosts",
-        env = "CHATMESH_MCP_ALLOWED_HOSTS",
-        value_name = "HOSTS",
-        value_delimiter = ',',
-        default_value = "localhost,127.0.0.1,::1"
-    )]
-    pub allowed_hosts: Vec<String>,
-}
-
-impl Default for McpArgs {
-    fn default() -> Self {
-        Self {
-            allowed_hosts: ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec(),
-        }
-    }
-}
+pub(crate) const PATH: &str = "/mcp";
 
 /// The `/mcp` route, serving the tools of `registry`, for [`chatmesh_runtime::GrpcServer::add_http`].
 /// Cancelling `shutdown` ends every MCP session (and its open event streams), so that a draining

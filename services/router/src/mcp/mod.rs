@@ -5,11 +5,7 @@
 //! next to the gRPC services), and stdio ([`stdio::serve`], which `chatmesh mcp` runs for desktop
 //! agents, with the tools of a router reached over gRPC: [`source::RemoteTools`]).
 
-pub mod http;
-pub mod server;
-pub mod source;
-pub mod stdio;
-
-pub use http::McpArgs;
-pub use server::McpServer;
-pub use source::{RemoteTools, SourceError, ToolSource};
+pub(crate) mod http;
+pub(crate) mod server;
+pub(crate) mod source;
+pub(crate) mod stdio;

@@ -19,7 +19,9 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::Value;
 
 use super::source::{SourceError, ToolSource};
-use crate::tools::json;
+use chatmesh_proto::json;
+
+use crate::tools::output_schema;
 
 /// What the server tells an agent when it connects.
 const INSTRUCTIONS: &str = "chatmesh answers questions about one organisation from three data \
@@ -49,31 +51,44 @@ impl<S: ToolSource> McpServer<S> {
     }
 }
 
-/// A chatmesh tool as an MCP tool: same name, description and input schema.
-pub fn mcp_tool(tool: &pb::Tool) -> Tool {
+/// A chatmesh tool as an MCP tool: same name, description and input schema; the title is the
+/// input schema's, and the output schema describes the tool's structured result (known from
+/// the tool's name: gRPC `Tool` has no field for it).
+fn mcp_tool(tool: &pb::Tool) -> Tool {
     let schema = tool
         .input_schema
         .as_ref()
-        .map(json::struct_to_json)
+        .map(json::from_struct)
         .unwrap_or_default();
-    Tool::new(
+    let title = schema
+        .get("title")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let mut mcp = Tool::new(
         tool.name.clone(),
         tool.description.clone(),
         Arc::new(schema),
     )
-    .with_annotations(ToolAnnotations::new().read_only(true))
+    .with_annotations(ToolAnnotations::new().read_only(true));
+    if let Some(title) = title {
+        mcp = mcp.with_title(title);
+    }
+    if let Some(output) = output_schema(&tool.name) {
+        mcp = mcp.with_raw_output_schema(Arc::new(output));
+    }
+    mcp
 }
 
 /// A chatmesh tool result as an MCP one. Structured output also goes into a text block as
 /// serialized JSON, as the specification asks for clients that read only text.
-pub fn mcp_result(response: pb::CallToolResponse) -> CallToolResult {
+fn mcp_result(response: pb::CallToolResponse) -> CallToolResult {
     let mut content = Vec::new();
     let mut structured = None;
     for item in response.content {
         match item.kind {
             Some(tool_content::Kind::Text(text)) => content.push(ContentBlock::text(text)),
             Some(tool_content::Kind::Structured(object)) => {
-                let object = Value::Object(json::struct_to_json(&object));
+                let object = Value::Object(json::from_struct(&object));
                 content.push(ContentBlock::text(object.to_string()));
                 structured.get_or_insert(object);
             }
@@ -125,7 +140,7 @@ impl<S: ToolSource> ServerHandler for McpServer<S> {
     ) -> Result<CallToolResponse, ErrorData> {
         let call = pb::CallToolRequest {
             name: request.name.into_owned(),
-            arguments: Some(json::json_to_struct(&request.arguments.unwrap_or_default())),
+            arguments: Some(json::to_struct(&request.arguments.unwrap_or_default())),
         };
         // A client that cancels the request (or goes away) drops the tool call, and with it
         // the backend call in flight.

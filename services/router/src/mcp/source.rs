@@ -10,7 +10,9 @@ use chatmesh_proto::router::{CallToolRequest, CallToolResponse, ListToolsRequest
 use tonic::transport::Channel;
 
 use crate::backends::CallContext;
-use crate::tools::{ToolError, ToolRegistry, code_name};
+use chatmesh_runtime::status::code_name;
+
+use crate::tools::{ToolError, ToolRegistry};
 
 /// Why a tools request did not produce a result, in the terms MCP distinguishes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -22,7 +22,7 @@ pub enum StdioError {
 
 /// Serves the tools of `source` on stdin/stdout until the client closes stdin or `shutdown` is
 /// cancelled.
-pub async fn serve<S: ToolSource>(
+pub(crate) async fn serve<S: ToolSource>(
     source: S,
     shutdown: CancellationToken,
 ) -> Result<(), StdioError> {

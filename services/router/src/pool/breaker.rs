@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 /// When a breaker opens and for how long.
 #[derive(Debug, Clone, Copy)]
-pub struct BreakerSettings {
+pub(crate) struct BreakerSettings {
     /// Consecutive failures that open the breaker.
     pub failure_threshold: u32,
     /// How long it stays open before a probe.
@@ -32,14 +32,14 @@ enum State {
 
 /// The breaker of one address.
 #[derive(Debug, Clone)]
-pub struct Breaker {
+pub(crate) struct Breaker {
     settings: BreakerSettings,
     state: State,
 }
 
 impl Breaker {
     /// A closed breaker.
-    pub fn new(settings: BreakerSettings) -> Self {
+    pub(crate) fn new(settings: BreakerSettings) -> Self {
         Self {
             settings,
             state: State::Closed,
@@ -47,7 +47,7 @@ impl Breaker {
     }
 
     /// Whether a call may go out now (without taking the half-open probe slot).
-    pub fn allows(&self, now: Instant) -> bool {
+    pub(crate) fn allows(&self, now: Instant) -> bool {
         match self.state {
             State::Closed => true,
             State::Open { until } => now >= until,
@@ -56,7 +56,7 @@ impl Breaker {
     }
 
     /// Takes permission for one call: false while open (or while a probe is out).
-    pub fn try_acquire(&mut self, now: Instant) -> bool {
+    pub(crate) fn try_acquire(&mut self, now: Instant) -> bool {
         if !self.allows(now) {
             return false;
         }
@@ -67,12 +67,12 @@ impl Breaker {
     }
 
     /// A call succeeded: close.
-    pub fn on_success(&mut self) {
+    pub(crate) fn on_success(&mut self) {
         self.state = State::Closed;
     }
 
     /// A call failed; `consecutive_failures` counts this one.
-    pub fn on_failure(&mut self, consecutive_failures: u32, now: Instant) {
+    pub(crate) fn on_failure(&mut self, consecutive_failures: u32, now: Instant) {
         let trip = match self.state {
             State::Closed => consecutive_failures >= self.settings.failure_threshold,
             State::Open { .. } | State::HalfOpen { .. } => true,
@@ -85,12 +85,12 @@ impl Breaker {
     }
 
     /// Health came back: let calls through again at once.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.state = State::Closed;
     }
 
     /// The state as ListBackends reports it (an open breaker whose time is up is half-open).
-    pub fn state(&self, now: Instant) -> CircuitState {
+    pub(crate) fn state(&self, now: Instant) -> CircuitState {
         match self.state {
             State::Closed => CircuitState::Closed,
             State::Open { until } if now < until => CircuitState::Open,

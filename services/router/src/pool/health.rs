@@ -14,7 +14,7 @@ use tonic_health::pb::health_client::HealthClient;
 use super::instance::Instance;
 
 /// Watches `instance`'s health for `service` until the instance's stop token is cancelled.
-pub async fn watch(instance: Arc<Instance>, service: &'static str, retry: Duration) {
+pub(super) async fn watch(instance: Arc<Instance>, service: &'static str, retry: Duration) {
     let stop = instance.stop.clone();
     tokio::select! {
         () = stop.cancelled() => {}

@@ -13,9 +13,12 @@ use tonic::transport::Channel;
 use super::breaker::{Breaker, BreakerSettings};
 use super::layers::{InstanceService, instance_service};
 
+/// Failed health checks of a backend that never served before it is worth a warning (at the
+/// default 250 ms retry interval, about ten seconds).
+const STILL_NOT_SERVING_CHECKS: u32 = 40;
 /// The live state of one address, shared by the pool, its health watcher and its breaker layer.
 #[derive(Debug)]
-pub struct InstanceState {
+pub(crate) struct InstanceState {
     /// Last known health.
     pub health: HealthStatus,
     /// When health was last heard of.
@@ -30,7 +33,7 @@ pub struct InstanceState {
 
 impl InstanceState {
     /// Records a failure of a call or a check.
-    pub fn failed(&mut self, error: String) {
+    pub(crate) fn failed(&mut self, error: String) {
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         self.last_error = error;
         self.breaker
@@ -38,7 +41,7 @@ impl InstanceState {
     }
 
     /// Records a successful call.
-    pub fn succeeded(&mut self) {
+    pub(crate) fn succeeded(&mut self) {
         self.consecutive_failures = 0;
         self.last_error.clear();
         self.breaker.on_success();
@@ -47,18 +50,18 @@ impl InstanceState {
 
 /// Shared handle on an [`InstanceState`].
 #[derive(Debug, Clone)]
-pub struct SharedState(Arc<Mutex<InstanceState>>);
+pub(crate) struct SharedState(Arc<Mutex<InstanceState>>);
 
 impl SharedState {
     /// Locks the state (a poisoned lock still holds consistent plain data).
-    pub fn lock(&self) -> MutexGuard<'_, InstanceState> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, InstanceState> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 /// One address of a backend.
 #[derive(Debug)]
-pub struct Instance {
+pub(super) struct Instance {
     /// The address, for example "http://127.0.0.1:50053".
     pub address: String,
     /// The raw channel (health checks go here, outside the call policy).
@@ -72,7 +75,7 @@ pub struct Instance {
 
 impl Instance {
     /// An instance with health UNKNOWN and a closed breaker.
-    pub fn new(address: String, channel: Channel, breaker: BreakerSettings) -> Arc<Self> {
+    pub(super) fn new(address: String, channel: Channel, breaker: BreakerSettings) -> Arc<Self> {
         let state = SharedState(Arc::new(Mutex::new(InstanceState {
             health: HealthStatus::Unknown,
             last_check: None,
@@ -92,18 +95,18 @@ impl Instance {
     }
 
     /// The state, locked.
-    pub fn state(&self) -> MutexGuard<'_, InstanceState> {
+    pub(super) fn state(&self) -> MutexGuard<'_, InstanceState> {
         self.state.lock()
     }
 
     /// Whether a call may be sent here now: not known NOT_SERVING, breaker not open.
-    pub fn eligible(&self, now: Instant) -> bool {
+    pub(super) fn eligible(&self, now: Instant) -> bool {
         let state = self.state();
         state.health != HealthStatus::NotServing && state.breaker.allows(now)
     }
 
     /// Why this instance is not eligible, for an UNAVAILABLE message.
-    pub fn why_not(&self, now: Instant) -> String {
+    pub(super) fn why_not(&self, now: Instant) -> String {
         let state = self.state();
         let mut why = if state.health == HealthStatus::NotServing {
             "NOT_SERVING".to_owned()
@@ -117,28 +120,29 @@ impl Instance {
     }
 
     /// Calls in flight now.
-    pub fn load(&self) -> usize {
+    pub(super) fn load(&self) -> usize {
         self.in_flight.load(Ordering::Relaxed)
     }
 
     /// The policy-wrapped service for one call, counted as in flight until the guard drops.
-    pub fn begin(&self) -> (InstanceService, InFlight) {
+    pub(super) fn begin(&self) -> (InstanceService, InFlight) {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         (self.service.clone(), InFlight(Arc::clone(&self.in_flight)))
     }
 
     /// The health watcher heard a status.
-    pub fn set_health(&self, health: HealthStatus, error: Option<String>) {
+    ///
+    /// Logs: a backend that stops serving is a warning; one that has not served yet is waited
+    /// for quietly until [`STILL_NOT_SERVING_CHECKS`] checks failed.
+    pub(super) fn set_health(&self, health: HealthStatus, error: Option<String>) {
         let mut state = self.state();
         let was = state.health;
         state.health = health;
         state.last_check = Some(SystemTime::now());
         match error {
             Some(error) => {
-                if was != HealthStatus::NotServing {
-                    tracing::warn!(address = %self.address, %error, "backend address unhealthy");
-                }
                 state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+                self.log_failure(was, state.consecutive_failures, &error);
                 state.last_error = error;
             }
             None if health == HealthStatus::Serving && was != HealthStatus::Serving => {
@@ -152,8 +156,27 @@ impl Instance {
         }
     }
 
+    /// A backend that never served yet is usually starting (backends and router come up
+    /// together): worth a warning only once it has kept us waiting.
+    fn log_failure(&self, was: HealthStatus, failures: u32, error: &str) {
+        let (warn, message) = match was {
+            HealthStatus::Serving => (true, "backend address unhealthy"),
+            _ if failures == STILL_NOT_SERVING_CHECKS => {
+                (true, "backend address still not serving")
+            }
+            HealthStatus::Unknown => (false, "waiting for backend address to serve"),
+            _ => return,
+        };
+        let address = &self.address;
+        if warn {
+            tracing::warn!(%address, %error, failures, "{message}");
+        } else {
+            tracing::info!(%address, %error, "{message}");
+        }
+    }
+
     /// ListBackends' view of this instance.
-    pub fn snapshot(&self, now: Instant) -> BackendAddress {
+    pub(super) fn snapshot(&self, now: Instant) -> BackendAddress {
         let state = self.state();
         BackendAddress {
             address: self.address.clone(),
@@ -168,7 +191,7 @@ impl Instance {
 
 /// Counts a call as in flight until dropped (also when the call is cancelled).
 #[derive(Debug)]
-pub struct InFlight(Arc<AtomicUsize>);
+pub(super) struct InFlight(Arc<AtomicUsize>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {

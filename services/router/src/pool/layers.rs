@@ -28,11 +28,11 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// The deadline of one attempt, carried in the request's extensions.
 #[derive(Debug, Clone, Copy)]
-pub struct AttemptDeadline(pub Instant);
+pub(crate) struct AttemptDeadline(pub Instant);
 
 impl AttemptDeadline {
     /// A tonic request for `message` carrying this deadline.
-    pub fn request<T>(self, message: T) -> tonic::Request<T> {
+    pub(crate) fn request<T>(self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
         request.extensions_mut().insert(self);
         request
@@ -41,17 +41,21 @@ impl AttemptDeadline {
 
 /// The policy-wrapped service of one address: breaker, then deadline, then the channel that
 /// carries the caller's trace context.
-pub type InstanceService = BreakerService<ClientDeadline<TracedChannel>>;
+pub(crate) type InstanceService = BreakerService<ClientDeadline<TracedChannel>>;
 
 /// Builds the stack for one address.
-pub fn instance_service(channel: Channel, state: SharedState, address: String) -> InstanceService {
+pub(crate) fn instance_service(
+    channel: Channel,
+    state: SharedState,
+    address: String,
+) -> InstanceService {
     let deadline = ClientDeadlineLayer.layer(TracedChannel::new(channel));
     BreakerLayer { state, address }.layer(deadline)
 }
 
 /// See the module docs.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ClientDeadlineLayer;
+pub(crate) struct ClientDeadlineLayer;
 
 impl<S> Layer<S> for ClientDeadlineLayer {
     type Service = ClientDeadline<S>;
@@ -63,7 +67,7 @@ impl<S> Layer<S> for ClientDeadlineLayer {
 
 /// See [`ClientDeadlineLayer`].
 #[derive(Debug, Clone)]
-pub struct ClientDeadline<S> {
+pub(crate) struct ClientDeadline<S> {
     inner: S,
 }
 
@@ -114,7 +118,7 @@ fn deadline_exceeded() -> BoxError {
 
 /// See the module docs.
 #[derive(Debug, Clone)]
-pub struct BreakerLayer {
+pub(crate) struct BreakerLayer {
     state: SharedState,
     address: String,
 }
@@ -133,7 +137,7 @@ impl<S> Layer<S> for BreakerLayer {
 
 /// See [`BreakerLayer`].
 #[derive(Debug, Clone)]
-pub struct BreakerService<S> {
+pub(crate) struct BreakerService<S> {
     inner: S,
     state: SharedState,
     address: String,
@@ -180,9 +184,15 @@ fn unavailable(address: &str, error: BoxError) -> BoxError {
         return error;
     }
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
-    let mut chain = Vec::new();
+    let mut chain: Vec<String> = Vec::new();
     while let Some(e) = source {
-        chain.push(e.to_string());
+        // Some errors already print their source ("tcp connect error: ..."); say it once.
+        let text = e.to_string();
+        match chain.last_mut() {
+            Some(last) if last.contains(&text) => {}
+            Some(last) if text.contains(last.as_str()) => *last = text,
+            _ => chain.push(text),
+        }
         source = e.source();
     }
     Box::new(Status::unavailable(format!(

@@ -6,12 +6,12 @@
 //!
 //! Per-address policy (deadline, circuit breaker) lives in the tower layers of [`layers`].
 
-pub mod breaker;
+pub(crate) mod breaker;
 mod health;
 mod instance;
-pub mod layers;
-pub mod resolve;
-pub mod retry;
+pub(crate) mod layers;
+pub(crate) mod resolve;
+pub(crate) mod retry;
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -34,7 +34,7 @@ use retry::{RetryBudget, RetrySettings};
 
 /// How a pool calls and watches its backend.
 #[derive(Debug, Clone)]
-pub struct PoolSettings {
+pub(crate) struct PoolSettings {
     /// Longest a backend call may take when the caller allows more (or set no deadline).
     pub timeout: Duration,
     /// Retries.
@@ -51,7 +51,7 @@ pub struct PoolSettings {
 
 /// Every address of one backend and the policy to call them.
 #[derive(Debug)]
-pub struct Pool {
+pub(crate) struct Pool {
     target: Target,
     fqn: &'static str,
     entries: Vec<Entry>,
@@ -66,7 +66,7 @@ pub struct Pool {
 impl Pool {
     /// Starts a pool for `spec` (validated with [`resolve::parse_spec`]): resolves it once,
     /// starts health watches, and re-resolves DNS names until `stop` is cancelled.
-    pub async fn start(
+    pub(crate) async fn start(
         target: Target,
         fqn: &'static str,
         spec: &str,
@@ -101,11 +101,6 @@ impl Pool {
             });
         }
         Ok(pool)
-    }
-
-    /// Which backend this is.
-    pub fn target(&self) -> Target {
-        self.target
     }
 
     /// Resolves every entry and brings the instance set in line: new addresses are added (with
@@ -194,7 +189,7 @@ impl Pool {
     }
 
     /// The current instance addresses.
-    pub fn addresses(&self) -> Vec<String> {
+    pub(crate) fn addresses(&self) -> Vec<String> {
         self.instances
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -204,7 +199,7 @@ impl Pool {
     }
 
     /// ListBackends' view of this backend.
-    pub fn snapshot(&self) -> Backend {
+    pub(crate) fn snapshot(&self) -> Backend {
         let now = Instant::now();
         Backend {
             target: self.target as i32,
@@ -250,7 +245,7 @@ impl Pool {
 
     /// Makes one logical call: `op` sends the request on the instance service it is given,
     /// with the attempt's deadline. `idempotent` calls are retried on UNAVAILABLE.
-    pub async fn call<T, F, Fut>(
+    pub(crate) async fn call<T, F, Fut>(
         &self,
         ctx: &CallContext,
         idempotent: bool,
@@ -318,7 +313,7 @@ impl Pool {
 }
 
 /// The backend's short name, as messages say it.
-pub fn target_name(target: Target) -> &'static str {
+pub(crate) fn target_name(target: Target) -> &'static str {
     match target {
         Target::Graph => "graph",
         Target::Vector => "vector",

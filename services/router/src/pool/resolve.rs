@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 /// One entry of an address spec.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// `http` or `https`.
     pub scheme: String,
     /// Host name or IP address (IPv6 without brackets).
@@ -19,12 +19,12 @@ pub struct Entry {
 
 impl Entry {
     /// Whether the host is an IP address (no resolution needed).
-    pub fn is_ip(&self) -> bool {
+    pub(crate) fn is_ip(&self) -> bool {
         self.host.parse::<IpAddr>().is_ok()
     }
 
     /// The address of one instance with this entry's scheme and port.
-    pub fn address_of(&self, ip: IpAddr) -> String {
+    pub(crate) fn address_of(&self, ip: IpAddr) -> String {
         match ip {
             IpAddr::V4(v4) => format!("{}://{v4}:{}", self.scheme, self.port),
             IpAddr::V6(v6) => format!("{}://[{v6}]:{}", self.scheme, self.port),
@@ -32,7 +32,7 @@ impl Entry {
     }
 
     /// The address as written, with a scheme.
-    pub fn address(&self) -> String {
+    pub(crate) fn address(&self) -> String {
         match self.host.parse::<IpAddr>() {
             Ok(ip) => self.address_of(ip),
             Err(_) => format!("{}://{}:{}", self.scheme, self.host, self.port),
@@ -41,7 +41,7 @@ impl Entry {
 
     /// Every instance address this entry stands for now. An IP entry is itself; a name is
     /// looked up (an error keeps the caller's current set).
-    pub async fn resolve(&self) -> std::io::Result<BTreeSet<String>> {
+    pub(crate) async fn resolve(&self) -> std::io::Result<BTreeSet<String>> {
         if let Ok(ip) = self.host.parse::<IpAddr>() {
             return Ok(BTreeSet::from([self.address_of(ip)]));
         }
@@ -51,7 +51,7 @@ impl Entry {
 }
 
 /// Parses a spec: one or more comma-separated addresses.
-pub fn parse_spec(spec: &str) -> Result<Vec<Entry>, String> {
+pub(crate) fn parse_spec(spec: &str) -> Result<Vec<Entry>, String> {
     let mut entries = Vec::new();
     for part in spec.split(',') {
         let part = part.trim();

@@ -10,7 +10,7 @@ use tonic::Code;
 
 /// How a backend pool retries.
 #[derive(Debug, Clone, Copy)]
-pub struct RetrySettings {
+pub(crate) struct RetrySettings {
     /// Attempts per call, the first included (1 = no retries).
     pub max_attempts: u32,
     /// Backoff before the first retry (doubles each retry, jittered).
@@ -26,12 +26,12 @@ pub struct RetrySettings {
 /// Whether a failure may succeed elsewhere or later: the instance was unreachable or refused.
 /// DEADLINE_EXCEEDED is not retried (the call's whole budget is gone); every other code is the
 /// backend's answer and comes back unchanged.
-pub fn retryable(code: Code) -> bool {
+pub(crate) fn retryable(code: Code) -> bool {
     code == Code::Unavailable
 }
 
 /// Backoff before retry number `retry` (1 = the first retry): uniform in [0, min(cap, base·2^(retry-1))].
-pub fn backoff(settings: &RetrySettings, retry: u32) -> Duration {
+pub(crate) fn backoff(settings: &RetrySettings, retry: u32) -> Duration {
     let exp = settings
         .base_backoff
         .saturating_mul(1u32 << retry.saturating_sub(1).min(16));
@@ -44,7 +44,7 @@ pub fn backoff(settings: &RetrySettings, retry: u32) -> Duration {
 
 /// A token bucket of retries shared by all calls to one backend.
 #[derive(Debug)]
-pub struct RetryBudget {
+pub(crate) struct RetryBudget {
     ratio: f64,
     cap: f64,
     balance: Mutex<f64>,
@@ -52,7 +52,7 @@ pub struct RetryBudget {
 
 impl RetryBudget {
     /// A budget that starts with (and never exceeds ten times) the reserve.
-    pub fn new(settings: &RetrySettings) -> Self {
+    pub(crate) fn new(settings: &RetrySettings) -> Self {
         let reserve = settings.budget_reserve.max(0.0);
         Self {
             ratio: settings.budget_ratio.max(0.0),
@@ -62,13 +62,13 @@ impl RetryBudget {
     }
 
     /// A call was made.
-    pub fn deposit(&self) {
+    pub(crate) fn deposit(&self) {
         let mut balance = self.balance.lock().unwrap_or_else(|e| e.into_inner());
         *balance = (*balance + self.ratio).min(self.cap);
     }
 
     /// Takes one retry from the budget; false when it is empty.
-    pub fn withdraw(&self) -> bool {
+    pub(crate) fn withdraw(&self) -> bool {
         let mut balance = self.balance.lock().unwrap_or_else(|e| e.into_inner());
         if *balance >= 1.0 {
             *balance -= 1.0;

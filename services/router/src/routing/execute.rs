@@ -13,7 +13,7 @@ use crate::backends::{Backends, CallContext};
 const PERSON_BY_NAME: &str = "MATCH (p:Person {name: $name}) RETURN id(p)";
 
 /// Makes the plan's backend call and wraps the result. Backend errors are returned unchanged.
-pub async fn execute(
+pub(crate) async fn execute(
     backends: &Backends,
     ctx: &CallContext,
     plan: Plan,

@@ -14,7 +14,7 @@ const NOT_NAME_WORDS: [&str; 28] = [
 const MAX_NAME_WORDS: usize = 4;
 
 /// The first person's name in `text`, if any.
-pub fn person_name(text: &str) -> Option<String> {
+pub(crate) fn person_name(text: &str) -> Option<String> {
     let mut run: Vec<&str> = Vec::new();
     for raw in text.split_whitespace() {
         let (word, ends_run) = trim_word(raw);

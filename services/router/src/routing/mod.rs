@@ -9,8 +9,8 @@
 //! decided call against the [`crate::backends::Backends`] traits.
 
 mod execute;
-pub mod extract;
-pub mod rules;
+pub(crate) mod extract;
+pub(crate) mod rules;
 
 use std::collections::HashMap;
 
@@ -19,15 +19,15 @@ use chatmesh_proto::relational::{GetOrderRequest, ListOrdersRequest, OrderFilter
 use chatmesh_proto::router::{Decision, RouteExplanation, RouteHints, Target};
 use chatmesh_proto::vector::{SearchRequest, search_request};
 
-pub use execute::execute;
+pub(crate) use execute::execute;
 pub use rules::{Rules, RulesError};
 
 use rules::{Action, Rule, Walk};
 
 /// The longest query accepted, in bytes.
-pub const MAX_QUERY_BYTES: usize = 8192;
+pub(crate) const MAX_QUERY_BYTES: usize = 8192;
 /// The longest session id accepted, in bytes.
-pub const MAX_SESSION_BYTES: usize = 128;
+pub(crate) const MAX_SESSION_BYTES: usize = 128;
 
 /// A Route request that cannot be routed; always the caller's fault (INVALID_ARGUMENT).
 #[derive(Debug, thiserror::Error, PartialEq)]

@@ -7,7 +7,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 /// The rules compiled into the binary (`services/router/rules/default.toml`).
-pub const DEFAULT_RULES: &str = include_str!("../../rules/default.toml");
+pub(crate) const DEFAULT_RULES: &str = include_str!("../../rules/default.toml");
 
 /// Entity kinds the router extracts itself, without a pattern group.
 const BUILT_IN_ENTITIES: [&str; 1] = ["person_name"];
@@ -287,38 +287,69 @@ fn compile(rule: RuleFile, index: usize) -> Result<Rule, RulesError> {
             rule.confidence
         )));
     }
-    if rule.keywords.iter().any(|k| k.trim().is_empty()) {
-        return Err(fail("a keyword is empty".into()));
-    }
-    let keywords = if rule.keywords.is_empty() {
-        None
-    } else {
-        let alternatives: Vec<String> = rule
-            .keywords
-            .iter()
-            .map(|k| {
-                k.split_whitespace()
-                    .map(regex::escape)
-                    .collect::<Vec<_>>()
-                    .join(r"\s+")
-            })
-            .collect();
-        let source = format!(r"(?i)\b(?:{})\b", alternatives.join("|"));
-        Some(Regex::new(&source).map_err(|e| fail(format!("keywords: {e}")))?)
-    };
-    let mut patterns = Vec::with_capacity(rule.patterns.len());
-    let mut groups: HashSet<String> = HashSet::new();
-    for source in &rule.patterns {
-        let pattern = Regex::new(source)
-            .map_err(|e| fail(format!("pattern {source:?}: {}", one_line(&e.to_string()))))?;
-        groups.extend(pattern.capture_names().flatten().map(str::to_owned));
-        patterns.push(pattern);
-    }
+    let keywords = keyword_regex(&rule.keywords).map_err(&fail)?;
+    let (patterns, groups) = compile_patterns(&rule.patterns).map_err(&fail)?;
     if keywords.is_none() && patterns.is_empty() && rule.requires.is_empty() {
         return Err(fail(
             "needs keywords, patterns or requires (it would match everything)".into(),
         ));
     }
+    let requires = required_entities(&rule, &groups).map_err(&fail)?;
+    check_action_settings(&rule).map_err(&fail)?;
+    Ok(Rule {
+        name: rule.name,
+        action: rule.action,
+        keywords,
+        patterns,
+        requires,
+        confidence: rule.confidence,
+        direction: rule.direction.unwrap_or_default(),
+        relationship_types: rule.relationship_types,
+        cypher: rule.cypher,
+        collection: rule.collection,
+        k: rule.k,
+    })
+}
+
+/// The keywords as one case-insensitive, word-bounded alternation (`None` without keywords).
+fn keyword_regex(keywords: &[String]) -> Result<Option<Regex>, String> {
+    if keywords.iter().any(|k| k.trim().is_empty()) {
+        return Err("a keyword is empty".into());
+    }
+    if keywords.is_empty() {
+        return Ok(None);
+    }
+    let alternatives: Vec<String> = keywords
+        .iter()
+        .map(|k| {
+            k.split_whitespace()
+                .map(regex::escape)
+                .collect::<Vec<_>>()
+                .join(r"\s+")
+        })
+        .collect();
+    let source = format!(r"(?i)\b(?:{})\b", alternatives.join("|"));
+    Regex::new(&source)
+        .map(Some)
+        .map_err(|e| format!("keywords: {e}"))
+}
+
+/// The patterns, compiled, with the names of every capture group they have.
+fn compile_patterns(sources: &[String]) -> Result<(Vec<Regex>, HashSet<String>), String> {
+    let mut patterns = Vec::with_capacity(sources.len());
+    let mut groups: HashSet<String> = HashSet::new();
+    for source in sources {
+        let pattern = Regex::new(source)
+            .map_err(|e| format!("pattern {source:?}: {}", one_line(&e.to_string())))?;
+        groups.extend(pattern.capture_names().flatten().map(str::to_owned));
+        patterns.push(pattern);
+    }
+    Ok((patterns, groups))
+}
+
+/// The entities the rule needs (its own list plus what its action needs), each one built in
+/// or captured by a pattern group.
+fn required_entities(rule: &RuleFile, groups: &HashSet<String>) -> Result<Vec<String>, String> {
     let mut requires = rule.requires.clone();
     let needed: &[&str] = match rule.action {
         Action::GetOrder => &["order_id"],
@@ -332,15 +363,20 @@ fn compile(rule: RuleFile, index: usize) -> Result<Rule, RulesError> {
     }
     for entity in &requires {
         if !BUILT_IN_ENTITIES.contains(&entity.as_str()) && !groups.contains(entity) {
-            return Err(fail(format!(
+            return Err(format!(
                 "requires entity '{entity}', which no pattern captures (add a (?P<{entity}>...) group)"
-            )));
+            ));
         }
     }
+    Ok(requires)
+}
+
+/// Each setting belongs to one action, and the action's own settings are well formed.
+fn check_action_settings(rule: &RuleFile) -> Result<(), String> {
     let action = rule.action;
     let only = |field: &str, set: bool, for_action: Action| {
         if set && action != for_action {
-            Err(fail(format!("{field} is only for action {for_action:?}")))
+            Err(format!("{field} is only for action {for_action:?}"))
         } else {
             Ok(())
         }
@@ -363,33 +399,21 @@ fn compile(rule: RuleFile, index: usize) -> Result<Rule, RulesError> {
     )?;
     only("k", rule.k.is_some(), Action::VectorSearch)?;
     if action == Action::GraphQuery && rule.cypher.as_deref().is_none_or(|c| c.trim().is_empty()) {
-        return Err(fail("action graph_query needs a non-empty cypher".into()));
+        return Err("action graph_query needs a non-empty cypher".into());
     }
     if let Some(k) = rule.k
         && !(1..=1000).contains(&k)
     {
-        return Err(fail(format!("k must be 1-1000, got {k}")));
+        return Err(format!("k must be 1-1000, got {k}"));
     }
     if rule
         .collection
         .as_deref()
         .is_some_and(|c| c.trim().is_empty())
     {
-        return Err(fail("collection must not be empty".into()));
+        return Err("collection must not be empty".into());
     }
-    Ok(Rule {
-        name: rule.name,
-        action,
-        keywords,
-        patterns,
-        requires,
-        confidence: rule.confidence,
-        direction: rule.direction.unwrap_or_default(),
-        relationship_types: rule.relationship_types,
-        cypher: rule.cypher,
-        collection: rule.collection,
-        k: rule.k,
-    })
+    Ok(())
 }
 
 #[cfg(test)]

@@ -2,32 +2,36 @@
 //! MCP server (`tools/list`, `tools/call`, see [`crate::mcp`]) serve, so they offer the same
 //! tools with the same schemas by construction.
 //!
-//! A tool has a name, a description and a JSON Schema for its arguments. A call is checked
-//! against that schema first (a violation is [`ToolError::InvalidArguments`], naming the
-//! argument), then turned into one read-only backend call. A failure of the backend call is not
+//! A tool has a name, a title, a description and a JSON Schema for its arguments, derived from
+//! its argument struct ([`arguments`]; each tool module defines its own), and an output schema
+//! derived from the protobuf message it returns ([`output`]). A call is read against that schema
+//! first (a violation is [`ToolError::InvalidArguments`], naming the argument, checked by
+//! [`validate`]), then turned into one read-only backend call. A failure of the backend call is not
 //! an error of the call: it comes back in-band (`is_error`, with the backend's status code), as
 //! MCP asks, so that a model can read it and try something else. A success comes back as a short
 //! text for a model or person to read plus the backend's response in proto3 JSON.
 
-mod args;
+mod arguments;
 mod graph;
-pub mod json;
 mod orders;
+mod output;
 mod route;
-pub mod schema;
+mod validate;
 mod vector;
 
+use std::sync::Arc;
+
+use chatmesh_proto::json;
 use chatmesh_proto::router::{
     CallToolRequest, CallToolResponse, ListToolsRequest, ListToolsResponse, Tool, ToolContent,
     tool_content,
 };
 use serde_json::{Map, Value};
 
-use std::sync::Arc;
-
 use crate::backends::{Backends, CallContext};
 use crate::routing::Classifier;
-use args::Args;
+use arguments::ToolArgs;
+use output::Output;
 
 /// Page size of `ListTools` when the request says 0.
 const DEFAULT_PAGE_SIZE: usize = 50;
@@ -60,17 +64,6 @@ pub enum ToolError {
     InvalidPage(String),
 }
 
-impl From<ToolError> for tonic::Status {
-    fn from(error: ToolError) -> Self {
-        match error {
-            ToolError::UnknownTool { .. } => tonic::Status::not_found(error.to_string()),
-            ToolError::InvalidArguments { .. } | ToolError::InvalidPage(_) => {
-                tonic::Status::invalid_argument(error.to_string())
-            }
-        }
-    }
-}
-
 /// Which tool a [`ToolDef`] runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ToolKind {
@@ -83,35 +76,66 @@ enum ToolKind {
     VectorSearch,
 }
 
+/// The protobuf message each tool returns as its structured result, by tool name: what
+/// [`output_schema`] describes.
+const RESULTS: [(&str, &str); 7] = [
+    ("get_order", "chatmesh.relational.v1.GetOrderResponse"),
+    ("graph_neighbors", "chatmesh.graph.v1.ListNeighborsResponse"),
+    ("graph_query", "chatmesh.graph.v1.ExecuteQueryResponse"),
+    (
+        "graph_shortest_path",
+        "chatmesh.graph.v1.FindShortestPathResponse",
+    ),
+    ("list_orders", "chatmesh.relational.v1.ListOrdersResponse"),
+    ("route", "chatmesh.router.v1.RouteResponse"),
+    ("vector_search", "chatmesh.vector.v1.SearchResponse"),
+];
+
+/// The JSON Schema of the structured result of the tool `name` (MCP `outputSchema`), derived
+/// from the protobuf message it returns; `None` for a tool this router does not define.
+pub(crate) fn output_schema(name: &str) -> Option<Map<String, Value>> {
+    let (_, message) = RESULTS.iter().find(|(tool, _)| *tool == name)?;
+    match output::output_schema(message) {
+        Ok(schema) => Some(schema),
+        Err(error) => {
+            tracing::warn!(%error, tool = name, "no output schema");
+            None
+        }
+    }
+}
+
 /// One tool as defined in code: the published description and schema, and what it runs.
 #[derive(Debug, Clone)]
 struct ToolDef {
     name: &'static str,
     description: &'static str,
+    /// Derived from the tool's argument struct; `title` is in it.
     schema: Value,
     kind: ToolKind,
 }
 
-/// What a tool produced: a text to read and, usually, the backend's response as JSON.
-#[derive(Debug, Default)]
-struct Output {
-    text: String,
-    structured: Option<Map<String, Value>>,
-}
+impl ToolDef {
+    /// A tool whose arguments are `A`.
+    fn new<A: ToolArgs>(
+        name: &'static str,
+        title: &str,
+        description: &'static str,
+        kind: ToolKind,
+    ) -> Self {
+        Self {
+            name,
+            description,
+            schema: Value::Object(arguments::input_schema::<A>(title)),
+            kind,
+        }
+    }
 
-impl Output {
-    /// `text`, with `response` (a protobuf message named `full_name`) as the structured part.
-    fn new<M: prost::Message>(text: String, response: &M, full_name: &str) -> Self {
-        let structured = match json::proto_json(response, full_name) {
-            Ok(object) => Some(object),
-            Err(error) => {
-                // Only possible if the descriptor set and the generated code disagree: keep the
-                // text, which already says what matters.
-                tracing::warn!(%error, "tool result without structured content");
-                None
-            }
-        };
-        Self { text, structured }
+    /// This call's arguments, read as `A` against the tool's schema.
+    fn args<A: ToolArgs>(&self, arguments: &Map<String, Value>) -> Result<A, ToolError> {
+        arguments::parse(&self.schema, arguments).map_err(|e| ToolError::InvalidArguments {
+            tool: self.name.to_owned(),
+            reason: e.to_string(),
+        })
     }
 }
 
@@ -141,7 +165,7 @@ impl Failure {
     }
 }
 
-pub use chatmesh_runtime::status::code_name;
+use chatmesh_runtime::status::code_name;
 
 /// The tools, over the router's backends.
 #[derive(Debug, Clone)]
@@ -240,36 +264,34 @@ impl ToolRegistry {
         let arguments = request
             .arguments
             .as_ref()
-            .map(json::struct_to_json)
+            .map(json::from_struct)
             .unwrap_or_default();
         self.call_json(ctx, &request.name, &arguments).await
     }
 
-    /// [`ToolRegistry::call`] with the arguments already as JSON (the MCP server's case).
-    pub async fn call_json(
+    async fn call_json(
         &self,
         ctx: &CallContext,
         name: &str,
         arguments: &Map<String, Value>,
     ) -> Result<CallToolResponse, ToolError> {
         let tool = self.find(name)?;
-        schema::validate(&tool.schema, &Value::Object(arguments.clone())).map_err(|e| {
-            ToolError::InvalidArguments {
-                tool: tool.name.to_owned(),
-                reason: e.to_string(),
-            }
-        })?;
-        let args = Args::new(tool.name, arguments);
         let backends = &self.backends;
         let outcome = match tool.kind {
-            ToolKind::GraphQuery => graph::query(backends, ctx, args).await,
-            ToolKind::GraphNeighbors => graph::neighbors(backends, ctx, args).await,
-            ToolKind::GraphShortestPath => graph::shortest_path(backends, ctx, args).await,
-            ToolKind::VectorSearch => vector::search(backends, ctx, args).await,
-            ToolKind::GetOrder => orders::get_order(backends, ctx, args).await,
-            ToolKind::ListOrders => orders::list_orders(backends, ctx, args).await,
+            ToolKind::GraphQuery => graph::query(backends, ctx, tool.args(arguments)?).await,
+            ToolKind::GraphNeighbors => {
+                graph::neighbors(backends, ctx, tool.args(arguments)?).await
+            }
+            ToolKind::GraphShortestPath => {
+                graph::shortest_path(backends, ctx, tool.args(arguments)?).await
+            }
+            ToolKind::VectorSearch => vector::search(backends, ctx, tool.args(arguments)?).await,
+            ToolKind::GetOrder => orders::get_order(backends, ctx, tool.args(arguments)?).await,
+            ToolKind::ListOrders => orders::list_orders(backends, ctx, tool.args(arguments)?).await,
             ToolKind::Route => match &self.classifier {
-                Some(classifier) => route::route(classifier, backends, ctx, args).await,
+                Some(classifier) => {
+                    route::route(classifier, backends, ctx, tool.args(arguments)?).await
+                }
                 None => Err(Failure::Tool("routing is not configured".to_owned())),
             },
         };
@@ -278,9 +300,7 @@ impl ToolRegistry {
                 let mut content = vec![text_content(output.text)];
                 if let Some(object) = output.structured {
                     content.push(ToolContent {
-                        kind: Some(tool_content::Kind::Structured(json::json_to_struct(
-                            &object,
-                        ))),
+                        kind: Some(tool_content::Kind::Structured(json::to_struct(&object))),
                     });
                 }
                 Ok(CallToolResponse {
@@ -317,7 +337,7 @@ impl ToolRegistry {
 
 fn describe(tool: &ToolDef) -> Tool {
     let schema = match &tool.schema {
-        Value::Object(object) => json::json_to_struct(object),
+        Value::Object(object) => json::to_struct(object),
         _ => prost_types::Struct::default(),
     };
     Tool {
@@ -337,9 +357,8 @@ fn text_content(text: String) -> ToolContent {
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_schema_is_an_object_schema_the_validator_fully_enforces() {
-        for tool in [
+    fn every_tool() -> Vec<ToolDef> {
+        vec![
             graph::query_tool(),
             graph::neighbors_tool(),
             graph::shortest_path_tool(),
@@ -347,12 +366,18 @@ mod tests {
             orders::get_order_tool(),
             orders::list_orders_tool(),
             route::route_tool(),
-        ] {
+        ]
+    }
+
+    #[test]
+    fn every_schema_is_an_object_schema_the_validator_fully_enforces() {
+        for tool in every_tool() {
             assert_eq!(
-                schema::check_keywords(&tool.schema),
+                validate::check_keywords(&tool.schema),
                 Ok(()),
-                "{}",
-                tool.name
+                "{}: {}",
+                tool.name,
+                tool.schema
             );
             assert_eq!(tool.schema["type"], "object", "{}", tool.name);
             assert_eq!(tool.schema["additionalProperties"], false, "{}", tool.name);
@@ -368,6 +393,18 @@ mod tests {
                 tool.name
             );
             assert!(!tool.description.is_empty(), "{}", tool.name);
+        }
+    }
+
+    #[test]
+    fn every_tool_has_an_output_schema() {
+        let mut names: Vec<&str> = every_tool().iter().map(|t| t.name).collect();
+        names.sort_unstable();
+        let listed: Vec<&str> = RESULTS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, listed);
+        for name in names {
+            let schema = output_schema(name).unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(schema["type"], "object", "{name}");
         }
     }
 }

@@ -4,15 +4,40 @@
 use chatmesh_proto::relational::{
     GetOrderRequest, ListOrdersRequest, ListOrdersResponse, Order, OrderFilter, OrderStatus,
 };
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
-use super::{Args, Failure, Output, ToolDef, ToolKind};
+use super::arguments::ToolArgs;
+use super::{Failure, Output, ToolDef, ToolKind};
 use crate::backends::{Backends, CallContext};
 
 /// Orders per page when `page_size` is not given.
 const DEFAULT_PAGE_SIZE: i32 = 20;
 
-/// The statuses as the tools spell them, with their protobuf values.
+/// The arguments of `get_order`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GetOrderArgs {
+    /// The order's id, e.g. 100001.
+    #[schemars(range(min = 1))]
+    order_id: i64,
+}
+
+impl ToolArgs for GetOrderArgs {}
+
+/// An order status as the tools spell it.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum Status {
+    Pending,
+    Paid,
+    Shipped,
+    Delivered,
+    Cancelled,
+    Refunded,
+}
+
+/// The statuses with their protobuf values, in the order the tools list them.
 const STATUSES: [(&str, OrderStatus); 6] = [
     ("pending", OrderStatus::Pending),
     ("paid", OrderStatus::Paid),
@@ -22,95 +47,78 @@ const STATUSES: [(&str, OrderStatus); 6] = [
     ("refunded", OrderStatus::Refunded),
 ];
 
+impl Status {
+    fn proto(self) -> OrderStatus {
+        STATUSES[self as usize].1
+    }
+}
+
+/// The arguments of `list_orders`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListOrdersArgs {
+    /// Only this customer's orders (exact, case-sensitive).
+    #[schemars(length(min = 1, max = 256))]
+    customer: Option<String>,
+    /// Only orders of this product (exact), e.g. "4k monitor".
+    #[schemars(length(min = 1, max = 256))]
+    product: Option<String>,
+    /// Only orders in one of these statuses.
+    #[serde(default)]
+    #[schemars(length(max = 6))]
+    statuses: Vec<Status>,
+    /// Comma-separated keys, each optionally followed by asc or desc: id, customer, product,
+    /// quantity, status, total_cents, create_time, update_time; e.g. "total_cents desc". The
+    /// default is "create_time desc".
+    #[schemars(length(max = 256))]
+    order_by: Option<String>,
+    /// At most this many orders per page.
+    #[serde(default = "page_size")]
+    #[schemars(range(min = 1, max = 500))]
+    page_size: i32,
+    /// The page_token a previous call returned, for the next page (with the same filters and
+    /// order_by).
+    #[schemars(length(max = 4096))]
+    page_token: Option<String>,
+}
+
+fn page_size() -> i32 {
+    DEFAULT_PAGE_SIZE
+}
+
+impl ToolArgs for ListOrdersArgs {}
+
 /// `get_order`.
 pub(super) fn get_order_tool() -> ToolDef {
-    ToolDef {
-        name: "get_order",
-        description: "Look up one order by its id: customer, product, quantity, status, total \
+    ToolDef::new::<GetOrderArgs>(
+        "get_order",
+        "Look up an order",
+        "Look up one order by its id: customer, product, quantity, status, total \
             and when it was created and last changed. Demo order ids start at 100001.",
-        schema: json!({
-            "type": "object",
-            "properties": {
-                "order_id": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "description": "The order's id, e.g. 100001.",
-                },
-            },
-            "required": ["order_id"],
-            "additionalProperties": false,
-        }),
-        kind: ToolKind::GetOrder,
-    }
+        ToolKind::GetOrder,
+    )
 }
 
 /// `list_orders`.
 pub(super) fn list_orders_tool() -> ToolDef {
-    let statuses: Vec<&str> = STATUSES.iter().map(|(name, _)| *name).collect();
-    ToolDef {
-        name: "list_orders",
-        description: "List orders, newest first unless order_by says otherwise, optionally only \
+    ToolDef::new::<ListOrdersArgs>(
+        "list_orders",
+        "List orders",
+        "List orders, newest first unless order_by says otherwise, optionally only \
             those of one customer (a person's full name, e.g. \"Ada Lovelace\"), one product or \
             some statuses. Returns one page and, when there are more, a page_token for the \
             next one.",
-        schema: json!({
-            "type": "object",
-            "properties": {
-                "customer": {
-                    "type": "string",
-                    "minLength": 1,
-                    "maxLength": 256,
-                    "description": "Only this customer's orders (exact, case-sensitive).",
-                },
-                "product": {
-                    "type": "string",
-                    "minLength": 1,
-                    "maxLength": 256,
-                    "description": "Only orders of this product (exact), e.g. \"4k monitor\".",
-                },
-                "statuses": {
-                    "type": "array",
-                    "items": {"type": "string", "enum": statuses},
-                    "maxItems": 6,
-                    "description": "Only orders in one of these statuses.",
-                },
-                "order_by": {
-                    "type": "string",
-                    "maxLength": 256,
-                    "default": "create_time desc",
-                    "description": "Comma-separated keys, each optionally followed by asc or \
-                                    desc: id, customer, product, quantity, status, total_cents, \
-                                    create_time, update_time; e.g. \"total_cents desc\".",
-                },
-                "page_size": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "maximum": 500,
-                    "default": DEFAULT_PAGE_SIZE,
-                    "description": "At most this many orders per page.",
-                },
-                "page_token": {
-                    "type": "string",
-                    "maxLength": 4096,
-                    "description": "The page_token a previous call returned, for the next \
-                                    page (with the same filters and order_by).",
-                },
-            },
-            "additionalProperties": false,
-        }),
-        kind: ToolKind::ListOrders,
-    }
+        ToolKind::ListOrders,
+    )
 }
 
 /// Runs `get_order`.
 pub(super) async fn get_order(
     backends: &Backends,
     ctx: &CallContext,
-    args: Args<'_>,
+    args: GetOrderArgs,
 ) -> Result<Output, Failure> {
-    let id = args
-        .integer("order_id")?
-        .ok_or_else(|| args.invalid("order_id", "is required"))?;
+    let id = args.order_id;
     let response = backends
         .relational
         .get_order(ctx, GetOrderRequest { id })
@@ -131,31 +139,20 @@ pub(super) async fn get_order(
 pub(super) async fn list_orders(
     backends: &Backends,
     ctx: &CallContext,
-    args: Args<'_>,
+    args: ListOrdersArgs,
 ) -> Result<Output, Failure> {
-    let statuses = args
-        .strings("statuses")?
-        .iter()
-        .map(|name| {
-            STATUSES
-                .iter()
-                .find(|(known, _)| known == name)
-                .map(|(_, status)| *status as i32)
-                .ok_or_else(|| args.invalid("statuses", &format!("has an unknown status {name:?}")))
-        })
-        .collect::<Result<Vec<i32>, _>>()?;
     let filter = OrderFilter {
-        customer: args.string("customer")?.unwrap_or_default().to_owned(),
-        statuses,
+        customer: args.customer.unwrap_or_default(),
+        statuses: args.statuses.iter().map(|s| s.proto() as i32).collect(),
         create_time_after: None,
         create_time_before: None,
-        product: args.string("product")?.unwrap_or_default().to_owned(),
+        product: args.product.unwrap_or_default(),
     };
     let request = ListOrdersRequest {
         filter: Some(filter),
-        order_by: args.string("order_by")?.unwrap_or_default().to_owned(),
-        page_size: args.int32("page_size")?.unwrap_or(DEFAULT_PAGE_SIZE),
-        page_token: args.string("page_token")?.unwrap_or_default().to_owned(),
+        order_by: args.order_by.unwrap_or_default(),
+        page_size: args.page_size,
+        page_token: args.page_token.unwrap_or_default(),
     };
     let response = backends
         .relational
@@ -170,7 +167,7 @@ pub(super) async fn list_orders(
 }
 
 /// A page of orders for people to read.
-pub(super) fn list_text(response: &ListOrdersResponse) -> String {
+pub(crate) fn list_text(response: &ListOrdersResponse) -> String {
     let mut text = format!(
         "{} order{} on this page, {} matching in all:",
         response.orders.len(),
@@ -191,7 +188,7 @@ pub(super) fn list_text(response: &ListOrdersResponse) -> String {
 }
 
 /// One order for people to read.
-pub(super) fn describe(order: &Order) -> String {
+pub(crate) fn describe(order: &Order) -> String {
     let status = STATUSES
         .iter()
         .find(|(_, status)| *status as i32 == order.status)

@@ -2,9 +2,11 @@
 //! question (or the caller forces one), makes that one call and says why it chose it.
 
 use chatmesh_proto::router::{Decision, RouteHints, Target, route_response};
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
-use super::{Args, Failure, Output, ToolDef, ToolError, ToolKind, graph, orders, vector};
+use super::arguments::ToolArgs;
+use super::{Failure, Output, ToolDef, ToolError, ToolKind, graph, orders, vector};
 use crate::backends::{Backends, CallContext};
 use crate::routing::{self, Classifier};
 
@@ -15,42 +17,43 @@ const TARGETS: [(&str, Target); 3] = [
     ("relational", Target::Relational),
 ];
 
+/// A data service, as the tool spells it.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum Service {
+    Graph,
+    Vector,
+    Relational,
+}
+
+/// The arguments of `route`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RouteArgs {
+    /// The question.
+    #[schemars(length(min = 1, max = 8192))]
+    query: String,
+    /// Send the question to this service instead of letting the router choose.
+    target: Option<Service>,
+    /// The conversation, for the router's logs.
+    #[schemars(length(max = 128))]
+    session_id: Option<String>,
+}
+
+impl ToolArgs for RouteArgs {}
+
 /// `route`.
 pub(super) fn route_tool() -> ToolDef {
-    let targets: Vec<&str> = TARGETS.iter().map(|(name, _)| *name).collect();
-    ToolDef {
-        name: "route",
-        description: "Ask a question in plain words and let the router answer it from the right \
+    ToolDef::new::<RouteArgs>(
+        "route",
+        "Ask a question in plain words",
+        "Ask a question in plain words and let the router answer it from the right \
             data service: the organisation graph (people, managers, teams), the documentation \
             (semantic search) or the orders. The answer says which service answered and why. \
             Examples: \"who manages Alan Turing?\", \"status of order 100003\", \"how do I roll \
             back a deployment?\".",
-        schema: json!({
-            "type": "object",
-            "properties": {
-                "query": {
-                    "type": "string",
-                    "minLength": 1,
-                    "maxLength": 8192,
-                    "description": "The question.",
-                },
-                "target": {
-                    "type": "string",
-                    "enum": targets,
-                    "description": "Send the question to this service instead of letting the \
-                                    router choose.",
-                },
-                "session_id": {
-                    "type": "string",
-                    "maxLength": 128,
-                    "description": "The conversation, for the router's logs.",
-                },
-            },
-            "required": ["query"],
-            "additionalProperties": false,
-        }),
-        kind: ToolKind::Route,
-    }
+        ToolKind::Route,
+    )
 }
 
 /// Runs `route` with `classifier`.
@@ -58,27 +61,17 @@ pub(super) async fn route(
     classifier: &Classifier,
     backends: &Backends,
     ctx: &CallContext,
-    args: Args<'_>,
+    args: RouteArgs,
 ) -> Result<Output, Failure> {
-    let target = match args.string("target")? {
-        None => None,
-        Some(name) => Some(
-            TARGETS
-                .iter()
-                .find(|(known, _)| *known == name)
-                .map(|(_, target)| *target as i32)
-                .ok_or_else(|| args.invalid("target", "must be graph, vector or relational"))?,
-        ),
-    };
     let hints = RouteHints {
-        target,
+        target: args.target.map(|t| TARGETS[t as usize].1 as i32),
         ..Default::default()
     };
     let plan = classifier
         .decide(
-            args.required_string("query")?,
+            &args.query,
             Some(&hints),
-            args.string("session_id")?.unwrap_or_default(),
+            args.session_id.as_deref().unwrap_or_default(),
         )
         .map_err(|e| ToolError::InvalidArguments {
             tool: "route".to_owned(),

@@ -5,107 +5,124 @@ use chatmesh_proto::vector::{
     Filter, FilterList, MatchCondition, NearVector, PayloadValue, SearchRequest, SearchResponse,
     filter, payload_value, search_request,
 };
-use serde_json::{Value as Json, json};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
 
-use super::{Args, Failure, Output, ToolDef, ToolKind};
+use super::arguments::{ToolArgs, free_object};
+use super::validate::{ArgError, describe};
+use super::{Failure, Output, ToolDef, ToolKind};
 use crate::backends::{Backends, CallContext};
 
 /// The collection searched when none is named: the demo documents.
-pub const DEFAULT_COLLECTION: &str = "docs";
+const DEFAULT_COLLECTION: &str = "docs";
 /// Hits returned when `k` is not given.
 const DEFAULT_K: i32 = 5;
 
+/// The arguments of `vector_search`. Exactly one of `text` and `vector` is given: the schema
+/// cannot say so portably (a top-level `oneOf` is refused by function-calling APIs), so
+/// [`ToolArgs::check`] does, and the tool's description tells the model.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SearchArgs {
+    /// Search near this text (give this or `vector`).
+    #[schemars(length(min = 1, max = 65536))]
+    text: Option<String>,
+    /// Search near this vector (give this or `text`); its length must be the collection's
+    /// dimension.
+    #[schemars(length(min = 1, max = 65536))]
+    vector: Option<Vec<f32>>,
+    /// The collection to search.
+    #[serde(default = "default_collection")]
+    #[schemars(length(min = 1, max = 128))]
+    collection: String,
+    /// How many hits to return at most.
+    #[serde(default = "default_k")]
+    #[schemars(range(min = 1, max = 1000))]
+    k: i32,
+    /// Only objects whose payload has all of these key/value pairs, e.g. {"team": "Platform"};
+    /// each value is a string, a number or a boolean.
+    #[serde(default)]
+    #[schemars(schema_with = "free_object")]
+    filter: Option<Map<String, Json>>,
+    /// Also return each hit's vector (in the structured result).
+    #[serde(default)]
+    include_vectors: bool,
+}
+
+fn default_collection() -> String {
+    DEFAULT_COLLECTION.to_owned()
+}
+
+fn default_k() -> i32 {
+    DEFAULT_K
+}
+
+impl ToolArgs for SearchArgs {
+    fn check(&self) -> Result<(), ArgError> {
+        match (&self.text, &self.vector) {
+            (None, None) => {
+                return Err(ArgError::new(
+                    "",
+                    "exactly one of `text`, `vector` is required",
+                ));
+            }
+            (Some(_), Some(_)) => {
+                return Err(ArgError::new(
+                    "",
+                    "only one of `text`, `vector` may be given",
+                ));
+            }
+            _ => {}
+        }
+        for (key, value) in self.filter.iter().flatten() {
+            if !matches!(value, Json::String(_) | Json::Number(_) | Json::Bool(_)) {
+                return Err(ArgError::new(
+                    &format!("filter.{key}"),
+                    format!(
+                        "must be a string or a number or a boolean, not {}",
+                        describe(value)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// `vector_search`.
 pub(super) fn search_tool() -> ToolDef {
-    ToolDef {
-        name: "vector_search",
-        description: "Semantic search in a vector collection: the k objects closest to a text \
-            (or to a vector), best first, with their score, text and payload. The default \
-            collection `docs` holds FAQ and documentation snippets about the organisation \
-            (payload: topic, team), e.g. \"how do I get access to the cluster\".",
-        schema: json!({
-            "type": "object",
-            "properties": {
-                "text": {
-                    "type": "string",
-                    "minLength": 1,
-                    "maxLength": 65536,
-                    "description": "Search near this text.",
-                },
-                "vector": {
-                    "type": "array",
-                    "items": {"type": "number"},
-                    "minItems": 1,
-                    "maxItems": 65536,
-                    "description": "Search near this vector; its length must be the \
-                                    collection's dimension.",
-                },
-                "collection": {
-                    "type": "string",
-                    "minLength": 1,
-                    "maxLength": 128,
-                    "default": DEFAULT_COLLECTION,
-                    "description": "The collection to search.",
-                },
-                "k": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "maximum": 1000,
-                    "default": DEFAULT_K,
-                    "description": "How many hits to return at most.",
-                },
-                "filter": {
-                    "type": "object",
-                    "additionalProperties": {"type": ["string", "number", "boolean"]},
-                    "description": "Only objects whose payload has all of these key/value \
-                                    pairs, e.g. {\"team\": \"Platform\"}.",
-                },
-                "include_vectors": {
-                    "type": "boolean",
-                    "default": false,
-                    "description": "Also return each hit's vector (in the structured result).",
-                },
-            },
-            "oneOf": [{"required": ["text"]}, {"required": ["vector"]}],
-            "additionalProperties": false,
-        }),
-        kind: ToolKind::VectorSearch,
-    }
+    ToolDef::new::<SearchArgs>(
+        "vector_search",
+        "Semantic search in the documentation",
+        "Semantic search in a vector collection: the k objects closest to a text \
+            (or to a vector), best first, with their score, text and payload. Give exactly one \
+            of `text` and `vector`. The default collection `docs` holds FAQ and documentation \
+            snippets about the organisation (payload: topic, team), e.g. \"how do I get access \
+            to the cluster\".",
+        ToolKind::VectorSearch,
+    )
 }
 
 /// Runs `vector_search`.
 pub(super) async fn search(
     backends: &Backends,
     ctx: &CallContext,
-    args: Args<'_>,
+    args: SearchArgs,
 ) -> Result<Output, Failure> {
-    let query = match (args.string("text")?, args.get("vector")) {
-        (Some(text), _) => search_request::Query::NearText(text.to_owned()),
-        (None, Some(Json::Array(items))) => {
-            let vector = items
-                .iter()
-                .map(|item| item.as_f64().map(|f| f as f32))
-                .collect::<Option<Vec<f32>>>()
-                .ok_or_else(|| args.invalid("vector", "must be a list of numbers"))?;
-            search_request::Query::NearVector(NearVector { vector })
-        }
-        _ => {
-            return Err(args
-                .invalid("text", "or `vector` is required (exactly one of them)")
-                .into());
-        }
+    let query = match (args.text, args.vector) {
+        (Some(text), _) => search_request::Query::NearText(text),
+        (None, Some(vector)) => search_request::Query::NearVector(NearVector { vector }),
+        // `check` made sure one is given.
+        (None, None) => return Err(Failure::Tool("no query".to_owned())),
     };
-    let collection = args
-        .string("collection")?
-        .unwrap_or(DEFAULT_COLLECTION)
-        .to_owned();
     let request = SearchRequest {
-        collection: collection.clone(),
+        collection: args.collection.clone(),
         query: Some(query),
-        k: args.int32("k")?.unwrap_or(DEFAULT_K),
+        k: args.k,
         ef: None,
-        filter: args.object("filter")?.map(payload_filter),
-        include_vector: matches!(args.get("include_vectors"), Some(Json::Bool(true))),
+        filter: args.filter.as_ref().map(payload_filter),
+        include_vector: args.include_vectors,
         include_payload: true,
     };
     let response = backends
@@ -114,14 +131,14 @@ pub(super) async fn search(
         .await
         .map_err(|status| Failure::backend("vector", &status))?;
     Ok(Output::new(
-        search_text(&collection, &response),
+        search_text(&args.collection, &response),
         &response,
         "chatmesh.vector.v1.SearchResponse",
     ))
 }
 
 /// Search hits for people to read, best first.
-pub(super) fn search_text(collection: &str, response: &SearchResponse) -> String {
+pub(crate) fn search_text(collection: &str, response: &SearchResponse) -> String {
     let mut text = format!(
         "{} hit{} in {collection}, best first:",
         response.hits.len(),
@@ -152,7 +169,7 @@ pub(super) fn search_text(collection: &str, response: &SearchResponse) -> String
 }
 
 /// `{"team": "Platform", "year": 2024}` as `team == "Platform" AND year == 2024`.
-fn payload_filter(pairs: &serde_json::Map<String, Json>) -> Filter {
+fn payload_filter(pairs: &Map<String, Json>) -> Filter {
     let conditions = pairs
         .iter()
         .map(|(key, value)| Filter {
@@ -206,6 +223,7 @@ fn render_payload(value: &PayloadValue) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn filters_are_a_conjunction_of_typed_matches() {

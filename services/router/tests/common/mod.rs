@@ -248,6 +248,7 @@ const TEST_GRAPH: ServiceInfo = ServiceInfo {
     name: "graph",
     fqn: chatmesh_proto::graph::graph_service_server::SERVICE_NAME,
     default_port: 0,
+    file_descriptor_set: chatmesh_proto::FILE_DESCRIPTOR_SET,
 };
 
 /// An in-test graph service (with health SERVING) on `addr`.

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod calls;
+
 use std::sync::{Arc, Mutex};
 
 use chatmesh_proto::graph::{
@@ -17,7 +19,7 @@ use chatmesh_proto::relational::{
 use chatmesh_proto::vector::{
     PayloadValue, SearchHit, SearchRequest, SearchResponse, payload_value, search_request,
 };
-use chatmesh_router::backends::{
+use chatmesh_router::internals::{
     Backends, CallContext, GraphBackend, RelationalBackend, VectorBackend,
 };
 use tonic::Status;

@@ -1,95 +1,136 @@
-//! The [`VectorStore`] trait, the gRPC layer's only door to data, and its embedded
-//! implementation ([`EmbeddedStore`]: in-memory collections made durable by a write-ahead log
-//! and snapshots). A Weaviate- or Qdrant-backed store would be another implementation.
+//! The [`VectorStore`] trait, the only door to stored collections, and [`open`], which picks the
+//! engine. The trait speaks domain types and vectors only: texts are embedded above it
+//! (`crate::vectors`), so an engine never needs an embedder, and nothing here knows protobuf.
+//!
+//! Engines: `embedded` (the default: collections in memory with HNSW indexes, made durable by a
+//! write-ahead log and snapshots).
 
 mod embedded;
-mod records;
 
-pub use embedded::{EmbeddedStore, StoreOptions};
+use std::path::PathBuf;
+use std::sync::Arc;
 
-use crate::collection::{CollectionSpec, Object, UpsertCounts};
 use crate::error::Result;
-use crate::filter::{Filter, Payload};
-use chatmesh_proto::vector as pb;
+use crate::model::{CollectionSpec, Filter, Object, Payload, UpsertCounts};
+
+pub(crate) use embedded::FULL_SCAN_FLOATS;
+
+#[doc(hidden)]
+pub use embedded::Collection;
 
 /// A collection's description and counts.
 #[derive(Debug, Clone)]
-pub struct CollectionInfo {
+pub(crate) struct CollectionInfo {
     /// The description.
-    pub spec: CollectionSpec,
+    pub(crate) spec: CollectionSpec,
     /// Live objects.
-    pub objects: usize,
-    /// Deleted or replaced objects still in the index.
-    pub tombstones: usize,
+    pub(crate) objects: usize,
+    /// Deleted or replaced objects an index still holds (0 where the engine has none).
+    pub(crate) tombstones: usize,
 }
 
-/// What to search near.
+/// A validated search near a vector.
 #[derive(Debug, Clone)]
-pub enum Query {
-    /// A vector of the collection's dimension.
-    Vector(Vec<f32>),
-    /// A text, embedded with the collection's embedder.
-    Text(String),
-}
-
-/// A search request, validated except for what needs the collection (dimension, embedder).
-#[derive(Debug, Clone)]
-pub struct SearchQuery {
+pub(crate) struct SearchQuery {
     /// Collection to search.
-    pub collection: String,
-    /// What to search near.
-    pub query: Query,
+    pub(crate) collection: String,
+    /// The query vector (not yet checked against the collection's dimension).
+    pub(crate) vector: Vec<f32>,
     /// Maximum number of hits.
-    pub k: usize,
+    pub(crate) k: usize,
     /// Search breadth; `None` uses the collection's default.
-    pub ef: Option<usize>,
+    pub(crate) ef: Option<usize>,
     /// Payload filter.
-    pub filter: Option<Filter>,
+    pub(crate) filter: Option<Filter>,
     /// Return each hit's vector.
-    pub with_vector: bool,
+    pub(crate) with_vector: bool,
     /// Return each hit's payload and text.
-    pub with_payload: bool,
+    pub(crate) with_payload: bool,
 }
 
 /// One search result.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Found {
+pub(crate) struct Found {
     /// Object id.
-    pub id: String,
+    pub(crate) id: String,
     /// Similarity; higher is closer.
-    pub score: f32,
+    pub(crate) score: f32,
     /// Metric distance; lower is closer.
-    pub distance: f32,
+    pub(crate) distance: f32,
     /// Payload, when asked for.
-    pub payload: Payload,
+    pub(crate) payload: Payload,
     /// Vector, when asked for.
-    pub vector: Vec<f32>,
+    pub(crate) vector: Vec<f32>,
     /// Text, when the payload was asked for.
-    pub text: Option<String>,
+    pub(crate) text: Option<String>,
 }
 
-/// Storage of vector collections.
-pub trait VectorStore: Send + Sync + 'static {
-    /// Creates an empty collection.
-    fn create_collection(&self, spec: CollectionSpec) -> Result<CollectionInfo>;
+/// Computes an object's new vector for [`VectorStore::reembed`] (an error names the object).
+pub(crate) type Reembedder = Arc<dyn Fn(&Object) -> Result<Vec<f32>> + Send + Sync>;
+
+/// Storage of vector collections. Every method is atomic: a failed write changed nothing.
+#[tonic::async_trait]
+pub(crate) trait VectorStore: Send + Sync + 'static {
+    /// Creates an empty collection; ALREADY_EXISTS when the name is taken.
+    async fn create_collection(&self, spec: CollectionSpec) -> Result<CollectionInfo>;
     /// Describes one collection.
-    fn collection(&self, name: &str) -> Result<CollectionInfo>;
+    async fn collection(&self, name: &str) -> Result<CollectionInfo>;
     /// Up to `limit` collections with names after `after`, in name order.
-    fn list_collections(&self, after: &str, limit: usize) -> Result<Vec<CollectionInfo>>;
+    async fn list_collections(&self, after: &str, limit: usize) -> Result<Vec<CollectionInfo>>;
     /// Deletes a collection; returns how many objects it held.
-    fn delete_collection(&self, name: &str) -> Result<u64>;
-    /// Inserts or replaces objects, all or nothing.
-    fn upsert(&self, collection: &str, objects: Vec<pb::VectorObject>) -> Result<UpsertCounts>;
+    async fn delete_collection(&self, name: &str) -> Result<u64>;
+    /// Inserts or replaces objects (vectors final, batch already checked), all or nothing.
+    /// Vectors are checked against the collection here (dimension, finite, cosine non-zero).
+    async fn upsert(&self, collection: &str, objects: Vec<Object>) -> Result<UpsertCounts>;
     /// One object by id.
-    fn get(&self, collection: &str, id: &str) -> Result<Object>;
+    async fn get(&self, collection: &str, id: &str) -> Result<Object>;
     /// Deletes objects by id (unknown ids are ignored); returns how many were deleted.
-    fn delete(&self, collection: &str, ids: &[String]) -> Result<u64>;
-    /// Nearest objects.
-    fn search(&self, query: &SearchQuery) -> Result<Vec<Found>>;
-    /// Embeds texts with a collection's embedder; returns the embedder's name and the vectors.
-    fn embed(&self, collection: &str, texts: &[String]) -> Result<(String, Vec<Vec<f32>>)>;
+    async fn delete(&self, collection: &str, ids: Vec<String>) -> Result<u64>;
+    /// The `k` nearest objects matching the filter, best first (score descending, then id).
+    async fn search(&self, query: SearchQuery) -> Result<Vec<Found>>;
+    /// Replaces every object's vector with what `embed` computes from it and records `embedder`
+    /// on the collection, atomically (objects written meanwhile wait or are included); returns
+    /// the collection afterwards and how many objects were re-embedded.
+    async fn reembed(
+        &self,
+        collection: &str,
+        embedder: String,
+        embed: Reembedder,
+    ) -> Result<(CollectionInfo, u64)>;
     /// Rebuilds a collection's index without tombstones; returns how many were dropped.
-    fn compact(&self, collection: &str) -> Result<u64>;
-    /// Makes start-up fast next time (a snapshot); called on graceful shutdown.
-    fn flush(&self) -> Result<()>;
+    async fn compact(&self, collection: &str) -> Result<u64>;
+    /// Makes the next start fast (a snapshot); called on graceful shutdown.
+    async fn flush(&self) -> Result<()>;
+}
+
+/// Which engine holds the collections, and how it is tuned.
+#[derive(Debug, Clone)]
+pub(crate) enum Settings {
+    /// In memory, durable in `dir`.
+    Embedded {
+        /// The data directory.
+        dir: PathBuf,
+        /// Log size that triggers a snapshot.
+        snapshot_after_bytes: u64,
+        /// Searches over at most this many vector components scan exactly.
+        full_scan_floats: usize,
+    },
+}
+
+/// Opens the engine `settings` names (for the embedded engine: loads its snapshot and log,
+/// which blocks; call it off the async threads).
+pub(crate) fn open(settings: Settings) -> Result<Arc<dyn VectorStore>> {
+    match settings {
+        Settings::Embedded {
+            dir,
+            snapshot_after_bytes,
+            full_scan_floats,
+        } => {
+            let options = embedded::StoreOptions {
+                snapshot_after_bytes,
+                full_scan_floats,
+            };
+            Ok(Arc::new(embedded::EmbeddedStore::open(&dir, options)?))
+        }
+    }
 }

@@ -1,0 +1,199 @@
+//! Client channels for service-to-service calls (router → backends, chatbot → router) and for
+//! the `chatmesh` command: connect timeout, HTTP/2 keepalive, TCP_NODELAY, and lazy connection
+//! so a service can start before the services it calls. Service-to-service calls go through a
+//! [`TracedChannel`], which carries the caller's trace context (`traceparent`) to the callee.
+//! When [`ClientArgs::tls`] is set, channels connect over mutual TLS (see [`crate::tls`]).
+
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use clap::Args;
+use tonic::body::Body;
+use tonic::transport::channel::ResponseFuture;
+use tonic::transport::{Channel, Endpoint};
+use tower_service::Service;
+
+use crate::setting::{ConfigError, parse_duration};
+use crate::telemetry::trace_context;
+use crate::tls::{ClientTls, TlsArgs};
+
+/// How a service connects to the services it calls.
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// Time allowed to establish a connection to another service.
+    #[arg(long, env = "CHATMESH_CONNECT_TIMEOUT", value_name = "DURATION",
+          default_value = "2s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+
+    /// Interval of HTTP/2 keepalive pings on connections to other services.
+    #[arg(long, env = "CHATMESH_CLIENT_KEEPALIVE_INTERVAL", value_name = "DURATION",
+          default_value = "30s", value_parser = parse_duration)]
+    pub client_keepalive_interval: Duration,
+
+    /// How long a keepalive ping to another service may go unanswered.
+    #[arg(long, env = "CHATMESH_CLIENT_KEEPALIVE_TIMEOUT", value_name = "DURATION",
+          default_value = "10s", value_parser = parse_duration)]
+    pub client_keepalive_timeout: Duration,
+
+    /// mTLS settings for outgoing connections, set from the service's `--tls-*` settings
+    /// ([`ClientArgs::with_tls`]); plaintext when `None`.
+    #[arg(skip)]
+    pub tls: Option<ClientTls>,
+}
+
+impl Default for ClientArgs {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(2),
+            client_keepalive_interval: Duration::from_secs(30),
+            client_keepalive_timeout: Duration::from_secs(10),
+            tls: None,
+        }
+    }
+}
+
+impl ClientArgs {
+    /// Loads the client side of `tls` (nothing when mTLS is off) into these settings: the
+    /// start-up step of a service that calls others.
+    pub fn with_tls(&mut self, tls: &TlsArgs) -> Result<(), ConfigError> {
+        self.tls = tls.client()?;
+        Ok(())
+    }
+}
+
+/// An address that is not a valid endpoint URI.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid address '{addr}': {reason}")]
+pub struct InvalidAddress {
+    /// The address as given.
+    pub addr: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// `host:port` or `http://host:port` as an endpoint with the shared client settings.
+pub fn endpoint(addr: &str, args: &ClientArgs) -> Result<Endpoint, InvalidAddress> {
+    let uri = if addr.contains("://") {
+        addr.to_owned()
+    } else {
+        format!("http://{addr}")
+    };
+    let endpoint = Endpoint::from_shared(uri).map_err(|e| InvalidAddress {
+        addr: addr.to_owned(),
+        reason: e.to_string(),
+    })?;
+    Ok(endpoint
+        .connect_timeout(args.connect_timeout)
+        .http2_keep_alive_interval(args.client_keepalive_interval)
+        .keep_alive_timeout(args.client_keepalive_timeout)
+        .keep_alive_while_idle(true)
+        .tcp_nodelay(true))
+}
+
+/// Start-up check of an address setting such as `--router-addr`.
+pub fn check_addr(addr: &str, setting: &str, args: &ClientArgs) -> Result<(), ConfigError> {
+    endpoint(addr, args).map(|_| ()).map_err(|e| ConfigError {
+        setting: setting.to_owned(),
+        value: addr.to_owned(),
+        reason: e.reason,
+    })
+}
+
+/// A channel that connects on first use and reconnects after failures.
+pub fn connect_lazy(addr: &str, args: &ClientArgs) -> Result<Channel, InvalidAddress> {
+    let endpoint = endpoint(addr, args)?;
+    Ok(match &args.tls {
+        Some(tls) => endpoint.connect_with_connector_lazy(tls.connector()),
+        None => endpoint.connect_lazy(),
+    })
+}
+
+/// A channel connected now (over mTLS when [`ClientArgs::tls`] is set): for one-shot commands.
+pub async fn connect(addr: &str, args: &ClientArgs) -> Result<Channel, ConnectError> {
+    let endpoint = endpoint(addr, args).map_err(ConnectError::Address)?;
+    match &args.tls {
+        Some(tls) => endpoint.connect_with_connector(tls.connector()).await,
+        None => endpoint.connect().await,
+    }
+    .map_err(ConnectError::Transport)
+}
+
+/// Why [`connect`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The address is not a valid endpoint.
+    #[error(transparent)]
+    Address(InvalidAddress),
+    /// Nothing answered, or the (TLS) handshake failed.
+    #[error("cannot connect: {}", chain(.0))]
+    Transport(tonic::transport::Error),
+}
+
+/// An error with its sources, which hold the useful part of a transport error (the refused
+/// handshake, the closed port).
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// [`connect_lazy`], with the caller's trace context carried on every call: the channel for
+/// service-to-service clients (`RouterServiceClient<TracedChannel>`).
+pub fn connect_traced(addr: &str, args: &ClientArgs) -> Result<TracedChannel, InvalidAddress> {
+    connect_lazy(addr, args).map(TracedChannel::new)
+}
+
+/// A [`Channel`] that writes the current span's W3C trace context (`traceparent`) into every
+/// request, so the callee's spans join the caller's trace. Without trace export it adds nothing.
+#[derive(Debug, Clone)]
+pub struct TracedChannel {
+    inner: Channel,
+}
+
+impl TracedChannel {
+    /// Wraps `channel`.
+    pub fn new(channel: Channel) -> Self {
+        Self { inner: channel }
+    }
+}
+
+impl From<Channel> for TracedChannel {
+    fn from(channel: Channel) -> Self {
+        Self::new(channel)
+    }
+}
+
+impl Service<http::Request<Body>> for TracedChannel {
+    type Response = http::Response<Body>;
+    type Error = tonic::transport::Error;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+        trace_context::inject_current(request.headers_mut());
+        self.inner.call(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_addresses_get_a_scheme_and_garbage_is_refused() {
+        let args = ClientArgs::default();
+        let e = endpoint("127.0.0.1:50053", &args).unwrap();
+        assert_eq!(e.uri().to_string(), "http://127.0.0.1:50053/");
+        assert!(endpoint("http://[::1]:1", &args).is_ok());
+        let err = endpoint("not a uri", &args).unwrap_err();
+        assert!(err.to_string().contains("not a uri"), "{err}");
+    }
+}

@@ -1,0 +1,337 @@
+//! Serving one chatmesh service on one port: the service's own gRPC API next to health and
+//! reflection, behind the shared layers (deadlines, message size), with HTTP/2 keepalive and
+//! the shutdown sequence every service follows. A service with HTTP extras (a JSON API, a web
+//! page, an MCP endpoint) adds them with [`GrpcServer::add_http`]: they share the port. Every
+//! server also answers `GET /metrics` (Prometheus text, see `crate::telemetry`), so every port
+//! accepts HTTP/1.1 as well as HTTP/2. With `--tls-*` set the port speaks only TLS and requires
+//! a client certificate from the CA (see [`crate::tls`]).
+//!
+//! Layers, outermost first: Observe (span and metrics per request) → WatchClose → Auth (bearer
+//! tokens on the edge paths, see [`GrpcServer::edge`]) → RateLimit (per client, edge paths) →
+//! Deadline → Shed (concurrency limit and bounded queue) → MessageLimit (see `crate::edge`).
+//! Each connection may carry at most `--max-concurrent-streams` calls at once.
+//!
+//! Beside the server: `health` (the status handle), `reflection`, `watch_close` (ends health
+//! watches at shutdown), `shutdown` (signals) and `loading` (serving while a store loads).
+//!
+//! shutdown requested → health NOT_SERVING → keep accepting for `--drain-delay` → stop accepting
+//! → in-flight requests finish within `--shutdown-grace` (then are dropped) → return.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use futures::future::Either;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::body::Body;
+use tonic::server::NamedService;
+use tonic::service::{Routes, RoutesBuilder};
+use tonic::transport::Server;
+use tower::layer::util::{Identity, Stack};
+use tower_service::Service;
+
+pub(crate) mod health;
+pub mod loading;
+mod reflection;
+pub mod shutdown;
+mod watch_close;
+
+use crate::config::{EdgeArgs, ServerArgs, ServiceInfo};
+use crate::edge::auth::{AuthLayer, Authenticator};
+use crate::edge::deadline::DeadlineLayer;
+use crate::edge::gate::EdgePaths;
+use crate::edge::message_limit::MessageLimitLayer;
+use crate::edge::rate_limit::{RateLimitLayer, RateLimiter};
+use crate::edge::shed::{ShedLayer, Shedder};
+use crate::telemetry::metrics::{self, RpcMetrics};
+use crate::telemetry::observe::ObserveLayer;
+use crate::tls::ServerTls;
+use health::Health;
+use watch_close::WatchCloseLayer;
+
+/// Why a server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The reflection service could not be built from the descriptor sets.
+    #[error("cannot build the reflection service: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The TLS files could not be loaded.
+    #[error("{0}")]
+    Tls(#[from] crate::setting::ConfigError),
+    /// The transport failed while serving.
+    #[error("transport error: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// The service could not start (e.g. its store failed to open).
+    #[error("{0}")]
+    Startup(String),
+}
+
+/// Binds a listener, with an error that names the address.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })
+}
+
+/// A gRPC server for one service, being assembled. Health starts NOT_SERVING; the service calls
+/// [`Health::set_serving`] on [`GrpcServer::health`] once it is ready for traffic.
+pub struct GrpcServer {
+    info: ServiceInfo,
+    args: ServerArgs,
+    health: Health,
+    routes: RoutesBuilder,
+    http: Option<axum::Router>,
+    /// The gRPC services served, whose methods get their own metric series.
+    services: Vec<&'static str>,
+    /// mTLS on the port, when configured.
+    tls: Option<ServerTls>,
+    /// Authentication and rate limits on the public paths, when the service named them.
+    edge: EdgeLayers,
+}
+
+/// The layers guarding a server's edge paths (both off until [`GrpcServer::edge`]).
+#[derive(Debug, Default)]
+struct EdgeLayers {
+    auth: AuthLayer,
+    rate_limit: RateLimitLayer,
+}
+
+impl GrpcServer {
+    /// A server with health (NOT_SERVING) and reflection (v1 and v1alpha) in place.
+    pub async fn new(info: &ServiceInfo, args: &ServerArgs) -> Result<Self, ServeError> {
+        let (reporter, health_service) = tonic_health::server::health_reporter();
+        let health = Health::new(reporter, info.fqn);
+        health.set_not_serving().await;
+        let mut routes = RoutesBuilder::default();
+        routes.add_service(health_service);
+        reflection::add_services(&mut routes, info)?;
+        let tls = args.tls.server()?;
+        Ok(Self {
+            info: *info,
+            args: args.clone(),
+            health,
+            routes,
+            http: None,
+            services: vec![
+                info.fqn,
+                "grpc.health.v1.Health",
+                "grpc.reflection.v1.ServerReflection",
+                "grpc.reflection.v1alpha.ServerReflection",
+            ],
+            tls,
+            edge: EdgeLayers::default(),
+        })
+    }
+
+    /// Names the paths that face the public (see [`EdgePaths`]: a gRPC service as
+    /// `/package.Service/`, an HTTP route as `/v1/chat`) and guards them as `args` say: bearer
+    /// tokens ([`crate::auth`]) and a request rate per client (`crate::edge::rate_limit`). Health,
+    /// reflection and `/metrics` should stay off the list, so that probes and tools keep
+    /// working. Fails when a token or key file cannot be used.
+    pub fn edge<I, P>(mut self, paths: I, args: &EdgeArgs) -> Result<Self, ServeError>
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<String>,
+    {
+        let paths = EdgePaths::new(paths);
+        let auth = Authenticator::from_args(&args.auth)?.map(Arc::new);
+        if let Some(auth) = &auth {
+            tracing::info!(
+                service = self.info.name,
+                ?paths,
+                ?auth,
+                "bearer tokens required"
+            );
+        }
+        let limiter = RateLimiter::from_args(&args.rate_limit).map(Arc::new);
+        self.edge = EdgeLayers {
+            auth: AuthLayer::new(auth, paths.clone()),
+            rate_limit: RateLimitLayer::new(limiter, paths),
+        };
+        Ok(self)
+    }
+
+    /// The handle that sets what health reports.
+    pub fn health(&self) -> Health {
+        self.health.clone()
+    }
+
+    /// Adds a gRPC service (a generated `*Server`) to the port.
+    pub fn add_service<S>(mut self, service: S) -> Self
+    where
+        S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.routes.add_service(service);
+        if !self.services.contains(&S::NAME) {
+            self.services.push(S::NAME);
+        }
+        self
+    }
+
+    /// Adds plain HTTP routes (for example `POST /v1/chat`, `/mcp`) next to the gRPC services.
+    /// Their paths must not look like gRPC methods (`/package.Service/Method`), and the router
+    /// must not set a fallback: unknown paths keep answering gRPC UNIMPLEMENTED. `/metrics` is
+    /// taken (every server serves it).
+    pub fn add_http(mut self, router: axum::Router) -> Self {
+        self.http = Some(match self.http.take() {
+            Some(existing) => existing.merge(router),
+            None => router,
+        });
+        self
+    }
+
+    /// Serves on `listener` until `shutdown` is cancelled, then drains (see the module docs).
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> Result<(), ServeError> {
+        let Self {
+            info,
+            args,
+            health,
+            routes,
+            http,
+            services,
+            tls,
+            edge,
+        } = self;
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let closing = CancellationToken::new();
+        let router = build_router(&args, routes, http, services, edge, closing.clone());
+        let stop_accepting = drain(info, health, args.drain_delay, shutdown, closing.clone());
+        tracing::info!(service = info.name, addr = %addr, "serving {}", info.fqn);
+        let incoming = crate::tls::server::incoming(listener, tls);
+        let serving = router.serve_with_incoming_shutdown(incoming, stop_accepting);
+        let grace = grace_elapsed(closing, args.shutdown_grace);
+        match futures::future::select(Box::pin(serving), Box::pin(grace)).await {
+            Either::Left((result, _)) => result?,
+            Either::Right(((), _)) => warn_grace_elapsed(info, args.shutdown_grace),
+        }
+        tracing::info!(service = info.name, "stopped");
+        Ok(())
+    }
+}
+
+/// The router: the services' routes and HTTP extras plus `/metrics`, behind the layers.
+fn build_router(
+    args: &ServerArgs,
+    routes: RoutesBuilder,
+    http: Option<axum::Router>,
+    services: Vec<&'static str>,
+    edge: EdgeLayers,
+    closing: CancellationToken,
+) -> tonic::transport::server::Router<Stack<ServerLayers, Identity>> {
+    let metrics = Arc::new(RpcMetrics::new(services));
+    let layers = layers(args, edge, metrics.clone(), closing);
+    let mut http_routes = metrics_route(metrics);
+    if let Some(extras) = http {
+        http_routes = http_routes.merge(extras);
+    }
+    let routes = Routes::from(routes.routes().into_axum_router().merge(http_routes));
+    Server::builder()
+        .accept_http1(true)
+        .max_concurrent_streams(Some(args.limits.max_concurrent_streams))
+        .http2_keepalive_interval(Some(args.keepalive_interval))
+        .http2_keepalive_timeout(Some(args.keepalive_timeout))
+        .layer(layers)
+        .add_routes(routes)
+}
+
+fn warn_grace_elapsed(info: ServiceInfo, grace: std::time::Duration) {
+    tracing::warn!(
+        service = info.name,
+        ?grace,
+        "shutdown grace period elapsed; dropping requests still in flight"
+    );
+}
+
+/// The start of shutdown: once `shutdown` is cancelled, health turns NOT_SERVING, accepting goes
+/// on for `drain_delay`, then `closing` is cancelled and the listener stops.
+async fn drain(
+    info: ServiceInfo,
+    health: Health,
+    drain_delay: std::time::Duration,
+    shutdown: CancellationToken,
+    closing: CancellationToken,
+) {
+    shutdown.cancelled().await;
+    health.set_not_serving().await;
+    tracing::info!(service = info.name, "draining: health is NOT_SERVING");
+    tokio::time::sleep(drain_delay).await;
+    closing.cancel();
+    tracing::info!(service = info.name, "stopped accepting connections");
+}
+
+/// Resolves `grace` after the listener stopped: requests still in flight are then dropped.
+async fn grace_elapsed(closing: CancellationToken, grace: std::time::Duration) {
+    closing.cancelled().await;
+    tokio::time::sleep(grace).await;
+}
+
+/// The layers around every request of a server, outermost first (see the module docs).
+type ServerLayers = Stack<
+    MessageLimitLayer,
+    Stack<
+        ShedLayer,
+        Stack<
+            DeadlineLayer,
+            Stack<
+                RateLimitLayer,
+                Stack<AuthLayer, Stack<WatchCloseLayer, Stack<ObserveLayer, Identity>>>,
+            >,
+        >,
+    >,
+>;
+
+fn layers(
+    args: &ServerArgs,
+    edge: EdgeLayers,
+    metrics: Arc<RpcMetrics>,
+    closing: CancellationToken,
+) -> ServerLayers {
+    tower::ServiceBuilder::new()
+        .layer(ObserveLayer::new(metrics))
+        .layer(WatchCloseLayer::new(closing))
+        .layer(edge.auth)
+        .layer(edge.rate_limit)
+        .layer(DeadlineLayer)
+        .layer(ShedLayer::new(Shedder::new(
+            args.limits.max_concurrent_requests,
+            args.limits.max_queued_requests,
+        )))
+        .layer(MessageLimitLayer::new(args.max_message_bytes))
+        .into_inner()
+}
+
+/// `GET /metrics`: the server's metrics in the Prometheus text format.
+fn metrics_route(metrics: Arc<RpcMetrics>) -> axum::Router {
+    let render = move || {
+        let metrics = metrics.clone();
+        async move {
+            (
+                [(http::header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+                metrics.render(),
+            )
+        }
+    };
+    axum::Router::new().route("/metrics", axum::routing::get(render))
+}

@@ -1,0 +1,106 @@
+//! The chatbot's edges: the gRPC `ChatService` here (requests in, [`Chatbot`] calls, responses
+//! and workflow events out), the JSON API and web page in [`http`]. [`convert`] is the only
+//! place that builds `chatmesh.chat.v1` messages; every error goes through [`status`].
+
+mod convert;
+pub(crate) mod http;
+mod http_body;
+pub(crate) mod status;
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use chatmesh_proto::chat::chat_service_server::ChatService;
+use chatmesh_proto::chat::{
+    ChatRequest, ChatResponse, ChatStreamRequest, ChatStreamResponse, DeleteSessionRequest,
+    DeleteSessionResponse, GetSessionRequest, GetSessionResponse, chat_stream_response,
+};
+use chatmesh_runtime::deadline::Deadline;
+use futures::Stream;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::UnboundedReceiverStream;
+use tonic::{Request, Response, Status};
+
+use crate::chat::Chatbot;
+use crate::workflow_engine::Event;
+use convert::{answer_message, chat_input, event_message};
+use status::status as to_status;
+
+/// Implements `ChatService` over a [`Chatbot`].
+#[derive(Clone)]
+pub(crate) struct ChatApi {
+    chatbot: Arc<Chatbot>,
+}
+
+impl ChatApi {
+    /// The API of `chatbot`.
+    pub(crate) fn new(chatbot: Arc<Chatbot>) -> Self {
+        Self { chatbot }
+    }
+}
+
+type EventStream = Pin<Box<dyn Stream<Item = Result<ChatStreamResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl ChatService for ChatApi {
+    async fn chat(&self, request: Request<ChatRequest>) -> Result<Response<ChatResponse>, Status> {
+        let deadline = Deadline::of(&request).map(|d| d.0);
+        let r = request.into_inner();
+        let input = chat_input(r.session_id, r.message, r.hints).map_err(to_status)?;
+        let response = self
+            .chatbot
+            .chat(input, deadline, None)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(response))
+    }
+
+    async fn chat_stream(
+        &self,
+        request: Request<ChatStreamRequest>,
+    ) -> Result<Response<EventStream>, Status> {
+        let deadline = Deadline::of(&request).map(|d| d.0);
+        let r = request.into_inner();
+        let input = chat_input(r.session_id, r.message, r.hints).map_err(to_status)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let chatbot = Arc::clone(&self.chatbot);
+        tokio::spawn(async move {
+            let events = tx.clone();
+            let mut observer = move |event: Event| {
+                let message = chat_stream_response::Event::WorkflowEvent(event_message(event));
+                let _ = events.send(Ok(ChatStreamResponse {
+                    event: Some(message),
+                }));
+            };
+            let outcome = chatbot.chat(input, deadline, Some(&mut observer)).await;
+            let last = outcome.map(|r| ChatStreamResponse {
+                event: Some(chat_stream_response::Event::FinalAnswer(answer_message(r))),
+            });
+            let _ = tx.send(last.map_err(to_status));
+        });
+        Ok(Response::new(Box::pin(UnboundedReceiverStream::new(rx))))
+    }
+
+    async fn get_session(
+        &self,
+        request: Request<GetSessionRequest>,
+    ) -> Result<Response<GetSessionResponse>, Status> {
+        let session_id = request.into_inner().session_id;
+        let session = self.chatbot.session(&session_id).await.map_err(to_status)?;
+        Ok(Response::new(convert::session_response(
+            session_id, session,
+        )))
+    }
+
+    async fn delete_session(
+        &self,
+        request: Request<DeleteSessionRequest>,
+    ) -> Result<Response<DeleteSessionResponse>, Status> {
+        let r = request.into_inner();
+        self.chatbot
+            .delete_session(&r.session_id, r.allow_missing)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(DeleteSessionResponse {}))
+    }
+}

@@ -1,0 +1,189 @@
+//! The service's own logic between the API and the store: texts become vectors here, with the
+//! embedder each collection recorded, so that engines only ever store and search vectors (a
+//! PostgreSQL engine has no embedder). Batches are checked before anything is embedded, and
+//! vectors against the collection by the engine, inside its atomic write.
+
+use std::sync::Arc;
+
+use crate::embed::{self, Embedder, Embedders};
+use crate::error::{Result, VectorError, invalid};
+use crate::model::{CollectionSpec, Filter, Object, UpsertCounts, check_batch, object_field};
+use crate::store::{CollectionInfo, Found, Reembedder, SearchQuery, VectorStore};
+
+/// What a search is near.
+#[derive(Debug, Clone)]
+pub(crate) enum Near {
+    /// A vector of the collection's dimension.
+    Vector(Vec<f32>),
+    /// A text, embedded with the collection's embedder.
+    Text(String),
+}
+
+/// A validated search request.
+#[derive(Debug, Clone)]
+pub(crate) struct Search {
+    /// Collection to search.
+    pub(crate) collection: String,
+    /// What to search near.
+    pub(crate) near: Near,
+    /// Maximum number of hits.
+    pub(crate) k: usize,
+    /// Search breadth; `None` uses the collection's default.
+    pub(crate) ef: Option<usize>,
+    /// Payload filter.
+    pub(crate) filter: Option<Filter>,
+    /// Return each hit's vector.
+    pub(crate) with_vector: bool,
+    /// Return each hit's payload and text.
+    pub(crate) with_payload: bool,
+}
+
+/// The store, with texts embedded on the way in.
+#[derive(Clone)]
+pub(crate) struct Vectors {
+    store: Arc<dyn VectorStore>,
+    embedders: Embedders,
+}
+
+impl Vectors {
+    /// Embeds for `store` with `embedders`.
+    pub(crate) fn new(store: Arc<dyn VectorStore>, embedders: Embedders) -> Self {
+        Self { store, embedders }
+    }
+
+    /// The embedders this server has.
+    pub(crate) fn embedders(&self) -> &Embedders {
+        &self.embedders
+    }
+
+    /// The store itself, for calls that involve no text.
+    pub(crate) fn store(&self) -> &dyn VectorStore {
+        self.store.as_ref()
+    }
+
+    /// Creates a collection recording the full name of the embedder it names (the server's
+    /// default when it names none), after checking that this server has it.
+    pub(crate) async fn create_collection(
+        &self,
+        mut spec: CollectionSpec,
+    ) -> Result<CollectionInfo> {
+        spec.embedder = self.embedder_named(&spec.embedder, spec.dimension)?;
+        self.store.create_collection(spec).await
+    }
+
+    /// Re-embeds every object of a collection with the embedder named (the default when none)
+    /// and records it; returns the collection afterwards and how many objects changed.
+    pub(crate) async fn reembed(
+        &self,
+        collection: &str,
+        embedder: &str,
+    ) -> Result<(CollectionInfo, u64)> {
+        let spec = self.store.collection(collection).await?.spec;
+        let name = self.embedder_named(embedder, spec.dimension)?;
+        let Some(with) = self.embedders.resolve(&name, spec.dimension)? else {
+            return Err(invalid("embedder: 'none' embeds no text"));
+        };
+        let embed: Reembedder = Arc::new(move |object: &Object| {
+            let Some(text) = &object.text else {
+                return Err(VectorError::FailedPrecondition(format!(
+                    "object '{}' has no text to embed again; upsert it with a vector from the new \
+                     embedder, or delete it, then retry",
+                    object.id
+                )));
+            };
+            let field = format!("object '{}'", object.id);
+            embed_text(with.as_ref(), text, &field, true)
+        });
+        self.store.reembed(collection, name, embed).await
+    }
+
+    /// The embedder that built a collection's vectors, or why this server cannot embed for it.
+    fn embedder_of(&self, spec: &CollectionSpec) -> Result<Arc<dyn Embedder>> {
+        self.embedders
+            .of_collection(&spec.name, &spec.embedder, spec.dimension)
+    }
+
+    /// The full name of the embedder a request names, or INVALID_ARGUMENT for `embedder`.
+    fn embedder_named(&self, name: &str, dimension: usize) -> Result<String> {
+        match self.embedders.resolve(name, dimension) {
+            Ok(Some(embedder)) => Ok(embedder.name().to_owned()),
+            Ok(None) => Ok(embed::NONE.to_owned()),
+            Err(e) => Err(invalid(format!("embedder: {e}"))),
+        }
+    }
+
+    /// Checks a batch, embeds the texts of objects sent without a vector, and upserts it.
+    pub(crate) async fn upsert(
+        &self,
+        collection: &str,
+        mut objects: Vec<Object>,
+    ) -> Result<UpsertCounts> {
+        check_batch(&objects)?;
+        if objects.iter().any(|o| o.vector.is_empty()) {
+            let spec = self.store.collection(collection).await?.spec;
+            let embedder = self.embedder_of(&spec)?;
+            for (i, object) in objects.iter_mut().enumerate() {
+                if let (Some(text), true) = (&object.text, object.vector.is_empty()) {
+                    let field = format!("{}.text", object_field(i, object));
+                    object.vector = embed_text(embedder.as_ref(), text, &field, true)?;
+                }
+            }
+        }
+        self.store.upsert(collection, objects).await
+    }
+
+    /// Searches near a vector, or near a text embedded with the collection's embedder.
+    pub(crate) async fn search(&self, search: Search) -> Result<Vec<Found>> {
+        let vector = match search.near {
+            Near::Vector(vector) => vector,
+            Near::Text(text) => {
+                let spec = self.store.collection(&search.collection).await?.spec;
+                embed_text(self.embedder_of(&spec)?.as_ref(), &text, "near_text", false)?
+            }
+        };
+        let query = SearchQuery {
+            collection: search.collection,
+            vector,
+            k: search.k,
+            ef: search.ef,
+            filter: search.filter,
+            with_vector: search.with_vector,
+            with_payload: search.with_payload,
+        };
+        self.store.search(query).await
+    }
+
+    /// Embeds texts with a collection's embedder; returns the embedder's name and the vectors.
+    pub(crate) async fn embed(
+        &self,
+        collection: &CollectionSpec,
+        texts: &[String],
+    ) -> Result<(String, Vec<Vec<f32>>)> {
+        let embedder = self.embedder_of(collection)?;
+        let vectors = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| embed_text(embedder.as_ref(), t, &format!("texts[{i}]"), false))
+            .collect::<Result<_>>()?;
+        Ok((collection.embedder.clone(), vectors))
+    }
+}
+
+/// `text` embedded as a stored document or as a query; an all-zero vector (nothing to embed)
+/// is refused, naming `field`.
+fn embed_text(
+    embedder: &dyn Embedder,
+    text: &str,
+    field: &str,
+    document: bool,
+) -> Result<Vec<f32>> {
+    let vector = if document {
+        embedder.embed_document(text)
+    } else {
+        embedder.embed(text)
+    };
+    if vector.iter().all(|x| *x == 0.0) {
+        return Err(invalid(format!("{field}: the text has no words to embed")));
+    }
+    Ok(vector)
+}
