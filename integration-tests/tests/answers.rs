@@ -139,6 +139,7 @@ async fn every_kind_of_result_becomes_a_cited_answer() {
     cypher_values_of_every_kind_are_listed(&mut chat).await;
     a_customers_orders_are_counted_and_cited(&mut chat).await;
     a_refused_query_is_a_fallback_naming_the_source(&mut chat).await;
+    off_topic_is_an_honest_i_dont_know(&mut chat).await;
 
     for running in services.into_iter().rev() {
         running.stop().await.expect("clean stop");
@@ -266,4 +267,16 @@ async fn a_refused_query_is_a_fallback_naming_the_source(chat: &mut Chat) {
     );
     let expected = "I couldn't turn that into a query for the people directory (graph): ";
     assert!(r.answer.starts_with(expected), "{}", r.answer);
+}
+
+/// A greeting is not a question the documents answer: "I don't know", not the closest FAQ; a
+/// real how-to question still gets its document.
+async fn off_topic_is_an_honest_i_dont_know(chat: &mut Chat) {
+    let r = ask(chat, "hi", None).await;
+    assert!(r.fallback, "{r:?}");
+    assert!(r.answer.starts_with("I don't know."), "{}", r.answer);
+    assert!(r.sources.is_empty(), "{r:?}");
+    let r = ask(chat, "how do I reset my password?", None).await;
+    answered(&r, Target::Vector);
+    assert_eq!(r.sources[0].id, "doc-007", "{r:?}");
 }

@@ -134,15 +134,17 @@ pub(crate) struct Chatbot {
 }
 
 impl Chatbot {
-    /// A chatbot asking `router` (each call given at most `route_timeout`) and keeping
-    /// sessions in `sessions`.
+    /// A chatbot asking `router` (each call given at most `route_timeout`), answering from
+    /// documents only when the best scores at least `min_relevance`, and keeping sessions in
+    /// `sessions`.
     pub(crate) fn new(
         router: Arc<dyn RouterClient>,
         route_timeout: Duration,
+        min_relevance: f32,
         sessions: Arc<dyn SessionStore>,
     ) -> Self {
         Self {
-            workflow: turn_workflow::build(router, route_timeout),
+            workflow: turn_workflow::build(router, route_timeout, min_relevance),
             sessions,
         }
     }

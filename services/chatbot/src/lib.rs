@@ -76,6 +76,18 @@ pub struct Config {
     #[arg(long, env = "CHATMESH_ROUTE_TIMEOUT", value_name = "DURATION",
           default_value = "5s", value_parser = chatmesh_runtime::config::parse_duration)]
     pub route_timeout: Duration,
+    /// Answer from documents only when the best one's score reaches this; below it the answer
+    /// is "I don't know" (fallback). Scores are the vector collection's: cosine similarity for
+    /// cosine collections. Calibrated on the paraphrase and off-topic sets
+    /// (docs/benchmarks.md); a very low value (e.g. -1) turns it off.
+    #[arg(
+        long,
+        env = "CHATMESH_MIN_RELEVANCE",
+        value_name = "SCORE",
+        default_value_t = 0.225,
+        allow_negative_numbers = true
+    )]
+    pub min_relevance: f32,
     /// How long an unused session is kept.
     #[arg(long, env = "CHATMESH_SESSION_TTL", value_name = "DURATION",
           default_value = "30m", value_parser = parse_duration)]
@@ -194,6 +206,7 @@ pub async fn serve_on(
     let chatbot = Arc::new(chat::Chatbot::new(
         Arc::new(router_client::GrpcRouterClient::new(channel)),
         config.route_timeout,
+        config.min_relevance,
         Arc::clone(&store.sessions),
     ));
     let api = ChatServiceServer::new(api::ChatApi::new(Arc::clone(&chatbot)))

@@ -30,12 +30,15 @@ const SNIPPET_CHARS: usize = 300;
 /// At most this many sources are cited.
 const MAX_SOURCES: usize = 10;
 
-/// Whether a successful route result holds anything to answer with.
-pub(crate) fn has_content(response: &RouteResponse) -> bool {
+/// Whether a successful route result holds anything to answer with: for a document search, a
+/// best hit scoring at least `min_relevance` (below it, the closest document is not an answer).
+pub(crate) fn has_content(response: &RouteResponse, min_relevance: f32) -> bool {
     match &response.result {
         Some(RouteResult::GraphQuery(q)) => !q.rows.is_empty(),
         Some(RouteResult::GraphNeighbors(n)) => !n.neighbors.is_empty(),
-        Some(RouteResult::VectorSearch(s)) => !s.hits.is_empty(),
+        Some(RouteResult::VectorSearch(s)) => {
+            s.hits.first().is_some_and(|h| h.score >= min_relevance)
+        }
         Some(RouteResult::RelationalOrder(o)) => o.order.is_some(),
         Some(RouteResult::RelationalOrders(o)) => !o.orders.is_empty(),
         None => false,
@@ -385,6 +388,24 @@ fn cut(text: &str) -> String {
 }
 
 /// The reply when the router answered but found nothing.
+/// The best document of a search whose every hit scored below `min_relevance`.
+pub(crate) fn irrelevant(response: &RouteResponse, min_relevance: f32) -> Option<&SearchHit> {
+    match &response.result {
+        Some(RouteResult::VectorSearch(s)) => s.hits.first().filter(|h| h.score < min_relevance),
+        _ => None,
+    }
+}
+
+/// The honest answer when the closest document is not close enough to be an answer.
+pub(crate) fn dont_know(best: &SearchHit, min_relevance: f32) -> String {
+    format!(
+        "I don't know. The closest document I have, {}, is not close enough to your question \
+         (relevance {:.2}, below {min_relevance:.2}). Ask me about people and teams, orders, or \
+         how-to topics.",
+        best.id, best.score
+    )
+}
+
 pub(crate) fn nothing_found(target: Target, entity: Option<(&str, &str)>) -> String {
     let what = describe_entity(entity).unwrap_or_else(|| "anything matching that".into());
     format!(

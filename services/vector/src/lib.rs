@@ -20,6 +20,8 @@ mod store;
 mod vectors;
 mod wire;
 
+pub use embed::EmbedderSetting;
+
 #[doc(hidden)]
 pub mod internals;
 
@@ -69,6 +71,11 @@ pub struct Config {
     /// instead of walking the HNSW graph; 0 always uses the graph.
     #[arg(long, env = "CHATMESH_VECTOR_FULL_SCAN_FLOATS", default_value_t = store::FULL_SCAN_FLOATS)]
     pub full_scan_floats: usize,
+    /// Text embedder: `auto` (the static model when its files are in models/wordllama-l2-256 or
+    /// /usr/share/chatmesh/models/wordllama-l2-256, else hashing-v1), `hashing-v1`, or
+    /// `static:DIR` (a model directory with tokenizer.json and model.safetensors).
+    #[arg(long, env = "CHATMESH_VECTOR_EMBEDDER", default_value = "auto")]
+    pub embedder: EmbedderSetting,
     /// Write-ahead log size, in bytes, that triggers a snapshot.
     #[arg(long, env = "CHATMESH_VECTOR_SNAPSHOT_AFTER_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub snapshot_after_bytes: u64,
@@ -116,12 +123,14 @@ pub async fn serve_on(
         full_scan_floats: config.full_scan_floats,
     };
     let seed_demo = config.seed_demo;
+    let embedder = config.embedder.clone();
     // Runs on the blocking pool: opening the embedded engine reads its files, and the demo data
     // goes through the async domain, which this thread may wait for.
     let open = move || {
         let store =
             store::open(settings).map_err(|e| format!("cannot open the vector store: {e}"))?;
-        let vectors = Vectors::new(store);
+        let embedders = embed::Embedders::load(&embedder)?;
+        let vectors = Vectors::new(store, embedders);
         if seed_demo {
             tokio::runtime::Handle::current()
                 .block_on(seed::demo(&vectors))

@@ -201,8 +201,9 @@ fn text(value: &str) -> PayloadValue {
 
 /// Creates and fills the demo collection unless it exists.
 pub(crate) async fn demo(vectors: &Vectors) -> Result<()> {
+    // The server's default embedder: its static model when one is loaded, else hashing-v1.
     let mut spec = CollectionSpec::new(DEMO_COLLECTION, embed::DEFAULT_DIMENSION, Metric::Cosine);
-    spec.embedder = embed::HASHING_V1.to_owned();
+    spec.embedder = String::new();
     match vectors.create_collection(spec).await {
         Ok(_) => {}
         Err(VectorError::AlreadyExists(_)) => return Ok(()),

@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use crate::embed::{self, Embedder};
+use crate::embed::{self, Embedder, Embedders};
 use crate::error::{Result, VectorError, invalid};
 use crate::model::{CollectionSpec, Filter, Object, UpsertCounts, check_batch, object_field};
-use crate::store::{CollectionInfo, Found, SearchQuery, VectorStore};
+use crate::store::{CollectionInfo, Found, Reembedder, SearchQuery, VectorStore};
 
 /// What a search is near.
 #[derive(Debug, Clone)]
@@ -42,12 +42,18 @@ pub(crate) struct Search {
 #[derive(Clone)]
 pub(crate) struct Vectors {
     store: Arc<dyn VectorStore>,
+    embedders: Embedders,
 }
 
 impl Vectors {
-    /// Embeds for `store`.
-    pub(crate) fn new(store: Arc<dyn VectorStore>) -> Self {
-        Self { store }
+    /// Embeds for `store` with `embedders`.
+    pub(crate) fn new(store: Arc<dyn VectorStore>, embedders: Embedders) -> Self {
+        Self { store, embedders }
+    }
+
+    /// The embedders this server has.
+    pub(crate) fn embedders(&self) -> &Embedders {
+        &self.embedders
     }
 
     /// The store itself, for calls that involve no text.
@@ -55,13 +61,55 @@ impl Vectors {
         self.store.as_ref()
     }
 
-    /// Creates a collection after checking that this server has its embedder.
-    pub(crate) async fn create_collection(&self, spec: CollectionSpec) -> Result<CollectionInfo> {
-        if spec.embedder != embed::NONE {
-            embed::by_name(&spec.embedder, spec.dimension)
-                .map_err(|e| invalid(format!("embedder: {e}")))?;
-        }
+    /// Creates a collection recording the full name of the embedder it names (the server's
+    /// default when it names none), after checking that this server has it.
+    pub(crate) async fn create_collection(
+        &self,
+        mut spec: CollectionSpec,
+    ) -> Result<CollectionInfo> {
+        spec.embedder = self.embedder_named(&spec.embedder, spec.dimension)?;
         self.store.create_collection(spec).await
+    }
+
+    /// Re-embeds every object of a collection with the embedder named (the default when none)
+    /// and records it; returns the collection afterwards and how many objects changed.
+    pub(crate) async fn reembed(
+        &self,
+        collection: &str,
+        embedder: &str,
+    ) -> Result<(CollectionInfo, u64)> {
+        let spec = self.store.collection(collection).await?.spec;
+        let name = self.embedder_named(embedder, spec.dimension)?;
+        let Some(with) = self.embedders.resolve(&name, spec.dimension)? else {
+            return Err(invalid("embedder: 'none' embeds no text"));
+        };
+        let embed: Reembedder = Arc::new(move |object: &Object| {
+            let Some(text) = &object.text else {
+                return Err(VectorError::FailedPrecondition(format!(
+                    "object '{}' has no text to embed again; upsert it with a vector from the new \
+                     embedder, or delete it, then retry",
+                    object.id
+                )));
+            };
+            let field = format!("object '{}'", object.id);
+            embed_text(with.as_ref(), text, &field, true)
+        });
+        self.store.reembed(collection, name, embed).await
+    }
+
+    /// The embedder that built a collection's vectors, or why this server cannot embed for it.
+    fn embedder_of(&self, spec: &CollectionSpec) -> Result<Arc<dyn Embedder>> {
+        self.embedders
+            .of_collection(&spec.name, &spec.embedder, spec.dimension)
+    }
+
+    /// The full name of the embedder a request names, or INVALID_ARGUMENT for `embedder`.
+    fn embedder_named(&self, name: &str, dimension: usize) -> Result<String> {
+        match self.embedders.resolve(name, dimension) {
+            Ok(Some(embedder)) => Ok(embedder.name().to_owned()),
+            Ok(None) => Ok(embed::NONE.to_owned()),
+            Err(e) => Err(invalid(format!("embedder: {e}"))),
+        }
     }
 
     /// Checks a batch, embeds the texts of objects sent without a vector, and upserts it.
@@ -73,11 +121,11 @@ impl Vectors {
         check_batch(&objects)?;
         if objects.iter().any(|o| o.vector.is_empty()) {
             let spec = self.store.collection(collection).await?.spec;
-            let embedder = embedder_of(&spec)?;
+            let embedder = self.embedder_of(&spec)?;
             for (i, object) in objects.iter_mut().enumerate() {
                 if let (Some(text), true) = (&object.text, object.vector.is_empty()) {
                     let field = format!("{}.text", object_field(i, object));
-                    object.vector = embed_text(embedder.as_ref(), text, &field)?;
+                    object.vector = embed_text(embedder.as_ref(), text, &field, true)?;
                 }
             }
         }
@@ -90,7 +138,7 @@ impl Vectors {
             Near::Vector(vector) => vector,
             Near::Text(text) => {
                 let spec = self.store.collection(&search.collection).await?.spec;
-                embed_text(embedder_of(&spec)?.as_ref(), &text, "near_text")?
+                embed_text(self.embedder_of(&spec)?.as_ref(), &text, "near_text", false)?
             }
         };
         let query = SearchQuery {
@@ -111,34 +159,29 @@ impl Vectors {
         collection: &CollectionSpec,
         texts: &[String],
     ) -> Result<(String, Vec<Vec<f32>>)> {
-        let embedder = embedder_of(collection)?;
+        let embedder = self.embedder_of(collection)?;
         let vectors = texts
             .iter()
             .enumerate()
-            .map(|(i, t)| embed_text(embedder.as_ref(), t, &format!("texts[{i}]")))
+            .map(|(i, t)| embed_text(embedder.as_ref(), t, &format!("texts[{i}]"), false))
             .collect::<Result<_>>()?;
         Ok((collection.embedder.clone(), vectors))
     }
 }
 
-/// The embedder a collection records, or why its texts cannot be embedded here.
-fn embedder_of(spec: &CollectionSpec) -> Result<Arc<dyn Embedder>> {
-    match embed::by_name(&spec.embedder, spec.dimension) {
-        Ok(Some(embedder)) => Ok(embedder),
-        Ok(None) => Err(VectorError::FailedPrecondition(format!(
-            "collection '{}' has no text embedder (embedder '{}'); send vectors instead",
-            spec.name, spec.embedder
-        ))),
-        Err(reason) => Err(VectorError::FailedPrecondition(format!(
-            "collection '{}' was created with embedder '{}', which this server cannot use: {reason}",
-            spec.name, spec.embedder
-        ))),
-    }
-}
-
-/// `text` embedded; an all-zero vector (nothing to embed) is refused, naming `field`.
-fn embed_text(embedder: &dyn Embedder, text: &str, field: &str) -> Result<Vec<f32>> {
-    let vector = embedder.embed(text);
+/// `text` embedded as a stored document or as a query; an all-zero vector (nothing to embed)
+/// is refused, naming `field`.
+fn embed_text(
+    embedder: &dyn Embedder,
+    text: &str,
+    field: &str,
+    document: bool,
+) -> Result<Vec<f32>> {
+    let vector = if document {
+        embedder.embed_document(text)
+    } else {
+        embedder.embed(text)
+    };
     if vector.iter().all(|x| *x == 0.0) {
         return Err(invalid(format!("{field}: the text has no words to embed")));
     }

@@ -70,6 +70,11 @@ pub fn init_logging(format: LogFormat, filter: &str) -> Result<(), String> {
     init("chatmesh", format, filter, None).map(|_| ())
 }
 
+/// Dependencies whose INFO lines are noise to an operator (hnsw_rs prints its parameters at every
+/// index build and dump; rmcp prints Rust `Debug` structs per MCP session): warnings only,
+/// unless `--log` names them.
+const QUIET_DEPENDENCIES: [&str; 2] = ["hnsw_rs=warn", "rmcp=warn"];
+
 /// Installs logging and, when `otlp_endpoint` is given, span export as `service`. Errors when the
 /// filter directive is invalid or the exporter cannot be built; exporting needs a Tokio runtime,
 /// so call it inside one (for example under `Runtime::enter`).
@@ -79,9 +84,16 @@ pub fn init(
     filter: &str,
     otlp_endpoint: Option<&str>,
 ) -> Result<Telemetry, String> {
-    let filter = EnvFilter::builder()
+    let mut directives = EnvFilter::builder()
         .parse(filter)
         .map_err(|e| format!("invalid value '{filter}' for --log (CHATMESH_LOG): {e}"))?;
+    for quiet in QUIET_DEPENDENCIES {
+        // Unless the operator named the target, its chatter stays out of the default log.
+        if !filter.contains(quiet.split('=').next().unwrap_or(quiet)) {
+            directives = directives.add_directive(quiet.parse().expect("a valid directive"));
+        }
+    }
+    let filter = directives;
     let mut layers: Vec<BoxedLayer> = vec![logs::layer(format, filter)];
     let provider = match otlp_endpoint {
         Some(endpoint) => {

@@ -218,7 +218,7 @@ impl State for Turn {
                     "rule": explanation.map(|e| e.rule.clone()),
                     "backend_address": r.backend_address,
                     "attempts": r.attempts,
-                    "has_content": respond::has_content(r),
+                    "has_content": respond::has_content(r, f32::NEG_INFINITY),
                 })
             }
             TurnUpdate::Degraded(d) => json!({
@@ -330,7 +330,11 @@ fn entity_pair(turn: &Turn) -> Option<(String, String)> {
 }
 
 /// Builds the default workflow around `router`.
-pub(crate) fn build(router: Arc<dyn RouterClient>, route_timeout: Duration) -> Compiled<Turn> {
+pub(crate) fn build(
+    router: Arc<dyn RouterClient>,
+    route_timeout: Duration,
+    min_relevance: f32,
+) -> Compiled<Turn> {
     Graph::new()
         .node_fn(UNDERSTAND, |turn: &Turn| {
             ready(TurnUpdate::Understood(understand::understand(
@@ -363,15 +367,18 @@ pub(crate) fn build(router: Arc<dyn RouterClient>, route_timeout: Duration) -> C
                 fallback: false,
             })
         })
-        .node_fn(FALLBACK, |turn: &Turn| {
+        .node_fn(FALLBACK, move |turn: &Turn| {
             let entity = entity_pair(turn);
             let entity = entity.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
             let text = match (&turn.degraded, &turn.routed) {
                 (Some(d), _) => respond::degraded_reply(d, entity),
-                (None, Some(r)) => respond::nothing_found(
-                    Target::try_from(r.target).unwrap_or(Target::Unspecified),
-                    entity,
-                ),
+                (None, Some(r)) => match respond::irrelevant(r, min_relevance) {
+                    Some(best) => respond::dont_know(best, min_relevance),
+                    None => respond::nothing_found(
+                        Target::try_from(r.target).unwrap_or(Target::Unspecified),
+                        entity,
+                    ),
+                },
                 (None, None) => "I could not work out an answer to that.".into(),
             };
             ready(TurnUpdate::Replied {
@@ -384,12 +391,16 @@ pub(crate) fn build(router: Arc<dyn RouterClient>, route_timeout: Duration) -> C
         })
         .edge(START, UNDERSTAND)
         .edge(UNDERSTAND, ROUTE)
-        .conditional_edge(ROUTE, &[RESPOND, FALLBACK], |turn: &Turn| {
-            match &turn.routed {
-                Some(r) if turn.degraded.is_none() && respond::has_content(r) => RESPOND,
+        .conditional_edge(
+            ROUTE,
+            &[RESPOND, FALLBACK],
+            move |turn: &Turn| match &turn.routed {
+                Some(r) if turn.degraded.is_none() && respond::has_content(r, min_relevance) => {
+                    RESPOND
+                }
                 _ => FALLBACK,
-            }
-        })
+            },
+        )
         .edge(RESPOND, END)
         .edge(FALLBACK, END)
         .step_limit(8)

@@ -46,7 +46,7 @@ fn chatbot(answer: Answer) -> (Chatbot, Arc<FakeRouter>) {
         answer,
     });
     let sessions = Arc::new(MemorySessions::new(Duration::from_secs(60), 100));
-    let bot = Chatbot::new(router.clone(), Duration::from_secs(1), sessions);
+    let bot = Chatbot::new(router.clone(), Duration::from_secs(1), 0.225, sessions);
     (bot, router)
 }
 
@@ -323,4 +323,33 @@ async fn events_follow_the_workflow_in_order() {
             .unwrap()
             .contains("Grace Hopper")
     );
+}
+
+#[tokio::test]
+async fn documents_below_the_relevance_threshold_are_an_honest_i_dont_know() {
+    let (bot, _) = chatbot(Box::new(|_| {
+        Ok(RouteResponse {
+            target: Target::Vector as i32,
+            result: Some(RouteResult::VectorSearch(SearchResponse {
+                hits: vec![SearchHit {
+                    id: "doc-004".into(),
+                    score: 0.13,
+                    text: Some("How do I roll back a deployment? Run the rollback job.".into()),
+                    ..Default::default()
+                }],
+                search_time: None,
+            })),
+            ..Default::default()
+        })
+    }));
+    let r = bot.chat(input("hi"), None, None).await.unwrap();
+    assert!(r.fallback, "{}", r.answer);
+    assert!(r.answer.starts_with("I don't know."), "{}", r.answer);
+    assert!(
+        r.answer.contains("doc-004") && r.answer.contains("0.13"),
+        "{}",
+        r.answer
+    );
+    assert!(!r.answer.contains("roll back"), "{}", r.answer);
+    assert!(r.sources.is_empty());
 }

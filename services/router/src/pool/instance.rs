@@ -13,6 +13,9 @@ use tonic::transport::Channel;
 use super::breaker::{Breaker, BreakerSettings};
 use super::layers::{InstanceService, instance_service};
 
+/// Failed health checks of a backend that never served before it is worth a warning (at the
+/// default 250 ms retry interval, about ten seconds).
+const STILL_NOT_SERVING_CHECKS: u32 = 40;
 /// The live state of one address, shared by the pool, its health watcher and its breaker layer.
 #[derive(Debug)]
 pub(crate) struct InstanceState {
@@ -128,6 +131,9 @@ impl Instance {
     }
 
     /// The health watcher heard a status.
+    ///
+    /// Logs: a backend that stops serving is a warning; one that has not served yet is waited
+    /// for quietly until [`STILL_NOT_SERVING_CHECKS`] checks failed.
     pub(super) fn set_health(&self, health: HealthStatus, error: Option<String>) {
         let mut state = self.state();
         let was = state.health;
@@ -135,10 +141,8 @@ impl Instance {
         state.last_check = Some(SystemTime::now());
         match error {
             Some(error) => {
-                if was != HealthStatus::NotServing {
-                    tracing::warn!(address = %self.address, %error, "backend address unhealthy");
-                }
                 state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+                self.log_failure(was, state.consecutive_failures, &error);
                 state.last_error = error;
             }
             None if health == HealthStatus::Serving && was != HealthStatus::Serving => {
@@ -149,6 +153,25 @@ impl Instance {
                 state.last_error.clear();
             }
             None => {}
+        }
+    }
+
+    /// A backend that never served yet is usually starting (backends and router come up
+    /// together): worth a warning only once it has kept us waiting.
+    fn log_failure(&self, was: HealthStatus, failures: u32, error: &str) {
+        let (warn, message) = match was {
+            HealthStatus::Serving => (true, "backend address unhealthy"),
+            _ if failures == STILL_NOT_SERVING_CHECKS => {
+                (true, "backend address still not serving")
+            }
+            HealthStatus::Unknown => (false, "waiting for backend address to serve"),
+            _ => return,
+        };
+        let address = &self.address;
+        if warn {
+            tracing::warn!(%address, %error, failures, "{message}");
+        } else {
+            tracing::info!(%address, %error, "{message}");
         }
     }
 

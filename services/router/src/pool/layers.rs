@@ -184,9 +184,15 @@ fn unavailable(address: &str, error: BoxError) -> BoxError {
         return error;
     }
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
-    let mut chain = Vec::new();
+    let mut chain: Vec<String> = Vec::new();
     while let Some(e) = source {
-        chain.push(e.to_string());
+        // Some errors already print their source ("tcp connect error: ..."); say it once.
+        let text = e.to_string();
+        match chain.last_mut() {
+            Some(last) if last.contains(&text) => {}
+            Some(last) if text.contains(last.as_str()) => *last = text,
+            _ => chain.push(text),
+        }
         source = e.source();
     }
     Box::new(Status::unavailable(format!(

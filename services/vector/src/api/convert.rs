@@ -5,7 +5,6 @@
 use chatmesh_proto::vector as pb;
 use chatmesh_runtime::page_token::{self, Fields, PageTokenError};
 
-use crate::embed;
 use crate::error::{Result, invalid};
 use crate::model::{
     Bounds, CollectionSpec, DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, DEFAULT_M, Filter,
@@ -29,7 +28,7 @@ const MAX_IN_VALUES: usize = 1024;
 const MAX_FILTER_KEY_BYTES: usize = 128;
 
 /// A create request's fields, checked (zero means "the default", as the contract says). The
-/// embedder is checked against this server's embedders by the domain.
+/// embedder (empty: the server's default) is resolved by the domain, which knows the embedders.
 pub(crate) fn collection_spec(
     request: &pb::CreateCollectionRequest,
     now: (i64, i32),
@@ -57,18 +56,13 @@ pub(crate) fn collection_spec(
         1..=4096,
         "hnsw_config.ef_search",
     )?;
-    let embedder = if request.embedder.is_empty() {
-        embed::HASHING_V1
-    } else {
-        &request.embedder
-    };
     Ok(CollectionSpec {
         name: request.name.clone(),
         dimension: dimension as usize,
         metric,
         params: HnswParams { m, ef_construction },
         ef_search,
-        embedder: embedder.to_owned(),
+        embedder: request.embedder.clone(),
         create_time: now,
     })
 }

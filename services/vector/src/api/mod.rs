@@ -14,7 +14,7 @@ use tonic::{Request, Response, Status, Streaming};
 pub(crate) use convert::Limits;
 use status::status;
 
-use crate::embed;
+use crate::embed::{self, Embedders};
 use crate::error::invalid;
 use crate::model::{MAX_TEXT_BYTES, check_id, check_name};
 use crate::vectors::Vectors;
@@ -321,9 +321,12 @@ impl VectorService for VectorApi {
                     .await
                     .map_err(status)?
             }
-            Some(pb::embed_text_request::Source::Embedder(name)) => {
-                embed_with(&name, request.dimension, &request.texts)?
-            }
+            Some(pb::embed_text_request::Source::Embedder(name)) => embed_with(
+                self.vectors()?.embedders(),
+                &name,
+                request.dimension,
+                &request.texts,
+            )?,
         };
         let dimension = vectors.first().map_or(0, Vec::len) as i32;
         Ok(Response::new(pb::EmbedTextResponse {
@@ -333,6 +336,23 @@ impl VectorService for VectorApi {
                 .collect(),
             embedder,
             dimension,
+        }))
+    }
+
+    async fn reembed_collection(
+        &self,
+        request: Request<pb::ReembedCollectionRequest>,
+    ) -> Result<Response<pb::ReembedCollectionResponse>, Status> {
+        let request = request.into_inner();
+        check_collection(&request.collection, "collection")?;
+        let (info, count) = self
+            .vectors()?
+            .reembed(&request.collection, &request.embedder)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ReembedCollectionResponse {
+            collection: Some(convert::collection(&info)),
+            reembedded_count: count as i64,
         }))
     }
 
@@ -356,6 +376,7 @@ impl VectorService for VectorApi {
 
 /// EmbedText with a named embedder (no collection).
 fn embed_with(
+    embedders: &Embedders,
     name: &str,
     dimension: i32,
     texts: &[String],
@@ -369,7 +390,8 @@ fn embed_with(
         }
         d => d as usize,
     };
-    let embedder = embed::by_name(name, dimension)
+    let embedder = embedders
+        .resolve(name, dimension)
         .map_err(status)?
         .ok_or_else(|| invalid(format!("embedder: '{name}' does not embed text")))
         .map_err(status)?;

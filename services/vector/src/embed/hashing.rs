@@ -43,6 +43,10 @@ impl Embedder for HashingEmbedder {
         HASHING_V1
     }
 
+    fn dimension(&self) -> Option<usize> {
+        None
+    }
+
     fn embed(&self, text: &str) -> Vec<f32> {
         let mut vector = vec![0.0f32; self.dimension];
         let normalised: String = text

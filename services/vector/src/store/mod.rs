@@ -65,6 +65,9 @@ pub(crate) struct Found {
     pub(crate) text: Option<String>,
 }
 
+/// Computes an object's new vector for [`VectorStore::reembed`] (an error names the object).
+pub(crate) type Reembedder = Arc<dyn Fn(&Object) -> Result<Vec<f32>> + Send + Sync>;
+
 /// Storage of vector collections. Every method is atomic: a failed write changed nothing.
 #[tonic::async_trait]
 pub(crate) trait VectorStore: Send + Sync + 'static {
@@ -85,6 +88,15 @@ pub(crate) trait VectorStore: Send + Sync + 'static {
     async fn delete(&self, collection: &str, ids: Vec<String>) -> Result<u64>;
     /// The `k` nearest objects matching the filter, best first (score descending, then id).
     async fn search(&self, query: SearchQuery) -> Result<Vec<Found>>;
+    /// Replaces every object's vector with what `embed` computes from it and records `embedder`
+    /// on the collection, atomically (objects written meanwhile wait or are included); returns
+    /// the collection afterwards and how many objects were re-embedded.
+    async fn reembed(
+        &self,
+        collection: &str,
+        embedder: String,
+        embed: Reembedder,
+    ) -> Result<(CollectionInfo, u64)>;
     /// Rebuilds a collection's index without tombstones; returns how many were dropped.
     async fn compact(&self, collection: &str) -> Result<u64>;
     /// Makes the next start fast (a snapshot); called on graceful shutdown.

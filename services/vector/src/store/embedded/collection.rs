@@ -100,6 +100,11 @@ impl Collection {
         self.full_scan_floats = floats;
     }
 
+    /// Records the embedder that built the vectors from now on (a re-embedding).
+    pub(crate) fn set_embedder(&mut self, embedder: String) {
+        self.spec.embedder = embedder;
+    }
+
     /// The collection's description.
     pub fn spec(&self) -> &CollectionSpec {
         &self.spec

@@ -30,9 +30,9 @@ use parking_lot::{Mutex, RwLock};
 
 pub use collection::Collection;
 pub(crate) use collection::FULL_SCAN_FLOATS;
-use records::{DeleteOp, LogEntry, Op, UpsertOp};
+use records::{DeleteOp, LogEntry, Op, ReembedOp, UpsertOp};
 
-use super::{CollectionInfo, Found, SearchQuery};
+use super::{CollectionInfo, Found, Reembedder, SearchQuery};
 use crate::error::{Result, VectorError};
 use crate::model::{CollectionSpec, Object, UpsertCounts};
 use crate::wire;
@@ -281,6 +281,39 @@ impl EmbeddedStore {
             .collect())
     }
 
+    fn reembed(
+        &self,
+        collection: &str,
+        embedder: String,
+        embed: &Reembedder,
+    ) -> Result<(CollectionInfo, u64)> {
+        let done = {
+            let cell = self.cell(collection)?;
+            let mut state = cell.state.write();
+            let objects = state
+                .objects()
+                .map(|(_, object)| {
+                    Ok(Object {
+                        vector: embed(object)?,
+                        ..object.clone()
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            state.check_vectors(&objects)?;
+            let op = Op::Reembed(ReembedOp {
+                collection: collection.to_owned(),
+                embedder,
+                objects: objects.iter().cloned().map(wire::object_to_pb).collect(),
+            });
+            self.append(op.clone())?;
+            cell.journal(&op);
+            apply(&mut state, op);
+            (info(&state), objects.len() as u64)
+        };
+        self.snapshot_if_due();
+        Ok(done)
+    }
+
     fn compact(&self, collection: &str) -> Result<u64> {
         let cell = self.cell(collection)?;
         // Copy the live objects and start journaling writes; writes and reads go on meanwhile.
@@ -337,6 +370,16 @@ fn apply(collection: &mut Collection, op: Op) {
         Op::Delete(delete) => {
             collection.apply_delete(&delete.ids);
         }
+        Op::Reembed(reembed) => {
+            collection.set_embedder(reembed.embedder);
+            collection.apply_upsert(
+                reembed
+                    .objects
+                    .into_iter()
+                    .map(wire::object_from_pb)
+                    .collect(),
+            );
+        }
         Op::CreateCollection(_) | Op::DeleteCollection(_) => {}
     }
 }
@@ -357,6 +400,7 @@ fn replay(collections: &mut BTreeMap<String, Collection>, op: Op) -> Result<()> 
         }
         Op::Upsert(upsert) => upsert.collection.clone(),
         Op::Delete(delete) => delete.collection.clone(),
+        Op::Reembed(reembed) => reembed.collection.clone(),
     };
     apply(
         collections.get_mut(&name).ok_or_else(|| missing(&name))?,

@@ -25,7 +25,7 @@ pub(super) struct LogEntry {
     #[prost(uint64, tag = "1")]
     pub(super) lsn: u64,
     /// The write.
-    #[prost(oneof = "Op", tags = "2, 3, 4, 5")]
+    #[prost(oneof = "Op", tags = "2, 3, 4, 5, 6")]
     pub(super) op: Option<Op>,
 }
 
@@ -44,6 +44,23 @@ pub(super) enum Op {
     /// Objects deleted by id.
     #[prost(message, tag = "5")]
     Delete(DeleteOp),
+    /// Every object with its new vector, and the embedder that computed them.
+    #[prost(message, tag = "6")]
+    Reembed(ReembedOp),
+}
+
+/// A collection re-embedded.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(super) struct ReembedOp {
+    /// The collection.
+    #[prost(string, tag = "1")]
+    pub(super) collection: String,
+    /// The embedder recorded from now on.
+    #[prost(string, tag = "2")]
+    pub(super) embedder: String,
+    /// The objects with their new vectors.
+    #[prost(message, repeated, tag = "3")]
+    pub(super) objects: Vec<pb::VectorObject>,
 }
 
 /// Objects written to one collection.

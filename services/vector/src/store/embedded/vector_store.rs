@@ -6,7 +6,7 @@
 use super::EmbeddedStore;
 use crate::error::{Result, VectorError};
 use crate::model::{CollectionSpec, Object, UpsertCounts};
-use crate::store::{CollectionInfo, Found, SearchQuery, VectorStore};
+use crate::store::{CollectionInfo, Found, Reembedder, SearchQuery, VectorStore};
 
 impl EmbeddedStore {
     /// Runs a blocking call on a clone of the store, off the async threads.
@@ -60,6 +60,17 @@ impl VectorStore for EmbeddedStore {
 
     async fn search(&self, query: SearchQuery) -> Result<Vec<Found>> {
         EmbeddedStore::search(self, &query)
+    }
+
+    async fn reembed(
+        &self,
+        collection: &str,
+        embedder: String,
+        embed: Reembedder,
+    ) -> Result<(CollectionInfo, u64)> {
+        let collection = collection.to_owned();
+        self.blocking(move |store| store.reembed(&collection, embedder, &embed))
+            .await
     }
 
     async fn compact(&self, collection: &str) -> Result<u64> {
