@@ -13,6 +13,8 @@
 //! - [`certs`]: a test CA and the certificates it issues, for mTLS tests.
 //! - [`log`]: a captured log, to check what a service logged (and that no secret was).
 //! - [`otlp`]: an OTLP trace collector inside the test process.
+//! - [`postgres`]: a database of its own per test on the server `CHATMESH_TEST_POSTGRES_URL`
+//!   names, and taking it away and back for outage tests.
 
 #![warn(unreachable_pub)]
 
@@ -22,5 +24,6 @@ pub mod grpc;
 pub mod log;
 pub mod otlp;
 pub mod ports;
+pub mod postgres;
 pub mod process;
 pub mod serve;

@@ -11,8 +11,10 @@
 //! nodes) on `workflow_engine/` (a small LangGraph-like engine: build, validate, run); the nodes
 //! use `understand.rs` (normalise, prefix hints, entities, references), `router_client.rs` (the
 //! router service's client) and `respond.rs` (cited answers, fallback replies). `store/` keeps
-//! sessions behind the async `SessionStore` trait (in memory today), in the words of
-//! `conversation.rs`; `error.rs` is the domain error.
+//! sessions behind the async `SessionStore` trait, in the words of `conversation.rs`: in this
+//! process's memory by default, or in PostgreSQL (`--session-url`) shared by every replica;
+//! `lifecycle.rs` keeps health in step with that database and sweeps expired sessions.
+//! `error.rs` is the domain error.
 
 #![warn(unreachable_pub)]
 
@@ -20,6 +22,7 @@ mod api;
 mod chat;
 mod conversation;
 mod error;
+mod lifecycle;
 mod respond;
 mod router_client;
 mod store;
@@ -31,8 +34,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chatmesh_proto::chat::chat_service_server::{ChatServiceServer, SERVICE_NAME};
+use chatmesh_runtime::auth::Secret;
 use chatmesh_runtime::channel::ClientArgs;
-use chatmesh_runtime::config::ConfigError;
+use chatmesh_runtime::config::{ConfigError, parse_duration};
 use chatmesh_runtime::{
     CancellationToken, EdgeArgs, GrpcServer, ServeError, ServerArgs, ServiceConfig, ServiceInfo,
 };
@@ -86,12 +90,48 @@ pub struct Config {
     pub min_relevance: f32,
     /// How long an unused session is kept.
     #[arg(long, env = "CHATMESH_SESSION_TTL", value_name = "DURATION",
-          default_value = "30m", value_parser = chatmesh_runtime::config::parse_duration)]
+          default_value = "30m", value_parser = parse_duration)]
     pub session_ttl: Duration,
     /// Most sessions kept in memory; the least recently used go first.
     #[arg(long, env = "CHATMESH_MAX_SESSIONS", value_name = "N", default_value_t = 100_000,
           value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub max_sessions: u64,
+    /// Keep sessions in PostgreSQL (`postgres://USER:PASS@HOST/DB`), shared by every chatbot
+    /// replica; unset, they live in this process's memory. Prefer the environment variable: a
+    /// flag's value shows in the process list.
+    #[arg(long, env = "CHATMESH_SESSION_URL", value_name = "URL", hide_env_values = true)]
+    pub session_url: Option<Secret>,
+    /// PostgreSQL sessions: the most connections to the database.
+    #[arg(long, env = "CHATMESH_SESSION_DB_MAX_CONNECTIONS", value_name = "N",
+          default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub session_db_max_connections: u32,
+    /// PostgreSQL sessions: the longest a call waits for a connection, and for its statement's
+    /// answer, before it answers UNAVAILABLE.
+    #[arg(long, env = "CHATMESH_SESSION_DB_TIMEOUT", value_name = "DURATION",
+          default_value = "2s", value_parser = parse_duration)]
+    pub session_db_timeout: Duration,
+    /// PostgreSQL sessions: how often the database is probed; a lost database makes health
+    /// NOT_SERVING until a probe reaches it again.
+    #[arg(long, env = "CHATMESH_SESSION_DB_PROBE_INTERVAL", value_name = "DURATION",
+          default_value = "1s", value_parser = parse_duration)]
+    pub session_db_probe_interval: Duration,
+    /// How often sessions unused for longer than --session-ttl are deleted.
+    #[arg(long, env = "CHATMESH_SESSION_SWEEP_INTERVAL", value_name = "DURATION",
+          default_value = "1m", value_parser = parse_duration)]
+    pub session_sweep_interval: Duration,
+}
+
+impl Config {
+    /// How the session store is set up.
+    fn store_settings(&self) -> store::Settings {
+        store::Settings {
+            ttl: self.session_ttl,
+            max_sessions: usize::try_from(self.max_sessions).unwrap_or(usize::MAX),
+            url: self.session_url.clone(),
+            max_connections: self.session_db_max_connections,
+            timeout: self.session_db_timeout,
+        }
+    }
 }
 
 impl ServiceConfig for Config {
@@ -101,6 +141,35 @@ impl ServiceConfig for Config {
 
     fn validate(&mut self) -> Result<(), ConfigError> {
         self.edge.validate()?;
+        if let Some(url) = &self.session_url {
+            store::check_url(url.expose()).map_err(|reason| ConfigError {
+                setting: "--session-url (CHATMESH_SESSION_URL)".into(),
+                value: store::redacted(url.expose()),
+                reason,
+            })?;
+        }
+        for (setting, value) in [
+            (
+                "--session-db-probe-interval (CHATMESH_SESSION_DB_PROBE_INTERVAL)",
+                self.session_db_probe_interval,
+            ),
+            (
+                "--session-sweep-interval (CHATMESH_SESSION_SWEEP_INTERVAL)",
+                self.session_sweep_interval,
+            ),
+            (
+                "--session-db-timeout (CHATMESH_SESSION_DB_TIMEOUT)",
+                self.session_db_timeout,
+            ),
+        ] {
+            if value.is_zero() {
+                return Err(ConfigError {
+                    setting: setting.into(),
+                    value: "0s".into(),
+                    reason: "must be more than zero".into(),
+                });
+            }
+        }
         chatmesh_runtime::channel::check_addr(
             &self.router_addr,
             "--router-addr (CHATMESH_ROUTER_ADDR)",
@@ -132,11 +201,13 @@ pub async fn serve_on(
     }
     let channel = chatmesh_runtime::channel::connect_traced(&config.router_addr, &client)
         .map_err(|e| ServeError::Startup(e.to_string()))?;
+    let store = store::open(&config.store_settings())
+        .map_err(|e| ServeError::Startup(e.to_string()))?;
     let chatbot = Arc::new(chat::Chatbot::new(
         Arc::new(router_client::GrpcRouterClient::new(channel)),
         config.route_timeout,
         config.min_relevance,
-        store::open(&config),
+        Arc::clone(&store.sessions),
     ));
     let api = ChatServiceServer::new(api::ChatApi::new(Arc::clone(&chatbot)))
         .max_decoding_message_size(config.server.max_message_bytes as usize);
@@ -148,6 +219,25 @@ pub async fn serve_on(
             [format!("/{SERVICE_NAME}/"), api::http::CHAT_PATH.into()],
             &config.edge,
         )?;
-    server.health().set_serving().await;
-    server.serve(listener, shutdown).await
+    let health = server.health();
+    let plan = lifecycle::Plan {
+        probe_interval: config.session_db_probe_interval,
+        sweep_interval: config.session_sweep_interval,
+    };
+    let stop = shutdown.child_token();
+    let serving = async {
+        let served = server.serve(listener, stop.clone()).await;
+        stop.cancel();
+        served
+    };
+    let living = async {
+        let lived = lifecycle::run(store.sessions, store.database, health, plan, stop.clone()).await;
+        if lived.is_err() {
+            stop.cancel();
+        }
+        lived
+    };
+    let (served, lived) = tokio::join!(serving, living);
+    lived.map_err(ServeError::Startup)?;
+    served
 }

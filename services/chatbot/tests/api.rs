@@ -1,128 +1,28 @@
 //! The chatbot over real sockets, in front of a stand-in router (a real gRPC server on
 //! loopback that answers Route from a table): Chat, ChatStream, GetSession and DeleteSession
 //! over gRPC; `POST /v1/chat`, `/openapi.json` and the web page over HTTP/1.1 on the same port;
-//! and the fallback answers when the router is down.
+//! and the fallback answers when the router is down. The stand-in router is in `common`.
+
+mod common;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use chatmesh_proto::chat::chat_service_client::ChatServiceClient;
 use chatmesh_proto::chat::{
     ChatRequest, ChatStreamRequest, DeleteSessionRequest, EventKind, GetSessionRequest, SourceKind,
     chat_stream_response,
 };
-use chatmesh_proto::relational::{GetOrderResponse, Order, OrderStatus};
-use chatmesh_proto::router::router_service_server::{RouterService, RouterServiceServer};
-use chatmesh_proto::router::{
-    Decision, RouteExplanation, RouteHints, RouteRequest, RouteResponse, Target, route_response,
-};
+use chatmesh_proto::router::{RouteHints, Target};
 use chatmesh_runtime::CancellationToken;
+use common::{ask, client};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tonic::transport::Channel;
-use tonic::{Code, Request, Response, Status};
+use tokio::net::TcpStream;
+use tonic::Code;
 
-/// Answers order questions with one order; anything else is an unavailable graph.
-struct StandInRouter;
-
-#[tonic::async_trait]
-impl RouterService for StandInRouter {
-    async fn route(
-        &self,
-        request: Request<RouteRequest>,
-    ) -> Result<Response<RouteResponse>, Status> {
-        let query = request.into_inner().query;
-        let Some(id) = query
-            .split(|c: char| !c.is_ascii_digit())
-            .find_map(|d| d.parse::<i64>().ok())
-        else {
-            return Err(Status::unavailable("graph: no healthy address"));
-        };
-        Ok(Response::new(RouteResponse {
-            target: Target::Relational as i32,
-            result: Some(route_response::Result::RelationalOrder(GetOrderResponse {
-                order: Some(Order {
-                    id,
-                    customer: "Ada Lovelace".into(),
-                    product: "usb-c dock".into(),
-                    quantity: 1,
-                    status: OrderStatus::Paid as i32,
-                    total_cents: 15_900,
-                    ..Default::default()
-                }),
-            })),
-            explanation: Some(RouteExplanation {
-                decision: Decision::Rule as i32,
-                rule: "order_id_pattern".into(),
-                confidence: 0.95,
-                reason: "an order id".into(),
-                entities: [("order_id".to_owned(), id.to_string())].into(),
-            }),
-            backend_address: "http://127.0.0.1:1".into(),
-            attempts: 1,
-        }))
-    }
-}
-
-async fn listener() -> (TcpListener, SocketAddr) {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    (l, addr)
-}
-
-/// A stand-in router and a chatbot in front of it; returns the chatbot's address.
+/// A stand-in router (or none) and a chatbot in front of it; returns the chatbot's address.
 async fn start(router_up: bool, shutdown: &CancellationToken) -> SocketAddr {
-    let (router_listener, router_addr) = listener().await;
-    if router_up {
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            tonic::transport::Server::builder()
-                .add_service(RouterServiceServer::new(StandInRouter))
-                .serve_with_incoming_shutdown(
-                    tokio_stream::wrappers::TcpListenerStream::new(router_listener),
-                    shutdown.cancelled_owned(),
-                )
-                .await
-        });
-    } else {
-        drop(router_listener);
-    }
-    let router = format!("http://{router_addr}");
-    let config: chatmesh_chatbot::Config = chatmesh_runtime::cli::parse_config(
-        &chatmesh_chatbot::INFO,
-        [
-            "chatmesh-chatbot",
-            "--router-addr",
-            router.as_str(),
-            "--connect-timeout",
-            "1s",
-        ],
-    )
-    .expect("valid config");
-    let (chatbot_listener, chatbot_addr) = listener().await;
-    tokio::spawn(chatmesh_chatbot::serve_on(
-        config,
-        chatbot_listener,
-        shutdown.clone(),
-    ));
-    chatbot_addr
-}
-
-async fn client(addr: SocketAddr) -> ChatServiceClient<Channel> {
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    ChatServiceClient::new(channel)
-}
-
-fn ask(session: &str, message: &str) -> ChatRequest {
-    ChatRequest {
-        session_id: session.into(),
-        message: message.into(),
-        hints: None,
-    }
+    let router = common::router(router_up, shutdown).await;
+    common::chatbot(&router, &[], shutdown).await
 }
 
 #[tokio::test]

@@ -23,3 +23,42 @@ fn message_limit_below_the_minimum() {
 fn help_shows_the_default_port() {
     assert!(help_text(BIN).contains("0.0.0.0:50051"));
 }
+
+#[test]
+fn a_session_url_that_is_not_postgres_is_refused_without_its_password() {
+    let line = config_error_line(
+        BIN,
+        &[],
+        &[("CHATMESH_SESSION_URL", "mysql://chat:s3cret@db:3306/chat")],
+    );
+    assert!(
+        line.contains("--session-url") && line.contains("expected postgres://"),
+        "{line}"
+    );
+    assert!(!line.contains("s3cret"), "the password leaked: {line}");
+    let line = config_error_line(
+        BIN,
+        &["--session-url", "postgres://chat:s3cret@db:port/chat"],
+        &[],
+    );
+    assert!(line.contains("--session-url"), "{line}");
+    assert!(!line.contains("s3cret"), "the password leaked: {line}");
+}
+
+#[test]
+fn session_intervals_must_be_positive() {
+    let line = config_error_line(BIN, &["--session-sweep-interval", "0s"], &[]);
+    assert!(line.contains("--session-sweep-interval"), "{line}");
+}
+
+#[test]
+fn help_hides_the_session_url_from_the_environment() {
+    let output = std::process::Command::new(BIN)
+        .arg("--help")
+        .env("CHATMESH_SESSION_URL", "postgres://chat:s3cret@db/chat")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("CHATMESH_SESSION_URL"), "{help}");
+    assert!(!help.contains("s3cret"), "{help}");
+}

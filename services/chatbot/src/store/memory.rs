@@ -1,7 +1,8 @@
 //! Sessions in this process's memory (the default store): [`MemorySessions`] keeps at most
 //! `max_sessions` sessions, each for `ttl` after its last use, and evicts the least recently
 //! used when full. One lock guards the map and the recency index; every operation is a few map
-//! updates, so the async trait answers inline.
+//! updates, so the async trait answers inline. An expired session is dropped when it is next
+//! touched, or by the periodic sweep, which walks the recency index from the oldest end.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
@@ -9,7 +10,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio::time::Instant;
 
-use super::{MAX_TURNS, SessionStore, StoreError};
+use super::{Clock, MAX_TURNS, SessionStore, StoreError};
 use crate::conversation::{Entity, Session, TurnRecord as Turn};
 
 struct Entry {
@@ -63,26 +64,37 @@ impl Inner {
     }
 }
 
+/// Sessions a sweep drops per hold of the lock, so that chats never wait long behind it.
+const SWEEP_BATCH: usize = 1024;
+
 /// Sessions in this process's memory.
 pub(crate) struct MemorySessions {
     inner: Mutex<Inner>,
     ttl: Duration,
     max_sessions: usize,
+    clock: Clock,
 }
 
 impl MemorySessions {
     /// A store keeping up to `max_sessions` sessions, each for `ttl` after its last use.
+    #[cfg(test)]
     pub(crate) fn new(ttl: Duration, max_sessions: usize) -> Self {
+        Self::with_clock(ttl, max_sessions, Clock::default())
+    }
+
+    /// [`MemorySessions::new`] reading the time from `clock`.
+    pub(crate) fn with_clock(ttl: Duration, max_sessions: usize, clock: Clock) -> Self {
         Self {
             inner: Mutex::new(Inner::default()),
             ttl,
             max_sessions: max_sessions.max(1),
+            clock,
         }
     }
 
     /// Sessions currently held (expired ones may still count until touched or evicted).
     #[cfg(test)]
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.inner.lock().sessions.len()
     }
 
@@ -139,12 +151,35 @@ impl MemorySessions {
         inner.remove(session_id);
         existed
     }
+
+    /// Drops expired sessions, least recently used first, until it meets a live one.
+    fn sweep_at(&self, now: Instant) -> u64 {
+        let mut gone = 0;
+        loop {
+            let mut inner = self.inner.lock();
+            for _ in 0..SWEEP_BATCH {
+                let Some((_, oldest)) = inner.recency.first_key_value() else {
+                    return gone;
+                };
+                let expired = inner
+                    .sessions
+                    .get(oldest)
+                    .is_none_or(|e| now.duration_since(e.last_used) >= self.ttl);
+                if !expired {
+                    return gone;
+                }
+                let oldest = oldest.clone();
+                inner.remove(&oldest);
+                gone += 1;
+            }
+        }
+    }
 }
 
 #[tonic::async_trait]
 impl SessionStore for MemorySessions {
     async fn last_entity(&self, session_id: &str) -> Result<Option<Entity>, StoreError> {
-        Ok(self.last_entity_at(session_id, Instant::now()))
+        Ok(self.last_entity_at(session_id, self.clock.instant()))
     }
 
     async fn record(
@@ -153,16 +188,20 @@ impl SessionStore for MemorySessions {
         turn: Turn,
         entity: Option<Entity>,
     ) -> Result<(), StoreError> {
-        self.record_at(session_id, turn, entity, Instant::now());
+        self.record_at(session_id, turn, entity, self.clock.instant());
         Ok(())
     }
 
     async fn get(&self, session_id: &str) -> Result<Option<Session>, StoreError> {
-        Ok(self.get_at(session_id, Instant::now()))
+        Ok(self.get_at(session_id, self.clock.instant()))
     }
 
     async fn delete(&self, session_id: &str) -> Result<bool, StoreError> {
-        Ok(self.delete_at(session_id, Instant::now()))
+        Ok(self.delete_at(session_id, self.clock.instant()))
+    }
+
+    async fn sweep(&self) -> Result<u64, StoreError> {
+        Ok(self.sweep_at(self.clock.instant()))
     }
 }
 

@@ -1,24 +1,44 @@
 //! Where sessions live: each conversation's recent turns and the last entity it mentioned,
-//! behind the [`SessionStore`] trait so that a shared store (PostgreSQL, for several chatbot
-//! replicas) can replace the in-memory one. The trait is async and speaks the chatbot's own
-//! types ([`crate::conversation`]), so an implementation assumes neither memory nor protobuf.
-//! [`open`] picks the implementation from the configuration; [`memory`] is the only one today.
+//! behind the [`SessionStore`] trait. The trait is async and speaks the chatbot's own types
+//! ([`crate::conversation`]), so an implementation assumes neither memory nor protobuf.
+//!
+//! Two implementations, chosen by [`open`] from the configuration: [`memory`] (the default,
+//! this process's memory with a size bound) and [`postgres`] (`--session-url`: one database
+//! shared by every chatbot replica, so a follow-up may reach any of them). Both keep the same
+//! semantics, which `suite.rs` checks on each with one test body: a TTL since last use, the last
+//! [`MAX_TURNS`] turns, isolation per session id, and every concurrent turn recorded. A store
+//! kept outside the process also implements [`Database`], what `crate::lifecycle` needs to
+//! connect it, watch it and get it back.
 
+mod clock;
 mod memory;
+mod postgres;
+#[cfg(test)]
+mod suite;
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use chatmesh_runtime::auth::Secret;
 
 use crate::conversation::{Entity, Session, TurnRecord};
 
+pub(crate) use clock::Clock;
 pub(crate) use memory::MemorySessions;
 
 /// Turns kept per session (the contract says at most 100).
 pub(crate) const MAX_TURNS: usize = 100;
 
-/// The session store failed (an external store being down, for example).
+/// Why the session store could not answer.
 #[derive(Debug, thiserror::Error)]
-#[error("session store unavailable: {0}")]
-pub(crate) struct StoreError(pub(crate) String);
+pub(crate) enum StoreError {
+    /// The store cannot be reached now (lost, not connected yet, too slow): a retry may work.
+    #[error("session store unavailable: {0}")]
+    Unavailable(String),
+    /// The store refused the request for a reason a retry will not fix (a bug, a broken schema).
+    #[error("session store failed: {0}")]
+    Internal(String),
+}
 
 /// Where sessions live.
 #[tonic::async_trait]
@@ -41,13 +61,94 @@ pub(crate) trait SessionStore: Send + Sync + 'static {
 
     /// Deletes a session; returns whether it existed.
     async fn delete(&self, session_id: &str) -> Result<bool, StoreError>;
+
+    /// Deletes the sessions unused for longer than the TTL; returns how many went. Expired
+    /// sessions are never read even before a sweep: this frees their space.
+    async fn sweep(&self) -> Result<u64, StoreError>;
 }
 
-/// The session store the configuration asks for: sessions in this process's memory, each kept
-/// for `config.session_ttl` after its last use, at most `config.max_sessions` of them.
-pub(crate) fn open(config: &crate::Config) -> Arc<dyn SessionStore> {
-    Arc::new(MemorySessions::new(
-        config.session_ttl,
-        usize::try_from(config.max_sessions).unwrap_or(usize::MAX),
-    ))
+/// What `crate::lifecycle` needs from a store kept outside the process.
+#[tonic::async_trait]
+pub(crate) trait Database: Send + Sync + 'static {
+    /// The engine's name, for logs.
+    fn engine(&self) -> &'static str;
+
+    /// Opens (or reopens) the database and applies pending migrations. `Unavailable` when it
+    /// cannot be reached; `Internal` when it can but cannot be used (credentials, migrations).
+    async fn connect(&self) -> Result<(), StoreError>;
+
+    /// Whether the store is connected: while it is not, calls answer UNAVAILABLE at once.
+    fn is_connected(&self) -> bool;
+
+    /// Checks on a fresh connection that the database answers; a failure disconnects the store.
+    async fn probe(&self) -> Result<(), StoreError>;
+
+    /// Resolves when a call found the database misbehaving, so that a probe need not wait its
+    /// turn. The call itself never disconnects the store: only a probe decides that.
+    async fn trouble(&self);
+}
+
+/// Checks a `--session-url`: a `postgres://` (or `postgresql://`) URL that sqlx can use.
+pub(crate) fn check_url(url: &str) -> Result<(), String> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err("expected postgres://USER:PASS@HOST:PORT/DB".into());
+    }
+    postgres::check_url(url)
+}
+
+/// `url` without its credentials, for messages: `postgres://…@host/db`.
+pub(crate) fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}…{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// How sessions are kept, from the configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// How long an unused session is kept.
+    pub(crate) ttl: Duration,
+    /// In memory: the most sessions kept.
+    pub(crate) max_sessions: usize,
+    /// `postgres://…` to keep sessions in PostgreSQL; `None` for memory.
+    pub(crate) url: Option<Secret>,
+    /// PostgreSQL: the most connections.
+    pub(crate) max_connections: u32,
+    /// PostgreSQL: the longest wait for a connection, and for a statement's answer.
+    pub(crate) timeout: Duration,
+}
+
+/// The store, and what the lifecycle must keep connected (nothing for memory).
+pub(crate) struct Opened {
+    pub(crate) sessions: Arc<dyn SessionStore>,
+    pub(crate) database: Option<Arc<dyn Database>>,
+}
+
+/// The session store `settings` ask for, on the system's clock. A PostgreSQL store is not
+/// connected yet (see [`Database::connect`]); an unusable URL is an error.
+pub(crate) fn open(settings: &Settings) -> Result<Opened, StoreError> {
+    open_with(settings, Clock::default())
+}
+
+fn open_with(settings: &Settings, clock: Clock) -> Result<Opened, StoreError> {
+    Ok(match &settings.url {
+        Some(url) => {
+            let store = Arc::new(postgres::PgSessions::new(url, settings, clock)?);
+            Opened {
+                sessions: store.clone(),
+                database: Some(store),
+            }
+        }
+        None => Opened {
+            sessions: Arc::new(MemorySessions::with_clock(
+                settings.ttl,
+                settings.max_sessions,
+                clock,
+            )),
+            database: None,
+        },
+    })
 }
