@@ -99,7 +99,12 @@ pub struct Config {
     /// Keep sessions in PostgreSQL (`postgres://USER:PASS@HOST/DB`), shared by every chatbot
     /// replica; unset, they live in this process's memory. Prefer the environment variable: a
     /// flag's value shows in the process list.
-    #[arg(long, env = "CHATMESH_SESSION_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "CHATMESH_SESSION_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub session_url: Option<Secret>,
     /// PostgreSQL sessions: the most connections to the database.
     #[arg(long, env = "CHATMESH_SESSION_DB_MAX_CONNECTIONS", value_name = "N",
@@ -201,8 +206,8 @@ pub async fn serve_on(
     }
     let channel = chatmesh_runtime::channel::connect_traced(&config.router_addr, &client)
         .map_err(|e| ServeError::Startup(e.to_string()))?;
-    let store = store::open(&config.store_settings())
-        .map_err(|e| ServeError::Startup(e.to_string()))?;
+    let store =
+        store::open(&config.store_settings()).map_err(|e| ServeError::Startup(e.to_string()))?;
     let chatbot = Arc::new(chat::Chatbot::new(
         Arc::new(router_client::GrpcRouterClient::new(channel)),
         config.route_timeout,
@@ -231,7 +236,8 @@ pub async fn serve_on(
         served
     };
     let living = async {
-        let lived = lifecycle::run(store.sessions, store.database, health, plan, stop.clone()).await;
+        let lived =
+            lifecycle::run(store.sessions, store.database, health, plan, stop.clone()).await;
         if lived.is_err() {
             stop.cancel();
         }

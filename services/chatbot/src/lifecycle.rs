@@ -50,7 +50,10 @@ pub(crate) async fn run(
         return Ok(());
     }
     health.set_serving().await;
-    tracing::info!(engine = database.engine(), "session database ready; SERVING");
+    tracing::info!(
+        engine = database.engine(),
+        "session database ready; SERVING"
+    );
     tokio::join!(
         supervise(database, health, plan.probe_interval, stop),
         sweeping

@@ -46,10 +46,17 @@ async fn unavailable_at_once(addr: SocketAddr, session: &str) {
     let mut chat = client(addr).await;
     for _ in 0..3 {
         let started = Instant::now();
-        let status = chat.chat(ask(session, "status of order 7")).await.unwrap_err();
+        let status = chat
+            .chat(ask(session, "status of order 7"))
+            .await
+            .unwrap_err();
         assert_eq!(status.code(), Code::Unavailable, "{status:?}");
         assert!(status.message().contains("session"), "{status:?}");
-        assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
     }
     let status = chat
         .get_session(GetSessionRequest {

@@ -200,7 +200,11 @@ async fn sessions_expire_after_the_ttl_since_last_use(kind: Kind) {
     s.clock.advance(TTL);
     s.record("s", "new life", None).await;
     let session = s.store.get("s").await.unwrap().unwrap();
-    assert_eq!(session.turns.len(), 1, "nothing of the expired life is read");
+    assert_eq!(
+        session.turns.len(),
+        1,
+        "nothing of the expired life is read"
+    );
     assert_eq!(session.turns[0].user_message, "new life");
     assert_eq!(session.last_entity, None, "nor its entity");
     if let Some(db) = &s.db {
@@ -215,7 +219,11 @@ async fn sessions_are_isolated_by_id(kind: Kind) {
     s.record("A", "about Grace", person("Grace Hopper")).await;
     s.record("a:1", "nothing", None).await;
     assert_eq!(s.messages("a").await, ["about Ada"]);
-    assert_eq!(s.messages("A").await, ["about Grace"], "ids are case-sensitive");
+    assert_eq!(
+        s.messages("A").await,
+        ["about Grace"],
+        "ids are case-sensitive"
+    );
     assert_eq!(
         s.store.last_entity("A").await.unwrap(),
         person("Grace Hopper")
@@ -262,7 +270,10 @@ async fn concurrent_turns_of_one_session_are_all_recorded(kind: Kind) {
     assert_eq!(distinct.len(), MAX_TURNS, "no turn twice");
     s.record("many", "after", None).await;
     let messages = s.messages("many").await;
-    assert_eq!((messages.len(), messages.last()), (MAX_TURNS, Some(&"after".into())));
+    assert_eq!(
+        (messages.len(), messages.last()),
+        (MAX_TURNS, Some(&"after".into()))
+    );
 }
 
 async fn a_sweep_deletes_the_expired_sessions_only(kind: Kind) {
@@ -275,7 +286,11 @@ async fn a_sweep_deletes_the_expired_sessions_only(kind: Kind) {
     s.clock.advance(Duration::from_secs(30));
     s.record("fresh", "q", None).await;
     assert_eq!(s.held().await, 3);
-    assert_eq!(s.store.sweep().await.unwrap(), 1, "only 'old' is 60 s unused");
+    assert_eq!(
+        s.store.sweep().await.unwrap(),
+        1,
+        "only 'old' is 60 s unused"
+    );
     assert_eq!(s.held().await, 2);
     assert_eq!(s.store.get("old").await.unwrap(), None);
     assert_eq!(s.messages("renewed").await, ["q", "q"]);

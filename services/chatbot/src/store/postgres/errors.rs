@@ -52,15 +52,23 @@ pub(super) fn classify(err: &sqlx::Error) -> Failure {
 }
 
 /// Connection exceptions (class 08), administrator shutdown and crash recovery (57P01–57P03),
-/// too many connections (53300), a database that does not exist (3D000).
+/// too many connections (53300), a database that does not exist (3D000) or does not accept
+/// connections now (55000, `ALLOW_CONNECTIONS false` during maintenance).
 fn is_connection_trouble(code: &str) -> bool {
-    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "3D000")
+    code.starts_with("08")
+        || matches!(
+            code,
+            "57P01" | "57P02" | "57P03" | "53300" | "3D000" | "55000"
+        )
 }
 
 /// Serialization failure, deadlock, lock or statement timeout, out of memory or disk: this
 /// statement failed, the next may not.
 fn is_transient(code: &str) -> bool {
-    matches!(code, "40001" | "40P01" | "55P03" | "57014" | "53100" | "53200")
+    matches!(
+        code,
+        "40001" | "40P01" | "55P03" | "57014" | "53100" | "53200"
+    )
 }
 
 #[cfg(test)]
@@ -70,6 +78,7 @@ mod tests {
     #[test]
     fn codes_are_sorted() {
         assert!(is_connection_trouble("08006") && is_connection_trouble("57P01"));
+        assert!(is_connection_trouble("55000"));
         assert!(!is_connection_trouble("23505") && !is_connection_trouble("57014"));
         assert!(is_transient("57014") && is_transient("40P01") && !is_transient("42P01"));
     }
