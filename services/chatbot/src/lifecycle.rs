@@ -97,27 +97,31 @@ async fn supervise(
     let mut serving = true;
     let mut last_probe = Instant::now();
     loop {
-        let go_on = if database.is_connected() {
-            if !serving && !stop.is_cancelled() {
-                health.set_ready(true).await;
-                tracing::info!(engine = database.engine(), "session database back; SERVING");
-                serving = true;
-            }
+        let connected = database.is_connected();
+        if connected != serving && !stop.is_cancelled() {
+            health.set_ready(connected).await;
+            log_readiness(database.engine(), connected);
+            serving = connected;
+        }
+        let go_on = if connected {
             watch(database.as_ref(), interval, &mut last_probe, &stop).await
         } else {
-            if serving {
-                health.set_ready(false).await;
-                tracing::warn!(
-                    engine = database.engine(),
-                    "session database lost; NOT_SERVING until it is back"
-                );
-                serving = false;
-            }
             reconnect(database.as_ref(), interval, &stop).await
         };
         if !go_on {
             return;
         }
+    }
+}
+
+fn log_readiness(engine: &str, connected: bool) {
+    if connected {
+        tracing::info!(engine, "session database back; SERVING");
+    } else {
+        tracing::warn!(
+            engine,
+            "session database lost; NOT_SERVING until it is back"
+        );
     }
 }
 

@@ -67,12 +67,7 @@ async fn run(
         return Ok(());
     }
     if plan.seed_demo {
-        let loaded = crate::seed::demo_through(store.as_ref())
-            .await
-            .map_err(|e| format!("cannot load the demo data: {e}"))?;
-        if loaded {
-            tracing::info!("demo organisation loaded");
-        }
+        seed_demo(store.as_ref()).await?;
     }
     let _ = ready.set(store.clone() as Arc<dyn GraphStore>);
     if stop.is_cancelled() {
@@ -81,6 +76,17 @@ async fn run(
     health.set_serving().await;
     tracing::info!(url = %plan.settings.url, "graph engine reached; SERVING");
     supervise(&store, &health, &stop).await;
+    Ok(())
+}
+
+/// Loads the demo organisation into an empty graph on the engine.
+async fn seed_demo(store: &BoltGraph) -> Result<(), String> {
+    let loaded = crate::seed::demo_through(store)
+        .await
+        .map_err(|e| format!("cannot load the demo data: {e}"))?;
+    if loaded {
+        tracing::info!("demo organisation loaded");
+    }
     Ok(())
 }
 
@@ -127,12 +133,16 @@ async fn supervise(store: &BoltGraph, health: &Health, stop: &CancellationToken)
         let reached = store.probe().await.is_ok();
         if reached != serving && !stop.is_cancelled() {
             health.set_ready(reached).await;
-            if reached {
-                tracing::info!("graph engine back; SERVING");
-            } else {
-                tracing::warn!("graph engine lost; NOT_SERVING until it is back");
-            }
+            log_readiness(reached);
             serving = reached;
         }
+    }
+}
+
+fn log_readiness(reached: bool) {
+    if reached {
+        tracing::info!("graph engine back; SERVING");
+    } else {
+        tracing::warn!("graph engine lost; NOT_SERVING until it is back");
     }
 }

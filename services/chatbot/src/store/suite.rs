@@ -162,6 +162,11 @@ async fn a_session_keeps_its_last_turns_and_entity(kind: Kind) {
         s.store.last_entity("s").await.unwrap(),
         Some(Entity::new("order_id", "100001"))
     );
+    history_is_bounded_and_deletable(&s).await;
+}
+
+/// The second half of the turns test: the history keeps the newest turns; delete starts afresh.
+async fn history_is_bounded_and_deletable(s: &Subject) {
     for i in 0..(MAX_TURNS + 5) {
         s.record("s", &format!("t{i}"), None).await;
     }
@@ -196,6 +201,11 @@ async fn sessions_expire_after_the_ttl_since_last_use(kind: Kind) {
         !s.store.delete("s").await.unwrap(),
         "an expired session did not exist"
     );
+    an_expired_life_is_not_read(&s).await;
+}
+
+/// After expiry, nothing of the old life (turns, entity) comes back.
+async fn an_expired_life_is_not_read(s: &Subject) {
     s.record("s", "q", person("Grace Hopper")).await;
     s.clock.advance(TTL);
     s.record("s", "new life", None).await;
@@ -291,6 +301,11 @@ async fn a_sweep_deletes_the_expired_sessions_only(kind: Kind) {
         1,
         "only 'old' is 60 s unused"
     );
+    the_rest_goes_at_the_ttl(&s).await;
+}
+
+/// The second sweep: what was left goes once the ttl passes, turns included.
+async fn the_rest_goes_at_the_ttl(s: &Subject) {
     assert_eq!(s.held().await, 2);
     assert_eq!(s.store.get("old").await.unwrap(), None);
     assert_eq!(s.messages("renewed").await, ["q", "q"]);
