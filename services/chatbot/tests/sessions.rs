@@ -18,6 +18,7 @@ use chatmesh_proto::chat::GetSessionRequest;
 use chatmesh_runtime::CancellationToken;
 use chatmesh_test_support::grpc;
 use chatmesh_test_support::postgres::TestDatabase;
+use chatmesh_test_support::process::Process;
 use common::{ask, client};
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -127,4 +128,99 @@ async fn a_database_unreachable_at_start_is_waited_for() {
         .await;
     assert_eq!(tables, ["1"], "the migrations ran once connected");
     shutdown.cancel();
+}
+
+/// A `chatmesh-chatbot` process in front of `router`, its sessions in `session_url` (or in its
+/// own memory when `None`), logging into `logs`.
+fn chatbot_process(router: &str, session_url: Option<&str>, logs: &tempfile::TempDir) -> Process {
+    let mut args = vec!["--router-addr", router];
+    if let Some(url) = session_url {
+        args.extend(["--session-url", url]);
+    }
+    Process::start(
+        "chatmesh-chatbot",
+        &args,
+        logs.path(),
+        Duration::from_secs(30),
+    )
+}
+
+/// The id of the order a chat answer cites, if any.
+async fn cited_order(addr: SocketAddr, session: &str, message: &str) -> Option<String> {
+    let r = client(addr).await.chat(ask(session, message)).await.ok()?;
+    r.into_inner().sources.first().map(|s| s.id.clone())
+}
+
+/// Two chatbot processes behind one database behave as one: a conversation alternates between
+/// them, and survives one of them crashing. A third chatbot keeping sessions in memory, asked
+/// the same follow-up, cannot resolve it: the shared store is what carries the conversation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL"]
+async fn two_chatbot_processes_share_one_conversation() {
+    let db = TestDatabase::create().await;
+    let shutdown = CancellationToken::new();
+    let router = common::router(true, &shutdown).await;
+    let (logs_a, logs_b, logs_c) = (tempdir(), tempdir(), tempdir());
+    let mut a = chatbot_process(&router, Some(&db.url), &logs_a);
+    let b = chatbot_process(&router, Some(&db.url), &logs_b);
+    let c = chatbot_process(&router, None, &logs_c);
+    for p in [&a, &b, &c] {
+        wait_for(p.addr, ServingStatus::Serving).await;
+    }
+
+    let first = cited_order(a.addr, "alt", "status of order 42").await;
+    assert_eq!(first.as_deref(), Some("42"), "turn 1 on A");
+    let follow_up = cited_order(b.addr, "alt", "who placed that order?").await;
+    assert_eq!(
+        follow_up.as_deref(),
+        Some("42"),
+        "the follow-up on B resolves A's order"
+    );
+    let in_memory = cited_order(c.addr, "alt", "who placed that order?").await;
+    assert_eq!(
+        in_memory, None,
+        "a chatbot with its own memory never saw turn 1"
+    );
+
+    assert_eq!(
+        cited_order(a.addr, "alt", "status of order 7")
+            .await
+            .as_deref(),
+        Some("7")
+    );
+    a.kill();
+    let after_crash = cited_order(b.addr, "alt", "and who placed that order?").await;
+    assert_eq!(
+        after_crash.as_deref(),
+        Some("7"),
+        "B goes on from A's last turn"
+    );
+    let session = client(b.addr)
+        .await
+        .get_session(GetSessionRequest {
+            session_id: "alt".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let asked: Vec<&str> = session
+        .turns
+        .iter()
+        .map(|t| t.user_message.as_str())
+        .collect();
+    assert_eq!(
+        asked,
+        [
+            "status of order 42",
+            "who placed that order?",
+            "status of order 7",
+            "and who placed that order?"
+        ],
+        "every turn of both processes, in order"
+    );
+    shutdown.cancel();
+}
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temporary directory")
 }
