@@ -45,7 +45,10 @@ impl TestDatabase {
         );
         admin(&server, &format!("CREATE DATABASE {name}")).await;
         let base = server.split('?').next().unwrap_or(&server);
-        let url = format!("{}/{name}", &base[..base.rfind('/').expect("a URL with a path")]);
+        let url = format!(
+            "{}/{name}",
+            &base[..base.rfind('/').expect("a URL with a path")]
+        );
         Self { url, name, server }
     }
 
