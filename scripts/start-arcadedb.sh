@@ -23,7 +23,7 @@
 #   4. `scripts/start-arcadedb.sh stop` stops the server this script started (by its pid file).
 #
 # Only the Bolt URL goes to stdout, e.g.
-#   CHATMESH_TEST_ARCADEDB_URL=$(bash scripts/start-arcadedb.sh)   ->   bolt://127.0.0.1:17687
+#   CHATMESH_TEST_BOLT_URL=$(bash scripts/start-arcadedb.sh)     ->   bolt://127.0.0.1:17687
 # (user root, password $CHATMESH_ARCADEDB_PASSWORD, database chatmesh).
 #
 # Environment (all optional):

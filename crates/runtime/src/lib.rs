@@ -32,8 +32,6 @@ pub mod config;
 pub mod page_token;
 pub mod status;
 pub mod telemetry;
-#[doc(hidden)]
-pub mod test_support;
 pub mod tls;
 
 /// Bearer tokens: the settings of the server side (`--auth-*`, `--jwt-*`), who an accepted

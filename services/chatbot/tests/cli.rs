@@ -1,6 +1,6 @@
 //! `chatmesh-chatbot`'s command line: configuration errors are one line and exit code 2.
 
-use chatmesh_runtime::test_support::{config_error_line, help_text};
+use chatmesh_test_support::cli::{config_error_line, help_text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_chatmesh-chatbot");
 
