@@ -108,7 +108,11 @@ impl ServiceTokenArgs {
             _ => None,
         };
         BearerToken::new(token.as_ref()).map_err(|reason| {
-            ConfigError::new("--service-token (CHATMESH_SERVICE_TOKEN)", "<hidden>", reason)
+            ConfigError::new(
+                "--service-token (CHATMESH_SERVICE_TOKEN)",
+                "<hidden>",
+                reason,
+            )
         })
     }
 }

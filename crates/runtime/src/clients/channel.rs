@@ -161,7 +161,8 @@ fn chain(error: &dyn std::error::Error) -> String {
 /// on every call: the channel for service-to-service clients
 /// (`RouterServiceClient<TracedChannel>`).
 pub fn connect_traced(addr: &str, args: &ClientArgs) -> Result<TracedChannel, InvalidAddress> {
-    connect_lazy(addr, args).map(|channel| TracedChannel::new(channel).with_token(args.token.clone()))
+    connect_lazy(addr, args)
+        .map(|channel| TracedChannel::new(channel).with_token(args.token.clone()))
 }
 
 /// A [`Channel`] that writes the current span's W3C trace context (`traceparent`) into every

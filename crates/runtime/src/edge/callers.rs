@@ -55,11 +55,21 @@ pub struct CallerArgs {
     /// Callers allowed to call this service's read methods, comma-separated names (a client
     /// certificate's first DNS name, a peer token's name) [default: the service's callers in
     /// the topology: router → chatbot, admin; graph, vector, relational → router, admin].
-    #[arg(long, env = "CHATMESH_ALLOW_CALLERS", value_name = "NAMES", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "CHATMESH_ALLOW_CALLERS",
+        value_name = "NAMES",
+        value_delimiter = ','
+    )]
     pub allow_callers: Option<Vec<String>>,
 
     /// Callers allowed to call this service's methods that write (and to read) [default: admin].
-    #[arg(long, env = "CHATMESH_ALLOW_WRITERS", value_name = "NAMES", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "CHATMESH_ALLOW_WRITERS",
+        value_name = "NAMES",
+        value_delimiter = ','
+    )]
     pub allow_writers: Option<Vec<String>>,
 }
 
@@ -196,9 +206,15 @@ impl CallerPolicy {
             Refusal::new(Code::Unauthenticated, StatusCode::UNAUTHORIZED, message)
         };
         match bearer_token(request.headers()) {
-            Ok(token) => self.tokens.name_of(token).map(str::to_owned).ok_or_else(|| {
-                unauthenticated("unknown peer token: this service's peer tokens do not hold it".into())
-            }),
+            Ok(token) => self
+                .tokens
+                .name_of(token)
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    unauthenticated(
+                        "unknown peer token: this service's peer tokens do not hold it".into(),
+                    )
+                }),
             Err(AuthError::Missing) => Err(unauthenticated(format!(
                 "no caller identity: {} checks who calls it; present {}",
                 self.rules.service,
@@ -291,7 +307,10 @@ mod tests {
 
     fn refusal_code(result: Result<(), Refusal>) -> String {
         let response = result.unwrap_err().into_response(true);
-        response.headers()["grpc-status"].to_str().unwrap().to_owned()
+        response.headers()["grpc-status"]
+            .to_str()
+            .unwrap()
+            .to_owned()
     }
 
     #[test]
@@ -322,7 +341,10 @@ mod tests {
     #[test]
     fn no_or_unknown_identity_is_unauthenticated_and_a_reader_may_not_write() {
         let policy = with_tokens();
-        assert_eq!(refusal_code(policy.admit(&mut request("GetNode", None))), "16");
+        assert_eq!(
+            refusal_code(policy.admit(&mut request("GetNode", None))),
+            "16"
+        );
         let unknown = policy.admit(&mut request("GetNode", Some("guess-guess-guess-guess")));
         assert_eq!(refusal_code(unknown), "16");
         let write = policy.admit(&mut request("CreateNode", Some(ROUTER_TOKEN)));
@@ -347,9 +369,7 @@ mod tests {
         })
         .unwrap();
         let mut request = request("GetNode", Some(ROUTER_TOKEN));
-        request
-            .extensions_mut()
-            .insert(PeerName("vector".into()));
+        request.extensions_mut().insert(PeerName("vector".into()));
         policy.admit(&mut request).unwrap();
         assert_eq!(request.extensions().get::<Caller>().unwrap().name, "vector");
         let mut router = self::request("GetNode", Some(ROUTER_TOKEN));

@@ -88,15 +88,20 @@ impl PeerTokens {
         }
         if let Some(path) = file {
             let shown = path.display().to_string();
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| ConfigError::new(FILE_SETTING, &shown, format!("cannot read it: {e}")))?;
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ConfigError::new(FILE_SETTING, &shown, format!("cannot read it: {e}"))
+            })?;
             for (number, line) in text.lines().enumerate() {
                 let line = line.trim();
                 if line.is_empty() || line.starts_with('#') {
                     continue;
                 }
                 let bad = |reason: String| {
-                    ConfigError::new(FILE_SETTING, &shown, format!("line {}: {reason}", number + 1))
+                    ConfigError::new(
+                        FILE_SETTING,
+                        &shown,
+                        format!("line {}: {reason}", number + 1),
+                    )
                 };
                 let (name, token) = line
                     .split_once(char::is_whitespace)
@@ -180,7 +185,10 @@ mod tests {
         let short = PeerTokens::load(&[PeerToken::new("router", "short")], None).unwrap_err();
         assert!(short.reason.contains("shorter than 16"), "{short}");
         assert_eq!(short.value, "router", "{short}");
-        let twice = [PeerToken::new("router", ROUTER), PeerToken::new("admin", ROUTER)];
+        let twice = [
+            PeerToken::new("router", ROUTER),
+            PeerToken::new("admin", ROUTER),
+        ];
         let err = PeerTokens::load(&twice, None).unwrap_err();
         assert!(err.reason.contains("same token"), "{err}");
         assert!(!err.to_string().contains(ROUTER), "{err}");
@@ -192,7 +200,10 @@ mod tests {
         let file = dir.path().join("peers");
         std::fs::write(&file, format!("admin {ADMIN}\nrouter\n")).unwrap();
         let err = PeerTokens::load(&[], Some(&file)).unwrap_err();
-        assert!(err.reason.starts_with("line 2: expected NAME TOKEN"), "{err}");
+        assert!(
+            err.reason.starts_with("line 2: expected NAME TOKEN"),
+            "{err}"
+        );
         let missing = PeerTokens::load(&[], Some(&dir.path().join("nope"))).unwrap_err();
         assert!(missing.reason.starts_with("cannot read it"), "{missing}");
     }

@@ -321,10 +321,7 @@ type ServerLayers = Stack<
 /// The outer part of [`ServerLayers`]: observation, the connection's facts, and the guards.
 type GuardLayers = Stack<
     CallersLayer,
-    Stack<
-        AuthLayer,
-        Stack<WatchCloseLayer, Stack<ConnectionLayer, Stack<ObserveLayer, Identity>>>,
-    >,
+    Stack<AuthLayer, Stack<WatchCloseLayer, Stack<ConnectionLayer, Stack<ObserveLayer, Identity>>>>,
 >;
 
 fn layers(
