@@ -135,7 +135,7 @@ impl NamedPrincipals {
 
     /// Whether `principal` (`None`: an anonymous caller) is named.
     pub fn allows(&self, principal: Option<&Principal>) -> bool {
-        self.everyone || principal.is_some_and(|p| self.names.iter().any(|n| *n == p.subject))
+        self.everyone || principal.is_some_and(|p| self.names.contains(&p.subject))
     }
 }
 
