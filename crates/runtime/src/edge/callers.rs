@@ -31,8 +31,9 @@ use super::refusal::Refusal;
 use crate::setting::ConfigError;
 use crate::tls::TlsArgs;
 
-/// The operators' identity: the name of the `admin` client certificate `chatmesh certs` issues,
-/// and of the admin peer token. Every data service lets it read and write by default.
+/// The operators' identity: the name an operator's client certificate (first DNS name `admin`,
+/// from the mesh CA) or peer token gives its holder. Every data service lets it read and write
+/// by default, and the router lets it call. `chatmesh certs` does not issue it.
 pub const ADMIN: &str = "admin";
 
 const CALLERS_SETTING: &str = "--allow-callers (CHATMESH_ALLOW_CALLERS)";

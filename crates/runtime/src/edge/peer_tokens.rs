@@ -1,7 +1,7 @@
 //! The peer tokens table: the bearer tokens other services (and operators' tools) present to
 //! this one when no client certificate names them, each mapped to the caller's name. It is the
-//! identity source of deployments without mTLS (`chatmesh up` with user authentication, compose,
-//! the Helm chart without certificates); the caller check (`super::callers`) reads it.
+//! identity source of deployments without mTLS that want every hop checked (each service given
+//! `--peer-tokens-file`, see `docs/security.md`); the caller check (`super::callers`) reads it.
 //!
 //! Entries come from `--peer-tokens-file` (lines `NAME TOKEN`, `#` comments) and
 //! `--peer-tokens` / `CHATMESH_PEER_TOKENS` (`NAME:TOKEN,...`). An entry whose token is empty
@@ -14,7 +14,7 @@ use super::auth::find_token;
 use crate::setting::{ConfigError, Secret};
 
 /// Shortest accepted peer token: it is a credential between machines, so it should be random
-/// (`chatmesh up` and the Helm chart generate 48 characters).
+/// (e.g. `openssl rand -hex 24`, 48 characters).
 pub(crate) const MIN_TOKEN_LEN: usize = 16;
 
 const FLAG_SETTING: &str = "--peer-tokens (CHATMESH_PEER_TOKENS)";

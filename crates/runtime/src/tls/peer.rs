@@ -6,7 +6,7 @@
 //!
 //! The name is the certificate's first DNS subject alternative name: the certificates
 //! `chatmesh certs` issues (and the test CA's) list the holder's service name first (`router`,
-//! `graph`, `admin`), then the names it is dialled by. This is the SPIFFE-like convention of
+//! `graph`), then the names it is dialled by; an operator's certificate lists `admin` first. This is the SPIFFE-like convention of
 //! Linkerd and Istio (the identity is a SAN, not the deprecated common name), kept to plain DNS
 //! names so that any CA can issue it.
 
