@@ -1,7 +1,8 @@
 //! The chatbot's answers for each kind of router result, over the real mesh (all five services
 //! in this process on loopback, with the demo data): a person's whole neighbourhood, whom they
 //! manage, a missing manager, a Cypher query given as a hint (names, nodes, paths, lists, maps),
-//! a customer's orders, and the fallback replies when a backend refuses the request.
+//! a customer's orders, and the fallback replies when a backend refuses the request. Cypher
+//! hints are off by default (#18.3), so this mesh's chatbot allows them to every caller.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -61,7 +62,12 @@ async fn mesh(data: &std::path::Path) -> Vec<Running> {
     let chatbot = start(
         config::<chatmesh_chatbot::Config>(
             &chatmesh_chatbot::INFO,
-            &["--router-addr", &router.url()],
+            &[
+                "--router-addr",
+                &router.url(),
+                "--cypher-hint-principals",
+                "*",
+            ],
         ),
         chatmesh_chatbot::serve_on,
     )

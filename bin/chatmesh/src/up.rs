@@ -2,7 +2,12 @@
 //! Each service gets its own port (chatbot, router, graph, vector, relational from
 //! `--base-port` up) exactly as it would in separate processes; one Ctrl-C stops them all.
 //! With `--tls-dir` (what `chatmesh certs` wrote) every service serves and calls over mutual
-//! TLS with its own certificate from that directory.
+//! TLS with its own certificate from that directory, and then each data service and the router
+//! check who calls them by the certificate's name (see `docs/security.md`).
+//!
+//! Free-form Cypher (`hints.cypher`, the `graph_query` MCP tool) is off by default in the
+//! service binaries (#18.3); `chatmesh up` is a laptop's or a demo's mesh, so it keeps it open
+//! to every caller, as before, unless `CHATMESH_CYPHER_HINT_PRINCIPALS` names who may send it.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -168,21 +173,28 @@ impl Configs {
                 None => Vec::new(),
             }
         };
+        let cypher: &[&str] = match std::env::var_os("CHATMESH_CYPHER_HINT_PRINCIPALS") {
+            Some(_) => &[],
+            None => &["--cypher-hint-principals", "*"],
+        };
+        let router_url = url(&addrs[1]);
+        let chatbot_args = [&["--router-addr", router_url.as_str()][..], cypher].concat();
+        let (graph, vector, relational) = (url(&addrs[2]), url(&addrs[3]), url(&addrs[4]));
+        let router_args = [
+            &[
+                "--graph-addr",
+                graph.as_str(),
+                "--vector-addr",
+                vector.as_str(),
+                "--relational-addr",
+                relational.as_str(),
+            ][..],
+            cypher,
+        ]
+        .concat();
         Ok(Self {
-            chatbot: parse_with_tls(0, addrs, &tls_flags(0), &["--router-addr", &url(&addrs[1])])?,
-            router: parse_with_tls(
-                1,
-                addrs,
-                &tls_flags(1),
-                &[
-                    "--graph-addr",
-                    &url(&addrs[2]),
-                    "--vector-addr",
-                    &url(&addrs[3]),
-                    "--relational-addr",
-                    &url(&addrs[4]),
-                ],
-            )?,
+            chatbot: parse_with_tls(0, addrs, &tls_flags(0), &chatbot_args)?,
+            router: parse_with_tls(1, addrs, &tls_flags(1), &router_args)?,
             graph: parse_with_tls(
                 2,
                 addrs,

@@ -1,5 +1,6 @@
 //! The `chatmesh` command as a user runs it: `up` serves all five services and stops cleanly
-//! on Ctrl-C (SIGINT); `health` exits 0 only for SERVING.
+//! on Ctrl-C (SIGINT), and keeps free-form Cypher hints open as before #18.3 (the service
+//! binaries turn them off by default); `health` exits 0 only for SERVING.
 
 mod common;
 
@@ -56,6 +57,12 @@ fn up_serves_all_five_and_stops_cleanly_on_sigint() {
     for name in ["graph", "vector", "relational"] {
         assert!(up.data_dir().join(name).is_dir(), "{name} data dir created");
     }
+    let answer = cypher_hint_over_http(&addrs[0]);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer.contains("Grace Hopper manages Alan Turing."),
+        "{answer}"
+    );
 
     let (code, rest) = up.stop();
     assert_eq!(code, Some(0), "exit code after SIGINT");
@@ -110,4 +117,23 @@ fn bad_arguments_are_one_line_and_exit_two() {
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
         assert!(stderr.starts_with("chatmesh: "), "{stderr}");
     }
+}
+
+/// `POST /v1/chat` with a Cypher hint, over plain HTTP/1.1; the whole response.
+fn cypher_hint_over_http(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let body = r#"{"session_id":"up-cypher","message":"Who manages Alan Turing?","hints":{"target":"graph","cypher":"MATCH (m:Person)-[:MANAGES]->(p:Person {name: 'Alan Turing'}) RETURN m.name"}}"#;
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the chatbot");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let request = format!(
+        "POST /v1/chat HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
 }

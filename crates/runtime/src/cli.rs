@@ -94,6 +94,7 @@ where
     if let Err(err) = config
         .validate()
         .and_then(|()| config.server().tls.validate())
+        .and_then(|()| config.server().callers.validate())
     {
         eprintln!("{binary}: {err}");
         return Err(ExitCode::from(EXIT_CONFIG));

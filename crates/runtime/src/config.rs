@@ -1,6 +1,6 @@
 //! The settings every service shares, composed: [`ServerArgs`] gathers the flags each concern
-//! owns (TLS in `crate::tls`, load shedding in `crate::edge::shed`, the log format in
-//! `crate::telemetry`) with the server's own, [`EdgeArgs`] gathers authentication and rate
+//! owns (TLS in `crate::tls`, load shedding in `crate::edge::shed`, the caller check in
+//! `crate::edge::callers`, the log format in `crate::telemetry`) with the server's own, [`EdgeArgs`] gathers authentication and rate
 //! limits, and [`DataDirArgs`] is where a service keeps data. Read from CLI flags and
 //! `CHATMESH_*` environment variables.
 //!
@@ -16,6 +16,7 @@ use std::time::Duration;
 use clap::Args;
 
 pub use crate::edge::auth::AuthArgs;
+pub use crate::edge::callers::{CallerArgs, CallerRules};
 pub use crate::edge::rate_limit::RateLimitArgs;
 pub use crate::edge::shed::LimitArgs;
 pub use crate::setting::{ConfigError, parse_duration};
@@ -105,6 +106,10 @@ pub struct ServerArgs {
     /// Streams per connection, requests at once and waiting.
     #[command(flatten)]
     pub limits: LimitArgs,
+
+    /// Who may call the service's own API (see [`crate::GrpcServer::callers`]).
+    #[command(flatten)]
+    pub callers: CallerArgs,
 }
 
 impl ServerArgs {
@@ -127,6 +132,7 @@ impl ServerArgs {
             shutdown_grace: Duration::from_secs(5),
             tls: TlsArgs::default(),
             limits: LimitArgs::default(),
+            callers: CallerArgs::default(),
         }
     }
 }

@@ -9,9 +9,9 @@
 //!    code names; is a request gRPC), [`page_token`].
 //! 2. [`telemetry`] (logs, OTLP export, trace context, the per-request span and metrics layer)
 //!    and [`tls`] (the `--tls-*` settings, reloadable rustls configs, the TLS accept loop).
-//! 3. `edge` (the request layers: deadline, message limit, load shedding, and on the public
-//!    paths authentication and rate limits, with the refusals they answer) and `clients`
-//!    (channels and the bearer-token interceptor).
+//! 3. `edge` (the request layers: deadline, message limit, load shedding, on the public paths
+//!    authentication and rate limits, on a service's own API the caller check, with the
+//!    refusals they answer) and `clients` (channels, and the bearer token a client sends).
 //! 4. [`config`]: composes each concern's flags into [`ServerArgs`] and [`EdgeArgs`].
 //! 5. `server` ([`GrpcServer`], health, reflection, shutdown, serving while a store loads).
 //! 6. [`cli`] (a service binary's `main`), then the probe (`clients::probe`), which reports
@@ -34,12 +34,18 @@ pub mod status;
 pub mod telemetry;
 pub mod tls;
 
-/// Bearer tokens: the settings of the server side (`--auth-*`, `--jwt-*`), who an accepted
-/// caller is, and the client-side interceptor that sends a token.
+/// Who calls: bearer tokens of users on the public paths (`--auth-*`, `--jwt-*`), the caller
+/// check of a service's own API (`--peer-tokens*`, `--allow-*`, [`auth::CallerRules`]), who an
+/// accepted caller is ([`auth::Principal`], [`auth::Caller`]), and the client side that sends a
+/// token ([`auth::BearerToken`], `--service-token*`).
 pub mod auth {
-    pub use crate::clients::bearer::BearerToken;
+    pub use crate::clients::bearer::{BearerToken, ServiceTokenArgs};
     pub use crate::edge::auth::AuthArgs;
-    pub use crate::edge::identity::Principal;
+    pub use crate::edge::callers::{ADMIN, CallerArgs, CallerRules};
+    pub use crate::edge::identity::{
+        Caller, NamedPrincipals, Principal, PrincipalKind, require_writer,
+    };
+    pub use crate::edge::peer_tokens::PeerToken;
     pub use crate::setting::Secret;
 }
 

@@ -16,6 +16,9 @@ pub(crate) enum ChatError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The caller may not ask this (a free-form query it was not allowed).
+    #[error("{0}")]
+    PermissionDenied(String),
     /// The session does not exist.
     #[error("session '{0}' not found")]
     SessionNotFound(String),

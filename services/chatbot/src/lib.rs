@@ -6,7 +6,8 @@
 //! Code map, in request order: `api/` (the edges: the gRPC `ChatService` in `mod.rs`, the JSON
 //! API, its OpenAPI document and the web page in `http.rs` and `http_body.rs`; `convert.rs` the
 //! only builder of `chatmesh.chat.v1` messages, `status.rs` the one error mapping) → `chat.rs`
-//! (validation, one turn: load the last entity, run the workflow, record the turn) →
+//! (validation, one turn: load the last entity, run the workflow, record the turn; the edges ask
+//! `api/free_query.rs` first whether a Cypher hint is allowed) →
 //! `turn_workflow/` (the workflow every turn runs: the typed `Turn` state, its updates and
 //! nodes) on `workflow_engine/` (a small LangGraph-like engine: build, validate, run); the nodes
 //! use `understand.rs` (normalise, prefix hints, entities, references), `router_client.rs` (the
@@ -34,7 +35,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chatmesh_proto::chat::chat_service_server::{ChatServiceServer, SERVICE_NAME};
-use chatmesh_runtime::auth::Secret;
+use chatmesh_runtime::auth::{Secret, ServiceTokenArgs};
 use chatmesh_runtime::channel::ClientArgs;
 use chatmesh_runtime::config::{ConfigError, parse_duration};
 use chatmesh_runtime::{
@@ -72,6 +73,19 @@ pub struct Config {
     pub router_addr: String,
     #[command(flatten)]
     pub client: ClientArgs,
+    /// The chatbot's own token for the router's peer tokens table (without mTLS).
+    #[command(flatten)]
+    pub service_token: ServiceTokenArgs,
+    /// Users allowed free-form Cypher hints (`hints.cypher`): a static token's `token-<n>`, a
+    /// JWT's `sub`, comma-separated; `*` allows every caller (with authentication off: anyone).
+    /// Off by default: a hint from anyone else is PERMISSION_DENIED (HTTP 403).
+    #[arg(
+        long,
+        env = "CHATMESH_CYPHER_HINT_PRINCIPALS",
+        value_name = "NAMES",
+        value_delimiter = ','
+    )]
+    pub cypher_hint_principals: Vec<String>,
     /// Longest time a router call may take (less when the caller's deadline is nearer).
     #[arg(long, env = "CHATMESH_ROUTE_TIMEOUT", value_name = "DURATION",
           default_value = "5s", value_parser = chatmesh_runtime::config::parse_duration)]
@@ -175,6 +189,7 @@ impl ServiceConfig for Config {
                 });
             }
         }
+        self.service_token.bearer()?;
         chatmesh_runtime::channel::check_addr(
             &self.router_addr,
             "--router-addr (CHATMESH_ROUTER_ADDR)",
@@ -204,6 +219,9 @@ pub async fn serve_on(
     if let Some(tls) = &client.tls {
         client.tls = Some(tls.expecting("router").map_err(ServeError::Startup)?);
     }
+    if !client.token.is_set() {
+        client.with_token(&config.service_token)?;
+    }
     let channel = chatmesh_runtime::channel::connect_traced(&config.router_addr, &client)
         .map_err(|e| ServeError::Startup(e.to_string()))?;
     let store =
@@ -214,12 +232,18 @@ pub async fn serve_on(
         config.min_relevance,
         Arc::clone(&store.sessions),
     ));
-    let api = ChatServiceServer::new(api::ChatApi::new(Arc::clone(&chatbot)))
-        .max_decoding_message_size(config.server.max_message_bytes as usize);
+    let free_query = Arc::new(api::free_query::FreeQuery::new(
+        &config.cypher_hint_principals,
+    ));
+    let api = ChatServiceServer::new(api::ChatApi::new(
+        Arc::clone(&chatbot),
+        Arc::clone(&free_query),
+    ))
+    .max_decoding_message_size(config.server.max_message_bytes as usize);
     let server = GrpcServer::new(&INFO, &config.server)
         .await?
         .add_service(api)
-        .add_http(api::http::routes(chatbot))
+        .add_http(api::http::routes(chatbot, free_query))
         .edge(
             [format!("/{SERVICE_NAME}/"), api::http::CHAT_PATH.into()],
             &config.edge,

@@ -57,6 +57,7 @@ use std::sync::{Arc, OnceLock};
 
 use chatmesh_proto::graph::graph_service_server::{GraphServiceServer, SERVICE_NAME};
 use chatmesh_runtime::DataDirArgs;
+use chatmesh_runtime::auth::{ADMIN, CallerRules};
 use chatmesh_runtime::config::ConfigError;
 use chatmesh_runtime::{
     CancellationToken, GrpcServer, ServeError, ServerArgs, ServiceConfig, ServiceInfo,
@@ -72,6 +73,20 @@ pub const INFO: ServiceInfo = ServiceInfo {
     default_port: 50053,
     file_descriptor_set: chatmesh_proto::FILE_DESCRIPTOR_SET,
 };
+
+/// Who may call the graph when callers are checked (`--allow-callers`, `--allow-writers`
+/// replace the lists): the router reads, the operators' `admin` identity reads and writes.
+/// ExecuteQuery and StreamQuery write only in ACCESS_MODE_WRITE, which their handlers check.
+const CALLERS: CallerRules = CallerRules::new(SERVICE_NAME)
+    .callers(&["router", ADMIN])
+    .writers(&[ADMIN])
+    .writes(&[
+        "CreateNode",
+        "UpdateNode",
+        "DeleteNode",
+        "CreateRelationship",
+        "DeleteRelationship",
+    ]);
 
 /// Settings of the graph service (`chatmesh-graph --help` lists them with their env vars).
 #[derive(Debug, Clone, clap::Parser)]
@@ -194,7 +209,8 @@ pub async fn serve_on(
         .max_decoding_message_size(config.server.max_message_bytes as usize);
     let server = GrpcServer::new(&INFO, &config.server)
         .await?
-        .add_service(api);
+        .add_service(api)
+        .callers(CALLERS)?;
     if let Some(bolt) = config
         .bolt_settings()
         .map_err(|e| ServeError::Startup(e.to_string()))?

@@ -1,4 +1,5 @@
-//! `chatmesh-graph`'s command line: configuration errors are one line and exit code 2.
+//! `chatmesh-graph`'s command line: configuration errors are one line and exit code 2,
+//! unusable peer tokens included (without showing the token).
 
 use chatmesh_test_support::cli::{config_error_line, help_text};
 
@@ -28,6 +29,24 @@ fn unusable_data_dir() {
     let line = config_error_line(BIN, &["--data-dir", bad.to_str().unwrap()], &[]);
     assert!(line.contains("--data-dir (CHATMESH_DATA_DIR)"), "{line}");
     assert!(line.contains(bad.to_str().unwrap()), "{line}");
+}
+
+#[test]
+fn unusable_peer_tokens() {
+    let line = config_error_line(BIN, &[], &[("CHATMESH_PEER_TOKENS", "router:short-token")]);
+    assert!(
+        line.contains("--peer-tokens (CHATMESH_PEER_TOKENS)"),
+        "{line}"
+    );
+    assert!(line.contains("shorter than 16 characters"), "{line}");
+    assert!(!line.contains("short-token"), "{line}");
+    let tmp = tempfile::tempdir().unwrap();
+    let peers = tmp.path().join("peers");
+    std::fs::write(&peers, "router\n").unwrap();
+    let line = config_error_line(BIN, &["--peer-tokens-file", peers.to_str().unwrap()], &[]);
+    assert!(line.contains("line 1: expected NAME TOKEN"), "{line}");
+    let line = config_error_line(BIN, &["--allow-callers", "rou ter"], &[]);
+    assert!(line.contains("--allow-callers"), "{line}");
 }
 
 #[test]

@@ -61,6 +61,7 @@ use std::time::Duration;
 use chatmesh_proto::relational::relational_service_server::{
     RelationalServiceServer, SERVICE_NAME,
 };
+use chatmesh_runtime::auth::{ADMIN, CallerRules};
 use chatmesh_runtime::config::{ConfigError, parse_duration};
 use chatmesh_runtime::{
     CancellationToken, GrpcServer, ServeError, ServerArgs, ServiceConfig, ServiceInfo,
@@ -75,6 +76,14 @@ pub const INFO: ServiceInfo = ServiceInfo {
     default_port: 50055,
     file_descriptor_set: chatmesh_proto::FILE_DESCRIPTOR_SET,
 };
+
+/// Who may call the relational service when callers are checked (`--allow-callers`,
+/// `--allow-writers` replace the lists): the router reads orders, the operators' `admin`
+/// identity also creates, updates and deletes them.
+const CALLERS: CallerRules = CallerRules::new(SERVICE_NAME)
+    .callers(&["router", ADMIN])
+    .writers(&[ADMIN])
+    .writes(&["CreateOrder", "UpdateOrder", "DeleteOrder"]);
 
 /// Settings of the relational service (`chatmesh-relational --help` lists them with their env vars).
 #[derive(Debug, Clone, clap::Parser)]
@@ -192,7 +201,8 @@ pub async fn serve_on(
     .max_decoding_message_size(config.server.max_message_bytes as usize);
     let server = GrpcServer::new(&INFO, &config.server)
         .await?
-        .add_service(api);
+        .add_service(api)
+        .callers(CALLERS)?;
     let health = server.health();
     let stop = shutdown.child_token();
     let plan = lifecycle::Plan {

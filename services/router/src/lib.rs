@@ -11,8 +11,8 @@
 //! pure; `execute` runs a plan) and `tools/` (the MCP tools: each tool's arguments are one
 //! struct that gives its schema and its typing) → `backends/` (one trait per data service; the
 //! gRPC implementations) → `pool/` (addresses, health, retries, breakers per backend). `mcp/`
-//! serves the tools over MCP (streamable HTTP at `/mcp`, stdio). `settings.rs` holds the setting
-//! groups of [`Config`].
+//! serves the tools over MCP (streamable HTTP at `/mcp`, stdio). `free_query.rs` says who may
+//! send free-form Cypher. `settings.rs` holds the setting groups of [`Config`].
 //!
 //! Readiness: the router reports SERVING as soon as its own server is up, whatever the state of
 //! its backends. Each query needs only one backend, so a router taken out of rotation because
@@ -24,6 +24,7 @@
 
 mod api;
 mod backends;
+mod free_query;
 mod mcp;
 mod pool;
 mod routing;
@@ -34,6 +35,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chatmesh_proto::router::router_service_server::{RouterServiceServer, SERVICE_NAME};
+use chatmesh_runtime::auth::{ADMIN, CallerRules, ServiceTokenArgs};
 use chatmesh_runtime::channel::ClientArgs;
 use chatmesh_runtime::config::ConfigError;
 use chatmesh_runtime::{
@@ -53,6 +55,11 @@ pub const INFO: ServiceInfo = ServiceInfo {
     default_port: 50052,
     file_descriptor_set: chatmesh_proto::FILE_DESCRIPTOR_SET,
 };
+
+/// Who may call the router's gRPC API when callers are checked (`--allow-callers` replaces the
+/// list): the chatbot and the operators' `admin` identity. Nothing in it writes. `/mcp` is the
+/// public edge instead, for users (bearer tokens).
+const CALLERS: CallerRules = CallerRules::new(SERVICE_NAME).callers(&["chatbot", ADMIN]);
 
 /// Settings of the router service (`chatmesh-router --help` lists them with their env vars).
 #[derive(Debug, Clone, clap::Parser)]
@@ -99,6 +106,9 @@ pub struct Config {
     pub resilience: ResilienceArgs,
     #[command(flatten)]
     pub client: ClientArgs,
+    /// The router's own token for the backends' peer tokens tables (without mTLS).
+    #[command(flatten)]
+    pub service_token: ServiceTokenArgs,
     #[command(flatten)]
     pub mcp: McpArgs,
     /// Bearer tokens and rate limits on the MCP endpoint (`/mcp`); the gRPC API is internal.
@@ -116,6 +126,7 @@ impl ServiceConfig for Config {
 
     fn validate(&mut self) -> Result<(), ConfigError> {
         self.edge.validate()?;
+        self.service_token.bearer()?;
         settings::check_backend_addrs(
             &self.graph_addr,
             "--graph-addr (CHATMESH_GRAPH_ADDR)",
@@ -170,10 +181,13 @@ async fn connect_backends(
     use chatmesh_proto::relational::relational_service_server::SERVICE_NAME as RELATIONAL;
     use chatmesh_proto::router::Target;
     use chatmesh_proto::vector::vector_service_server::SERVICE_NAME as VECTOR;
-    // Backend calls use the service's own mTLS identity when it has one.
+    // Backend calls use the service's own mTLS identity and token when it has them.
     let mut client = config.client.clone();
     if client.tls.is_none() {
         client.with_tls(&config.server.tls)?;
+    }
+    if !client.token.is_set() {
+        client.with_token(&config.service_token)?;
     }
     let settings = config.resilience.pool_settings(&client);
     let start = |target, fqn, spec: &str| {
@@ -225,7 +239,8 @@ pub async fn serve_on(
         .await?
         .add_service(api)
         .add_http(mcp::http::router(registry, &config.mcp, shutdown.clone()))
-        .edge([mcp::http::PATH], &config.edge)?;
+        .edge([mcp::http::PATH], &config.edge)?
+        .callers(CALLERS)?;
     server.health().set_serving().await;
     server.serve(listener, shutdown).await
 }

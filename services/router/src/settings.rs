@@ -1,5 +1,5 @@
 //! The setting groups of the router's [`crate::Config`]: how it calls its backends
-//! ([`ResilienceArgs`]), what its MCP endpoint accepts ([`McpArgs`]), and the checks and loading
+//! ([`ResilienceArgs`]), what its MCP endpoint accepts and from whom ([`McpArgs`]), and the checks and loading
 //! `Config::validate` runs (backend address lists, the rules file).
 
 use std::time::Duration;
@@ -131,12 +131,24 @@ pub struct McpArgs {
         default_value = "localhost,127.0.0.1,::1"
     )]
     pub allowed_hosts: Vec<String>,
+    /// Users allowed the free-form Cypher tool `graph_query` on /mcp (a static token's
+    /// `token-<n>`, a JWT's `sub`), comma-separated; `*` allows every caller (with
+    /// authentication off: anyone). Off by default. The gRPC `CallTool` checks the calling
+    /// service instead (the chatbot and admin only, when callers are checked).
+    #[arg(
+        long,
+        env = "CHATMESH_CYPHER_HINT_PRINCIPALS",
+        value_name = "NAMES",
+        value_delimiter = ','
+    )]
+    pub cypher_hint_principals: Vec<String>,
 }
 
 impl Default for McpArgs {
     fn default() -> Self {
         Self {
             allowed_hosts: ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec(),
+            cypher_hint_principals: Vec::new(),
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod internals;
 use std::sync::{Arc, OnceLock};
 
 use chatmesh_proto::vector::vector_service_server::{SERVICE_NAME, VectorServiceServer};
+use chatmesh_runtime::auth::{ADMIN, CallerRules};
 use chatmesh_runtime::config::ConfigError;
 use chatmesh_runtime::{
     CancellationToken, DataDirArgs, GrpcServer, ServeError, ServerArgs, ServiceConfig, ServiceInfo,
@@ -44,6 +45,22 @@ pub const INFO: ServiceInfo = ServiceInfo {
     default_port: 50054,
     file_descriptor_set: chatmesh_proto::FILE_DESCRIPTOR_SET,
 };
+
+/// Who may call the vector service when callers are checked (`--allow-callers`,
+/// `--allow-writers` replace the lists): the router reads (searches, embeds, looks up), the
+/// operators' `admin` identity also changes collections and objects.
+const CALLERS: CallerRules = CallerRules::new(SERVICE_NAME)
+    .callers(&["router", ADMIN])
+    .writers(&[ADMIN])
+    .writes(&[
+        "CreateCollection",
+        "DeleteCollection",
+        "UpsertObjects",
+        "StreamUpsertObjects",
+        "DeleteObjects",
+        "CompactCollection",
+        "ReembedCollection",
+    ]);
 
 /// Settings of the vector service (`chatmesh-vector --help` lists them with their env vars).
 #[derive(Debug, Clone, clap::Parser)]
@@ -116,7 +133,8 @@ pub async fn serve_on(
         .max_decoding_message_size(config.server.max_message_bytes as usize);
     let server = GrpcServer::new(&INFO, &config.server)
         .await?
-        .add_service(api);
+        .add_service(api)
+        .callers(CALLERS)?;
     let settings = store::Settings::Embedded {
         dir: config.data.path(&INFO),
         snapshot_after_bytes: config.snapshot_after_bytes,

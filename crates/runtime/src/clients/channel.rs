@@ -1,8 +1,10 @@
 //! Client channels for service-to-service calls (router → backends, chatbot → router) and for
 //! the `chatmesh` command: connect timeout, HTTP/2 keepalive, TCP_NODELAY, and lazy connection
 //! so a service can start before the services it calls. Service-to-service calls go through a
-//! [`TracedChannel`], which carries the caller's trace context (`traceparent`) to the callee.
-//! When [`ClientArgs::tls`] is set, channels connect over mutual TLS (see [`crate::tls`]).
+//! [`TracedChannel`], which carries the caller's trace context (`traceparent`) to the callee and
+//! the caller's own token ([`ClientArgs::token`]) when it has one. When [`ClientArgs::tls`] is
+//! set, channels connect over mutual TLS (see [`crate::tls`]); the client certificate then names
+//! the caller.
 
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -13,6 +15,7 @@ use tonic::transport::channel::ResponseFuture;
 use tonic::transport::{Channel, Endpoint};
 use tower_service::Service;
 
+use super::bearer::{BearerToken, ServiceTokenArgs};
 use crate::setting::{ConfigError, parse_duration};
 use crate::telemetry::trace_context;
 use crate::tls::{ClientTls, TlsArgs};
@@ -39,6 +42,11 @@ pub struct ClientArgs {
     /// ([`ClientArgs::with_tls`]); plaintext when `None`.
     #[arg(skip)]
     pub tls: Option<ClientTls>,
+
+    /// The token [`TracedChannel`]s send (`authorization: Bearer`), set from the service's
+    /// `--service-token*` settings ([`ClientArgs::with_token`]); none by default.
+    #[arg(skip)]
+    pub token: BearerToken,
 }
 
 impl Default for ClientArgs {
@@ -48,6 +56,7 @@ impl Default for ClientArgs {
             client_keepalive_interval: Duration::from_secs(30),
             client_keepalive_timeout: Duration::from_secs(10),
             tls: None,
+            token: BearerToken::default(),
         }
     }
 }
@@ -57,6 +66,12 @@ impl ClientArgs {
     /// start-up step of a service that calls others.
     pub fn with_tls(&mut self, tls: &TlsArgs) -> Result<(), ConfigError> {
         self.tls = tls.client()?;
+        Ok(())
+    }
+
+    /// Loads the service's own token (nothing when none is configured) into these settings.
+    pub fn with_token(&mut self, token: &ServiceTokenArgs) -> Result<(), ConfigError> {
+        self.token = token.bearer()?;
         Ok(())
     }
 }
@@ -142,23 +157,35 @@ fn chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// [`connect_lazy`], with the caller's trace context carried on every call: the channel for
-/// service-to-service clients (`RouterServiceClient<TracedChannel>`).
+/// [`connect_lazy`], with the caller's trace context and token ([`ClientArgs::token`]) carried
+/// on every call: the channel for service-to-service clients
+/// (`RouterServiceClient<TracedChannel>`).
 pub fn connect_traced(addr: &str, args: &ClientArgs) -> Result<TracedChannel, InvalidAddress> {
-    connect_lazy(addr, args).map(TracedChannel::new)
+    connect_lazy(addr, args)
+        .map(|channel| TracedChannel::new(channel).with_token(args.token.clone()))
 }
 
 /// A [`Channel`] that writes the current span's W3C trace context (`traceparent`) into every
-/// request, so the callee's spans join the caller's trace. Without trace export it adds nothing.
+/// request, so the callee's spans join the caller's trace (without trace export it adds
+/// nothing), and the caller's bearer token when it has one.
 #[derive(Debug, Clone)]
 pub struct TracedChannel {
     inner: Channel,
+    token: BearerToken,
 }
 
 impl TracedChannel {
-    /// Wraps `channel`.
+    /// Wraps `channel` (no token).
     pub fn new(channel: Channel) -> Self {
-        Self { inner: channel }
+        Self {
+            inner: channel,
+            token: BearerToken::default(),
+        }
+    }
+
+    /// The same channel, sending `token` with every call.
+    pub fn with_token(self, token: BearerToken) -> Self {
+        Self { token, ..self }
     }
 }
 
@@ -179,6 +206,7 @@ impl Service<http::Request<Body>> for TracedChannel {
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         trace_context::inject_current(request.headers_mut());
+        self.token.apply(request.headers_mut());
         self.inner.call(request)
     }
 }

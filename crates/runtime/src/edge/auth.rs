@@ -13,9 +13,9 @@
 //! Off unless at least one of the token settings is given. The client side (sending a token) is
 //! `crate::clients::bearer`; the flags' [`Secret`] keeps tokens out of `Debug`.
 //!
-//! To grow: [`Authenticator::authenticate`] is one source of a [`Principal`] (a token); another
-//! (a client certificate's SAN under mTLS) and an authorization policy over principals are
-//! further [`EdgePolicy`]s of their own in `crate::edge`, layered after this one.
+//! This is the users' side of identity. Services calling services are checked by
+//! `super::callers` on the paths that are not public (a client certificate's name or a peer
+//! token), with the same [`Principal`] as the outcome.
 
 use std::path::{Path, PathBuf};
 
@@ -162,19 +162,9 @@ impl Authenticator {
 
     /// The caller named by the `authorization` header, or why it is refused.
     pub(crate) fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
-        let value = headers
-            .get(http::header::AUTHORIZATION)
-            .ok_or(AuthError::Missing)?;
-        let value = value.to_str().map_err(|_| AuthError::NotBearer)?;
-        let (scheme, token) = value.split_once(' ').ok_or(AuthError::NotBearer)?;
-        let token = token.trim();
-        if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
-            return Err(AuthError::NotBearer);
-        }
+        let token = bearer_token(headers)?;
         if let Some(n) = self.static_token(token) {
-            return Ok(Principal {
-                subject: format!("token-{n}"),
-            });
+            return Ok(Principal::user(format!("token-{n}")));
         }
         if self.jwt.is_empty() {
             return Err(AuthError::Invalid("not an accepted token"));
@@ -182,16 +172,9 @@ impl Authenticator {
         self.jwt(token)
     }
 
-    /// The 1-based number of the static token equal to `token`, comparing every one in
-    /// constant time so that timing does not reveal how much of a guess was right.
+    /// The 1-based number of the static token equal to `token`.
     fn static_token(&self, token: &str) -> Option<usize> {
-        let mut found = None;
-        for (i, known) in self.tokens.iter().enumerate() {
-            if bool::from(known.expose().as_bytes().ct_eq(token.as_bytes())) {
-                found = Some(i + 1);
-            }
-        }
-        found
+        find_token(&self.tokens, token).map(|i| i + 1)
     }
 
     fn jwt(&self, token: &str) -> Result<Principal, AuthError> {
@@ -204,9 +187,9 @@ impl Authenticator {
             .ok_or(AuthError::Invalid("JWT algorithm not accepted"))?;
         let data = jsonwebtoken::decode::<Claims>(token, &key.key, &key.validation)
             .map_err(|e| AuthError::Invalid(jwt_reason(e.kind())))?;
-        Ok(Principal {
-            subject: data.claims.sub.unwrap_or_else(|| "jwt".to_owned()),
-        })
+        Ok(Principal::user(
+            data.claims.sub.unwrap_or_else(|| "jwt".to_owned()),
+        ))
     }
 }
 
@@ -237,6 +220,32 @@ impl JwtKey {
 #[derive(serde::Deserialize)]
 struct Claims {
     sub: Option<String>,
+}
+
+/// The index of the secret in `known` equal to `token`, comparing every one in constant time
+/// so that timing does not reveal how much of a guess was right.
+pub(crate) fn find_token(known: &[Secret], token: &str) -> Option<usize> {
+    let mut found = None;
+    for (i, known) in known.iter().enumerate() {
+        if bool::from(known.expose().as_bytes().ct_eq(token.as_bytes())) {
+            found = Some(i);
+        }
+    }
+    found
+}
+
+/// The token of an `authorization: Bearer <token>` header (the scheme in any case).
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
+    let value = headers
+        .get(http::header::AUTHORIZATION)
+        .ok_or(AuthError::Missing)?;
+    let value = value.to_str().map_err(|_| AuthError::NotBearer)?;
+    let (scheme, token) = value.split_once(' ').ok_or(AuthError::NotBearer)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(AuthError::NotBearer);
+    }
+    Ok(token)
 }
 
 fn jwt_reason(kind: &ErrorKind) -> &'static str {

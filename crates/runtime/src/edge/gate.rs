@@ -1,7 +1,8 @@
-//! The one shape every edge policy has (authentication, per-client rate limits): on the paths a
-//! server names as its edge, the policy admits a request (and may edit it on the way, as
-//! authentication removes the token) or refuses it with a [`Refusal`] before the handler sees
-//! it. Other paths, and every path while the policy is off, pass untouched.
+//! The one shape every edge policy has (authentication and per-client rate limits on the public
+//! paths, the caller check on a service's own API): on the paths it guards, the policy admits a
+//! request (and may edit it on the way, as authentication removes the token) or refuses it with
+//! a [`Refusal`] before the handler sees it. Other paths, and every path while the policy is
+//! off, pass untouched.
 //!
 //! A policy is a plain value implementing [`EdgePolicy`]; the layer ([`EdgeGateLayer`]) owns the
 //! path check and turns a refusal into a gRPC or HTTP answer, so each policy says only what it
@@ -18,9 +19,10 @@ use tower_service::Service;
 use super::refusal::Refusal;
 use crate::status::is_grpc;
 
-/// The paths of a server that face the public: authentication and rate limits apply to them.
-/// An entry ending in `/` covers everything under it (a gRPC service:
-/// `/chatmesh.chat.v1.ChatService/`); otherwise it covers that path and the ones below it.
+/// The paths a policy guards: for authentication and rate limits those that face the public
+/// (a server's edge), for the caller check the service's own methods. An entry ending in `/`
+/// covers everything under it (a gRPC service: `/chatmesh.chat.v1.ChatService/`); otherwise it
+/// covers that path and the ones below it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct EdgePaths(Arc<[String]>);
 

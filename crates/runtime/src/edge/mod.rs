@@ -6,20 +6,28 @@
 //!   DEADLINE_EXCEEDED.
 //! - `message_limit`: the size of one gRPC request message, RESOURCE_EXHAUSTED beyond it.
 //! - `shed`: concurrency limit and a bounded wait queue, RESOURCE_EXHAUSTED / 503 beyond them.
-//! - `gate`: the one layer shape of the policies for a server's public paths (its *edge paths*,
-//!   named with `GrpcServer::edge`): `auth` (bearer tokens, UNAUTHENTICATED / 401) and
-//!   `rate_limit` (per client, RESOURCE_EXHAUSTED / 429). `identity` is who the caller is, as
-//!   those policies share it.
+//! - `connection`: the accepted connection's facts (addresses, the client certificate's name)
+//!   into each request.
+//! - `gate`: the one layer shape of the policies on the paths they guard: on a server's public
+//!   paths (its *edge paths*, named with `GrpcServer::edge`) `auth` (bearer tokens,
+//!   UNAUTHENTICATED / 401) and `rate_limit` (per client, RESOURCE_EXHAUSTED / 429); on its own
+//!   API (named with `GrpcServer::callers`) `callers` (who may call which method, from a
+//!   certificate's name or a `peer_tokens` entry; UNAUTHENTICATED or PERMISSION_DENIED).
+//!   `identity` is who the caller is, as those policies and the handlers share it.
 //! - `refusal`: the answer of any of them, gRPC or JSON.
 //!
-//! Bottom-up: `refusal` and `identity` know nothing here; `gate` uses `refusal`; the policies
-//! use `gate`, `refusal` and `identity`; `deadline` and `message_limit` stand alone.
+//! Bottom-up: `refusal` and `identity` know nothing here; `connection` fills `identity`; `gate`
+//! uses `refusal`; the policies use `gate`, `refusal` and `identity` (`callers` also `auth`'s
+//! header parsing and `peer_tokens`); `deadline` and `message_limit` stand alone.
 
 pub(crate) mod auth;
+pub(crate) mod callers;
+pub(crate) mod connection;
 pub mod deadline;
 pub(crate) mod gate;
 pub(crate) mod identity;
 pub(crate) mod message_limit;
+pub(crate) mod peer_tokens;
 pub(crate) mod rate_limit;
 pub(crate) mod refusal;
 pub(crate) mod shed;

@@ -6,9 +6,11 @@
 //! accepts HTTP/1.1 as well as HTTP/2. With `--tls-*` set the port speaks only TLS and requires
 //! a client certificate from the CA (see [`crate::tls`]).
 //!
-//! Layers, outermost first: Observe (span and metrics per request) → WatchClose → Auth (bearer
-//! tokens on the edge paths, see [`GrpcServer::edge`]) → RateLimit (per client, edge paths) →
-//! Deadline → Shed (concurrency limit and bounded queue) → MessageLimit (see `crate::edge`).
+//! Layers, outermost first: Observe (span and metrics per request) → Connection (the peer's
+//! addresses and certificate name) → WatchClose → Auth (bearer tokens on the edge paths, see
+//! [`GrpcServer::edge`]) → Callers (who may call the service's own API, see
+//! [`GrpcServer::callers`]) → RateLimit (per client, edge paths) → Deadline → Shed (concurrency
+//! limit and bounded queue) → MessageLimit (see `crate::edge`).
 //! Each connection may carry at most `--max-concurrent-streams` calls at once.
 //!
 //! Beside the server: `health` (the status handle), `reflection`, `watch_close` (ends health
@@ -39,6 +41,8 @@ mod watch_close;
 
 use crate::config::{EdgeArgs, ServerArgs, ServiceInfo};
 use crate::edge::auth::{AuthLayer, Authenticator};
+use crate::edge::callers::{CallerPolicy, CallerRules, CallersLayer};
+use crate::edge::connection::ConnectionLayer;
 use crate::edge::deadline::DeadlineLayer;
 use crate::edge::gate::EdgePaths;
 use crate::edge::message_limit::MessageLimitLayer;
@@ -98,10 +102,12 @@ pub struct GrpcServer {
     edge: EdgeLayers,
 }
 
-/// The layers guarding a server's edge paths (both off until [`GrpcServer::edge`]).
+/// The layers guarding a server's edge paths (both off until [`GrpcServer::edge`]) and its own
+/// API (off until [`GrpcServer::callers`]).
 #[derive(Debug, Default)]
 struct EdgeLayers {
     auth: AuthLayer,
+    callers: CallersLayer,
     rate_limit: RateLimitLayer,
 }
 
@@ -153,10 +159,29 @@ impl GrpcServer {
             );
         }
         let limiter = RateLimiter::from_args(&args.rate_limit).map(Arc::new);
-        self.edge = EdgeLayers {
-            auth: AuthLayer::new(auth, paths.clone()),
-            rate_limit: RateLimitLayer::new(limiter, paths),
-        };
+        self.edge.auth = AuthLayer::new(auth, paths.clone());
+        self.edge.rate_limit = RateLimitLayer::new(limiter, paths);
+        Ok(self)
+    }
+
+    /// Checks who calls the service's own API (see `crate::edge::callers`): `rules` name its
+    /// gRPC service, the callers and writers the topology allows by default, and the methods
+    /// that write; `--allow-callers` and `--allow-writers` replace the defaults. On when the
+    /// server has an identity source (mTLS with required client certificates, or peer tokens);
+    /// otherwise the API stays open and the server logs once that callers are not checked.
+    /// Fails when the peer tokens cannot be used.
+    pub fn callers(mut self, rules: CallerRules) -> Result<Self, ServeError> {
+        let policy = CallerPolicy::new(rules, &self.args.callers, &self.args.tls)?;
+        match &policy {
+            Some(policy) => tracing::info!(service = self.info.name, ?policy, "callers checked"),
+            None => tracing::info!(
+                service = self.info.name,
+                "callers are not checked: no identity source (mTLS with required client \
+                 certificates, or --peer-tokens); anyone who reaches the port may call it"
+            ),
+        }
+        let paths = EdgePaths::new([rules.path_prefix()]);
+        self.edge.callers = CallersLayer::new(policy.map(Arc::new), paths);
         Ok(self)
     }
 
@@ -290,16 +315,13 @@ async fn grace_elapsed(closing: CancellationToken, grace: std::time::Duration) {
 /// The layers around every request of a server, outermost first (see the module docs).
 type ServerLayers = Stack<
     MessageLimitLayer,
-    Stack<
-        ShedLayer,
-        Stack<
-            DeadlineLayer,
-            Stack<
-                RateLimitLayer,
-                Stack<AuthLayer, Stack<WatchCloseLayer, Stack<ObserveLayer, Identity>>>,
-            >,
-        >,
-    >,
+    Stack<ShedLayer, Stack<DeadlineLayer, Stack<RateLimitLayer, GuardLayers>>>,
+>;
+
+/// The outer part of [`ServerLayers`]: observation, the connection's facts, and the guards.
+type GuardLayers = Stack<
+    CallersLayer,
+    Stack<AuthLayer, Stack<WatchCloseLayer, Stack<ConnectionLayer, Stack<ObserveLayer, Identity>>>>,
 >;
 
 fn layers(
@@ -310,8 +332,10 @@ fn layers(
 ) -> ServerLayers {
     tower::ServiceBuilder::new()
         .layer(ObserveLayer::new(metrics))
+        .layer(ConnectionLayer)
         .layer(WatchCloseLayer::new(closing))
         .layer(edge.auth)
+        .layer(edge.callers)
         .layer(edge.rate_limit)
         .layer(DeadlineLayer)
         .layer(ShedLayer::new(Shedder::new(

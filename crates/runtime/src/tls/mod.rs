@@ -9,13 +9,15 @@
 //! Parts, bottom-up: `error` ([`TlsError`]), [`material`] reads and parses the files (and picks
 //! the crypto provider), `reload` keeps the built settings fresh, [`server`] accepts TLS
 //! connections for `GrpcServer` (with its [`ClientAuth`] policy), [`client`] connects channels
-//! over TLS; this file holds the `--tls-*` flags, which build either side. Certificates come
+//! over TLS, [`peer`] names the client a connection's certificate identifies; this file holds
+//! the `--tls-*` flags, which build either side. Certificates come
 //! from elsewhere: `chatmesh certs` makes a development CA and one certificate per service, the
 //! test-support crate makes them for tests.
 
 pub mod client;
 mod error;
 pub mod material;
+pub mod peer;
 mod reload;
 pub mod server;
 
@@ -121,6 +123,12 @@ impl TlsArgs {
     /// Whether mTLS is on.
     pub fn enabled(&self) -> bool {
         self.files.files().is_some()
+    }
+
+    /// Whether every client of this server holds a certificate from the CA, so that each
+    /// request has a caller identity (see [`peer`]).
+    pub fn requires_client_certificates(&self) -> bool {
+        self.enabled() && self.tls_client_auth == ClientAuth::Required
     }
 
     /// The server side, loaded now (`None` when mTLS is off).

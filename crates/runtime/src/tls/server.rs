@@ -2,7 +2,8 @@
 //! edge, accepts) a client certificate from the CA, and the accept loop that hands tonic only
 //! connections whose handshake succeeded. Each handshake runs in its own task with a time limit,
 //! so a slow or hostile client delays nobody; a refused handshake is logged at debug and the
-//! loop goes on.
+//! loop goes on. Each accepted connection carries its [`PeerInfo`]: who the verified client
+//! certificate says the caller is.
 
 use std::io;
 use std::pin::Pin;
@@ -19,10 +20,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::server::{Connected, TcpConnectInfo, TcpIncoming};
+use tonic::transport::server::{Connected, TcpIncoming};
 
 use super::error::TlsError;
 use super::material::{Material, TlsFiles};
+use super::peer::PeerInfo;
 use super::reload::Reloading;
 
 /// Whether a TLS server insists on a client certificate.
@@ -122,7 +124,7 @@ async fn accept_loop(
             let acceptor = TlsAcceptor::from(tls.config());
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(stream)) => {
-                    let _ = accepted.send(Ok(TlsConnection { inner: stream })).await;
+                    let _ = accepted.send(Ok(TlsConnection::new(stream))).await;
                 }
                 Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake refused"),
                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -167,9 +169,20 @@ fn build(
 /// One accepted TLS connection, as tonic serves it.
 pub struct TlsConnection {
     inner: tokio_rustls::server::TlsStream<TcpStream>,
+    /// Read once from the verified client certificate.
+    peer: PeerInfo,
 }
 
 impl TlsConnection {
+    fn new(inner: tokio_rustls::server::TlsStream<TcpStream>) -> Self {
+        let tcp = inner.get_ref().0.connect_info();
+        let peer = match inner.get_ref().1.peer_certificates() {
+            Some(chain) => PeerInfo::with_chain(tcp, chain),
+            None => PeerInfo::anonymous(tcp),
+        };
+        Self { inner, peer }
+    }
+
     /// The certificate chain the client presented (empty when it presented none).
     pub fn peer_certificates(&self) -> Vec<rustls::pki_types::CertificateDer<'static>> {
         self.inner
@@ -182,11 +195,12 @@ impl TlsConnection {
 }
 
 impl Connected for TlsConnection {
-    // The TCP addresses, as for a plaintext connection, so `Request::remote_addr` keeps working.
-    type ConnectInfo = TcpConnectInfo;
+    // The TCP addresses and the certificate's name; `crate::edge::connection` puts the plain
+    // TCP addresses back for `Request::remote_addr`.
+    type ConnectInfo = PeerInfo;
 
-    fn connect_info(&self) -> TcpConnectInfo {
-        self.inner.get_ref().0.connect_info()
+    fn connect_info(&self) -> PeerInfo {
+        self.peer.clone()
     }
 }
 
@@ -239,11 +253,11 @@ pub enum Accepted {
 }
 
 impl Connected for Accepted {
-    type ConnectInfo = TcpConnectInfo;
+    type ConnectInfo = PeerInfo;
 
-    fn connect_info(&self) -> TcpConnectInfo {
+    fn connect_info(&self) -> PeerInfo {
         match self {
-            Accepted::Plain(tcp) => tcp.connect_info(),
+            Accepted::Plain(tcp) => PeerInfo::anonymous(tcp.connect_info()),
             Accepted::Tls(tls) => tls.connect_info(),
         }
     }

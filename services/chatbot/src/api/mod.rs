@@ -1,8 +1,10 @@
 //! The chatbot's edges: the gRPC `ChatService` here (requests in, [`Chatbot`] calls, responses
 //! and workflow events out), the JSON API and web page in [`http`]. [`convert`] is the only
-//! place that builds `chatmesh.chat.v1` messages; every error goes through [`status`].
+//! place that builds `chatmesh.chat.v1` messages; every error goes through [`status`]. Both
+//! edges ask [`free_query`] whether the caller may send a Cypher hint.
 
 mod convert;
+pub(crate) mod free_query;
 pub(crate) mod http;
 mod http_body;
 pub(crate) mod status;
@@ -15,27 +17,49 @@ use chatmesh_proto::chat::{
     ChatRequest, ChatResponse, ChatStreamRequest, ChatStreamResponse, DeleteSessionRequest,
     DeleteSessionResponse, GetSessionRequest, GetSessionResponse, chat_stream_response,
 };
+use chatmesh_proto::router::RouteHints;
+use chatmesh_runtime::auth::Principal;
 use chatmesh_runtime::deadline::Deadline;
 use futures::Stream;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::chat::Chatbot;
+use crate::chat::{ChatInput, Chatbot};
 use crate::workflow_engine::Event;
 use convert::{answer_message, chat_input, event_message};
+use free_query::FreeQuery;
 use status::status as to_status;
 
 /// Implements `ChatService` over a [`Chatbot`].
 #[derive(Clone)]
 pub(crate) struct ChatApi {
     chatbot: Arc<Chatbot>,
+    free_query: Arc<FreeQuery>,
 }
 
 impl ChatApi {
-    /// The API of `chatbot`.
-    pub(crate) fn new(chatbot: Arc<Chatbot>) -> Self {
-        Self { chatbot }
+    /// The API of `chatbot`, allowing Cypher hints as `free_query` says.
+    pub(crate) fn new(chatbot: Arc<Chatbot>, free_query: Arc<FreeQuery>) -> Self {
+        Self {
+            chatbot,
+            free_query,
+        }
+    }
+
+    /// A request's fields, validated, and its Cypher hint allowed for its caller.
+    fn input(
+        &self,
+        caller: Option<&Principal>,
+        session_id: String,
+        message: String,
+        hints: Option<RouteHints>,
+    ) -> Result<ChatInput, Status> {
+        let input = chat_input(session_id, message, hints).map_err(to_status)?;
+        self.free_query
+            .check(input.hints.as_ref(), caller)
+            .map_err(to_status)?;
+        Ok(input)
     }
 }
 
@@ -45,8 +69,9 @@ type EventStream = Pin<Box<dyn Stream<Item = Result<ChatStreamResponse, Status>>
 impl ChatService for ChatApi {
     async fn chat(&self, request: Request<ChatRequest>) -> Result<Response<ChatResponse>, Status> {
         let deadline = Deadline::of(&request).map(|d| d.0);
+        let caller = Principal::of(&request).cloned();
         let r = request.into_inner();
-        let input = chat_input(r.session_id, r.message, r.hints).map_err(to_status)?;
+        let input = self.input(caller.as_ref(), r.session_id, r.message, r.hints)?;
         let response = self
             .chatbot
             .chat(input, deadline, None)
@@ -60,8 +85,9 @@ impl ChatService for ChatApi {
         request: Request<ChatStreamRequest>,
     ) -> Result<Response<EventStream>, Status> {
         let deadline = Deadline::of(&request).map(|d| d.0);
+        let caller = Principal::of(&request).cloned();
         let r = request.into_inner();
-        let input = chat_input(r.session_id, r.message, r.hints).map_err(to_status)?;
+        let input = self.input(caller.as_ref(), r.session_id, r.message, r.hints)?;
         let (tx, rx) = mpsc::unbounded_channel();
         let chatbot = Arc::clone(&self.chatbot);
         tokio::spawn(async move {

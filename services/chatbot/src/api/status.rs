@@ -10,6 +10,7 @@ use crate::error::ChatError;
 pub(crate) fn code(error: &ChatError) -> Code {
     match error {
         ChatError::InvalidArgument { .. } => Code::InvalidArgument,
+        ChatError::PermissionDenied(_) => Code::PermissionDenied,
         ChatError::SessionNotFound(_) => Code::NotFound,
         ChatError::Store(_) => Code::Unavailable,
         ChatError::Workflow(_) => Code::Internal,
@@ -26,6 +27,7 @@ pub(crate) fn status(error: ChatError) -> Status {
 pub(crate) fn http_status(code: Code) -> StatusCode {
     match code {
         Code::InvalidArgument => StatusCode::BAD_REQUEST,
+        Code::PermissionDenied => StatusCode::FORBIDDEN,
         Code::NotFound => StatusCode::NOT_FOUND,
         Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
         Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

@@ -2,7 +2,8 @@
 //! values ([`convert`], the only module that knows the messages), calls the [`GraphStore`], and
 //! converts the answer back; [`status`] is the one place domain errors become gRPC status
 //! codes; [`neighbors`] pages ListNeighbors. Where a call runs (inline or on the blocking pool)
-//! is the store's business.
+//! is the store's business. Who may call which method is checked before the handlers (see
+//! `crate::CALLERS`), except a query's access mode, which is in the body: [`writer_check`].
 
 mod convert;
 mod neighbors;
@@ -46,6 +47,19 @@ fn caller_deadline<T>(request: &Request<T>) -> Option<std::time::Instant> {
     chatmesh_runtime::Deadline::of(request).map(|d| d.0.into_std())
 }
 
+/// A query in ACCESS_MODE_WRITE needs a caller the service lets write (when callers are
+/// checked); checked before the request is read further, so a refused caller learns nothing
+/// about its query.
+fn writer_check<T>(request: &Request<T>, access_mode: i32) -> Result<(), Status> {
+    if access_mode != pb::AccessMode::Write as i32 {
+        return Ok(());
+    }
+    chatmesh_runtime::auth::require_writer(
+        chatmesh_runtime::auth::Caller::of(request),
+        " in ACCESS_MODE_WRITE",
+    )
+}
+
 /// The StreamQuery response stream.
 type QueryStream = std::pin::Pin<
     Box<dyn futures::Stream<Item = Result<pb::StreamQueryResponse, Status>> + Send + 'static>,
@@ -57,6 +71,7 @@ impl GraphService for GraphApi {
         &self,
         request: Request<pb::ExecuteQueryRequest>,
     ) -> Result<Response<pb::ExecuteQueryResponse>, Status> {
+        writer_check(&request, request.get_ref().access_mode)?;
         let deadline = caller_deadline(&request);
         let query = convert::execute_query(request.into_inner(), deadline).map_err(status)?;
         let result = self.ready()?.query(query).await.map_err(status)?;
@@ -67,6 +82,7 @@ impl GraphService for GraphApi {
         &self,
         request: Request<pb::StreamQueryRequest>,
     ) -> Result<Response<QueryStream>, Status> {
+        writer_check(&request, request.get_ref().access_mode)?;
         let deadline = caller_deadline(&request);
         let (query, batch_size) =
             convert::stream_query(request.into_inner(), deadline).map_err(status)?;

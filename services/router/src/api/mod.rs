@@ -1,7 +1,9 @@
 //! The gRPC edge of the router: Route (classify, then call one backend), ListBackends (live
 //! health and breaker state of every backend address), and ListTools/CallTool delegated to the
 //! MCP tool registry. Handlers only: [`convert`] reads requests and builds pages, [`status`] is
-//! the one error mapping.
+//! the one error mapping. Who may call is checked before the handlers (`crate::CALLERS`); a
+//! free-form query in the body (`hints.cypher`, `graph_query`) is checked here by
+//! `crate::free_query`.
 
 mod convert;
 mod status;
@@ -14,9 +16,11 @@ use chatmesh_proto::router::{
     ListToolsResponse, RouteRequest, RouteResponse,
 };
 use chatmesh_runtime::Deadline;
+use chatmesh_runtime::auth::Caller;
 use tonic::{Request, Response, Status};
 
 use crate::backends::{Backends, CallContext};
+use crate::free_query;
 use crate::pool::Pool;
 use crate::routing::{self, Classifier};
 use crate::tools::ToolRegistry;
@@ -60,6 +64,14 @@ impl RouterService for RouterApi {
         &self,
         request: Request<RouteRequest>,
     ) -> Result<Response<RouteResponse>, Status> {
+        if request
+            .get_ref()
+            .hints
+            .as_ref()
+            .is_some_and(|h| h.cypher.is_some())
+        {
+            free_query::check_caller(Caller::of(&request), " with hints.cypher")?;
+        }
         let ctx = context(&request);
         let request = request.into_inner();
         let plan = self
@@ -93,6 +105,10 @@ impl RouterService for RouterApi {
         &self,
         request: Request<CallToolRequest>,
     ) -> Result<Response<CallToolResponse>, Status> {
+        if request.get_ref().name == free_query::TOOL {
+            let detail = format!(" for {}", free_query::TOOL);
+            free_query::check_caller(Caller::of(&request), &detail)?;
+        }
         let ctx = context(&request);
         self.tools
             .call(&ctx, request.into_inner())

@@ -4,10 +4,13 @@
 //! The transport checks the `Host` header against an allow-list (a defence against DNS
 //! rebinding from browsers); it defaults to the loopback names, and a deployment reached by
 //! another name (a Kubernetes Service, an ingress) lists that name with `--mcp-allowed-hosts`.
+//! The free-form `graph_query` tool answers only the users `--cypher-hint-principals` names
+//! (see `crate::free_query`).
 
 use std::sync::Arc;
 
 use chatmesh_runtime::CancellationToken;
+use chatmesh_runtime::auth::NamedPrincipals;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
@@ -22,7 +25,8 @@ pub(crate) const PATH: &str = "/mcp";
 /// Cancelling `shutdown` ends every MCP session (and its open event streams), so that a draining
 /// router is not held open by idle agents.
 pub fn router(registry: ToolRegistry, args: &McpArgs, shutdown: CancellationToken) -> axum::Router {
-    let server = McpServer::new(Arc::new(registry));
+    let free_query = NamedPrincipals::new(&args.cypher_hint_principals);
+    let server = McpServer::new(Arc::new(registry)).with_free_query_users(free_query);
     let mut config =
         StreamableHttpServerConfig::default().with_cancellation_token(shutdown.child_token());
     config = if args.allowed_hosts.iter().any(|host| host == "*") {

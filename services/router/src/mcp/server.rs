@@ -4,7 +4,10 @@
 //! Errors follow the MCP specification (2025-11-25, SEP-1303): an unknown tool is a JSON-RPC
 //! error (-32602, invalid params); arguments that break the tool's schema, and failures of the
 //! tool itself (a backend error, an unreachable router), are tool results with `isError: true`
-//! and a text saying what went wrong, so that the model can read it and correct its call.
+//! and a text saying what went wrong, so that the model can read it and correct its call. So is
+//! a refused free-form query (`graph_query` by a user the operator has not named, see
+//! `crate::free_query`), which only the HTTP transport checks: over stdio the router's gRPC API
+//! checks the calling service.
 
 use std::sync::Arc;
 
@@ -21,7 +24,9 @@ use serde_json::Value;
 use super::source::{SourceError, ToolSource};
 use chatmesh_proto::json;
 
+use crate::free_query;
 use crate::tools::output_schema;
+use chatmesh_runtime::auth::{NamedPrincipals, Principal};
 
 /// What the server tells an agent when it connects.
 const INSTRUCTIONS: &str = "chatmesh answers questions about one organisation from three data \
@@ -34,20 +39,52 @@ const INSTRUCTIONS: &str = "chatmesh answers questions about one organisation fr
 #[derive(Debug)]
 pub struct McpServer<S> {
     source: Arc<S>,
+    /// Who may run free-form queries, when this transport checks it.
+    free_query: Option<Arc<NamedPrincipals>>,
 }
 
 impl<S> Clone for McpServer<S> {
     fn clone(&self) -> Self {
         Self {
             source: Arc::clone(&self.source),
+            free_query: self.free_query.clone(),
         }
     }
 }
 
 impl<S: ToolSource> McpServer<S> {
-    /// A server for the tools of `source`.
+    /// A server for the tools of `source`, checking nobody (stdio: the router checks).
     pub fn new(source: Arc<S>) -> Self {
-        Self { source }
+        Self {
+            source,
+            free_query: None,
+        }
+    }
+
+    /// The same server, running `graph_query` only for the users in `allowed` (the principal
+    /// that authentication put in the HTTP request).
+    pub fn with_free_query_users(self, allowed: NamedPrincipals) -> Self {
+        Self {
+            free_query: Some(Arc::new(allowed)),
+            ..self
+        }
+    }
+
+    /// The refusal's text when this call runs a free-form query its caller may not run.
+    fn free_query_refusal(
+        &self,
+        tool: &str,
+        context: &RequestContext<RoleServer>,
+    ) -> Option<String> {
+        let allowed = self
+            .free_query
+            .as_ref()
+            .filter(|_| tool == free_query::TOOL)?;
+        let principal = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Principal>());
+        free_query::check_user(allowed, principal).err()
     }
 }
 
@@ -138,6 +175,9 @@ impl<S: ToolSource> ServerHandler for McpServer<S> {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        if let Some(refusal) = self.free_query_refusal(&request.name, &context) {
+            return Ok(tool_error(refusal).into());
+        }
         let call = pb::CallToolRequest {
             name: request.name.into_owned(),
             arguments: Some(json::to_struct(&request.arguments.unwrap_or_default())),

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 
 use chatmesh_proto::router::{BackendAddress, HealthStatus};
 use chatmesh_runtime::CancellationToken;
+use chatmesh_runtime::auth::BearerToken;
 use tokio::time::Instant;
 use tonic::transport::Channel;
 
@@ -75,7 +76,12 @@ pub(super) struct Instance {
 
 impl Instance {
     /// An instance with health UNKNOWN and a closed breaker.
-    pub(super) fn new(address: String, channel: Channel, breaker: BreakerSettings) -> Arc<Self> {
+    pub(super) fn new(
+        address: String,
+        channel: Channel,
+        token: BearerToken,
+        breaker: BreakerSettings,
+    ) -> Arc<Self> {
         let state = SharedState(Arc::new(Mutex::new(InstanceState {
             health: HealthStatus::Unknown,
             last_check: None,
@@ -83,7 +89,7 @@ impl Instance {
             last_error: String::new(),
             breaker: Breaker::new(breaker),
         })));
-        let service = instance_service(channel.clone(), state.clone(), address.clone());
+        let service = instance_service(channel.clone(), token, state.clone(), address.clone());
         Arc::new(Self {
             address,
             channel,

@@ -6,12 +6,14 @@
 //! - [`BreakerLayer`]: fails fast with UNAVAILABLE while the address's breaker is open, and
 //!   feeds every outcome (transport error, UNAVAILABLE, DEADLINE_EXCEEDED → failure) to it.
 //!
-//! Under both, a `TracedChannel` carries the caller's trace context to the backend.
+//! Under both, a `TracedChannel` carries the caller's trace context and the router's own token
+//! to the backend.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use chatmesh_runtime::auth::BearerToken;
 use chatmesh_runtime::channel::TracedChannel;
 use chatmesh_runtime::deadline::format_grpc_timeout;
 use tokio::time::Instant;
@@ -43,13 +45,15 @@ impl AttemptDeadline {
 /// carries the caller's trace context.
 pub(crate) type InstanceService = BreakerService<ClientDeadline<TracedChannel>>;
 
-/// Builds the stack for one address.
+/// Builds the stack for one address; `token` is the router's own (sent with every call).
 pub(crate) fn instance_service(
     channel: Channel,
+    token: BearerToken,
     state: SharedState,
     address: String,
 ) -> InstanceService {
-    let deadline = ClientDeadlineLayer.layer(TracedChannel::new(channel));
+    let traced = TracedChannel::new(channel).with_token(token);
+    let deadline = ClientDeadlineLayer.layer(traced);
     BreakerLayer { state, address }.layer(deadline)
 }
 

@@ -155,7 +155,9 @@ impl Pool {
                     continue;
                 }
             };
-            let instance = Instance::new(address, channel, self.settings.breaker);
+            // The router's own token (when it has one) names it to the backend.
+            let token = self.settings.client.token.clone();
+            let instance = Instance::new(address, channel, token, self.settings.breaker);
             let stop = self.stop.child_token();
             let watched = Arc::clone(&instance);
             let instance_stop = instance.stop.clone();

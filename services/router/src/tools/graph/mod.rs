@@ -160,7 +160,7 @@ impl ToolArgs for ShortestPathArgs {
 /// `graph_query`.
 pub(super) fn query_tool() -> ToolDef {
     ToolDef::new::<QueryArgs>(
-        "graph_query",
+        crate::free_query::TOOL,
         "Query the organisation graph (read-only Cypher)",
         "Run one read-only Cypher query on the organisation graph (people, teams and \
             services: (:Person {name, title}), (:Team {name}), (:Service {name}); relationships \
