@@ -160,6 +160,24 @@ pub(crate) fn check_total(field: &str, total_cents: i64) -> Result<()> {
     Ok(())
 }
 
+/// The largest id a client may choose, 2^53 - 1: ids above it would let one request decide
+/// that every later order's id is past what SQLite can allocate (its rowids end at 2^63 - 1, so
+/// an order with that id made every later CreateOrder fail), and JSON clients lose precision
+/// above it. Assigned ids continue after the largest one, so at 2^53 - 1 there are still 2^63 -
+/// 2^53 left.
+pub(crate) const MAX_CLIENT_ID: i64 = (1 << 53) - 1;
+
+/// Checks an id a client chose for a new order (1 to [`MAX_CLIENT_ID`]).
+pub(crate) fn check_new_id(field: &str, value: i64) -> Result<()> {
+    if !(1..=MAX_CLIENT_ID).contains(&value) {
+        return Err(Error::invalid(
+            field,
+            format!("must be 1 to {MAX_CLIENT_ID}, got {value}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks an id or a version (>= 1).
 pub(crate) fn check_positive(field: &str, value: i64) -> Result<()> {
     if value < 1 {
@@ -208,5 +226,8 @@ mod tests {
         assert!(check_total("total_cents", 0).is_ok());
         assert!(check_total("total_cents", -1).is_err());
         assert!(check_positive("id", 0).is_err());
+        assert!(check_new_id("id", MAX_CLIENT_ID).is_ok());
+        assert!(check_new_id("id", MAX_CLIENT_ID + 1).is_err());
+        assert!(check_new_id("id", i64::MAX).is_err() && check_new_id("id", 0).is_err());
     }
 }

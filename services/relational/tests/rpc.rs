@@ -8,6 +8,7 @@ use chatmesh_proto::relational as pb;
 use common::{Engine, Service, TestDb, assert_code, create, export_all, get, new_order};
 use prost_types::{FieldMask, Timestamp};
 use tonic::Code;
+use tonic_health::pb::health_check_response::ServingStatus;
 
 both_engines!(
     create_get_update_delete,
@@ -312,7 +313,41 @@ async fn explicit_ids_and_assigned_ids(engine: Engine) {
     client.create_order(with_id(1000)).await.unwrap();
     let later = create(&mut client, new_order("Edsger Dijkstra", "goto", 1, 10)).await;
     assert!(later.id > 1000, "assigned {}", later.id);
+    largest_ids(&service, &mut client).await;
     service.stop().await.unwrap();
+}
+
+/// A client cannot pick an id that would leave no room for assigned ones (i64::MAX made every
+/// later CreateOrder fail on SQLite, and took the database out of service): ids above 2^53 - 1
+/// are refused and change nothing, the largest allowed one still leaves assigned ids room.
+async fn largest_ids(service: &Service, client: &mut common::Client) {
+    const MAX_CLIENT_ID: i64 = (1 << 53) - 1;
+    let with_id = |id| pb::CreateOrderRequest {
+        id: Some(id),
+        ..new_order("Edsger Dijkstra", "semaphore", 1, 10)
+    };
+    let before = export_all(client).await;
+    for id in [i64::MAX, MAX_CLIENT_ID + 1] {
+        assert_code(
+            client.create_order(with_id(id)).await,
+            Code::InvalidArgument,
+            "id",
+        );
+    }
+    assert_eq!(
+        export_all(client).await,
+        before,
+        "refused creates change nothing"
+    );
+    assert_eq!(
+        create(client, with_id(MAX_CLIENT_ID)).await.id,
+        MAX_CLIENT_ID
+    );
+    for _ in 0..3 {
+        let assigned = create(client, new_order("Edsger Dijkstra", "after", 1, 10)).await;
+        assert!(assigned.id > MAX_CLIENT_ID, "assigned {}", assigned.id);
+    }
+    assert_eq!(service.health().await, ServingStatus::Serving);
 }
 
 /// CreateOrder requests with one bad field each.
@@ -366,7 +401,7 @@ async fn invalid_creates(client: &mut common::Client) {
                 id: Some(0),
                 ..good.clone()
             },
-            "id: must be >= 1",
+            "id: must be 1 to 9007199254740991, got 0",
         ),
     ];
     for (request, needle) in cases {

@@ -7,7 +7,8 @@ use prost_types::{FieldMask, Timestamp};
 
 use crate::error::{Error, Result};
 use crate::order::{
-    NewOrder, Order, Patch, Status, check_positive, check_quantity, check_text, check_total,
+    NewOrder, Order, Patch, Status, check_new_id, check_positive, check_quantity, check_text,
+    check_total,
 };
 use crate::page_token;
 use crate::query::{Filter, Group, GroupBy, ListQuery, Sort};
@@ -83,7 +84,7 @@ fn status(field: &str, number: i32, unspecified: Option<Status>) -> Result<Statu
 /// Validates a CreateOrder request.
 pub fn new_order(request: pb::CreateOrderRequest) -> Result<NewOrder> {
     if let Some(id) = request.id {
-        check_positive("id", id)?;
+        check_new_id("id", id)?;
     }
     check_text("customer", &request.customer)?;
     check_text("product", &request.product)?;

@@ -43,6 +43,10 @@ pub(crate) fn classify(err: sqlx::Error) -> Failure {
                 failed(Error::Unavailable(format!(
                     "the database is busy: {message}"
                 )))
+            } else if is_full(&code) {
+                failed(Error::Unavailable(format!(
+                    "the database is full: {message}"
+                )))
             } else if is_connection_trouble(&code) {
                 lost(Error::Unavailable(message))
             } else {
@@ -78,11 +82,18 @@ fn is_busy(code: &str) -> bool {
 
 /// PostgreSQL connection exceptions (class 08), shutdown and start-up (57P01–57P03), too many
 /// connections (53300), a missing database (3D000); SQLite I/O errors, a file that cannot be
-/// opened or is not (or no longer) a database, a read-only or full disk.
+/// opened or is not (or no longer) a database, a read-only disk. Not SQLITE_FULL (13): it is
+/// also what one insert gets when no rowid is left, and one request's failure must not take
+/// the database out of service for everyone ([`classify`] answers it UNAVAILABLE alone).
 fn is_connection_trouble(code: &str) -> bool {
     code.starts_with("08")
         || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "3D000")
-        || matches!(sqlite_primary(code), Some(8 | 10 | 11 | 13 | 14 | 26))
+        || matches!(sqlite_primary(code), Some(8 | 10 | 11 | 14 | 26))
+}
+
+/// SQLite's "database or disk is full" (13).
+fn is_full(code: &str) -> bool {
+    sqlite_primary(code) == Some(13)
 }
 
 /// The primary result code of a numeric SQLite (extended) code.
@@ -101,6 +112,7 @@ mod tests {
         assert!(is_connection_trouble("08006") && is_connection_trouble("57P01"));
         assert!(is_connection_trouble("14") && is_connection_trouble("3850"));
         assert!(!is_connection_trouble("23505") && !is_connection_trouble("1"));
+        assert!(is_full("13") && !is_connection_trouble("13"));
     }
 
     #[test]

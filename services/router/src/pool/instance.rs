@@ -54,6 +54,12 @@ impl InstanceState {
 pub(crate) struct SharedState(Arc<Mutex<InstanceState>>);
 
 impl SharedState {
+    /// A state of the test's choosing.
+    #[cfg(test)]
+    pub(crate) fn for_test(state: InstanceState) -> Self {
+        Self(Arc::new(Mutex::new(state)))
+    }
+
     /// Locks the state (a poisoned lock still holds consistent plain data).
     pub(crate) fn lock(&self) -> MutexGuard<'_, InstanceState> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())

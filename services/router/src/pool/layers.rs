@@ -4,7 +4,11 @@
 //!   at it with DEADLINE_EXCEEDED; dropping the call resets the HTTP/2 stream, so the backend
 //!   sees the cancellation.
 //! - [`BreakerLayer`]: fails fast with UNAVAILABLE while the address's breaker is open, and
-//!   feeds every outcome (transport error, UNAVAILABLE, DEADLINE_EXCEEDED → failure) to it.
+//!   feeds every outcome (transport error, UNAVAILABLE, DEADLINE_EXCEEDED → failure) to it,
+//!   except a deadline that was the caller's own: a client that asks for 50 ms from a query
+//!   that takes a second says nothing about the backend's health, and must not open the
+//!   breaker for every other user (a dropped call, the caller cancelling, records nothing
+//!   either).
 //!
 //! Under both, a `TracedChannel` carries the caller's trace context and the router's own token
 //! to the backend.
@@ -30,7 +34,13 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// The deadline of one attempt, carried in the request's extensions.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct AttemptDeadline(pub Instant);
+pub(crate) struct AttemptDeadline {
+    /// When the attempt stops waiting.
+    pub at: Instant,
+    /// Whether that is the caller's own deadline (shorter than the router's backend timeout):
+    /// its expiry is then not the backend's failure.
+    pub callers: bool,
+}
 
 impl AttemptDeadline {
     /// A tonic request for `message` carrying this deadline.
@@ -90,7 +100,7 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
-        let Some(AttemptDeadline(deadline)) =
+        let Some(AttemptDeadline { at: deadline, .. }) =
             request.extensions().get::<AttemptDeadline>().copied()
         else {
             let response = self.inner.call(request);
@@ -165,13 +175,18 @@ where
             let status = Status::unavailable(format!("{}: circuit breaker open", self.address));
             return Box::pin(async move { Err(Box::new(status) as BoxError) });
         }
+        let callers_deadline = request
+            .extensions()
+            .get::<AttemptDeadline>()
+            .is_some_and(|d| d.callers);
         let response = self.inner.call(request);
         let state = self.state.clone();
         let address = self.address.clone();
         Box::pin(async move {
             let result = response.await.map_err(|error| unavailable(&address, error));
             match outcome(&result) {
-                Some(error) => state.lock().failed(error),
+                Some((Code::DeadlineExceeded, _)) if callers_deadline => {}
+                Some((_, error)) => state.lock().failed(error),
                 None => state.lock().succeeded(),
             }
             result
@@ -205,13 +220,16 @@ fn unavailable(address: &str, error: BoxError) -> BoxError {
     )))
 }
 
-/// The failure a result counts as for the breaker, if any: transport errors, UNAVAILABLE and
-/// DEADLINE_EXCEEDED. Other codes are the backend answering, which is health.
-fn outcome(result: &Result<http::Response<Body>, BoxError>) -> Option<String> {
+/// The failure a result counts as for the breaker, if any, with its code: transport errors,
+/// UNAVAILABLE and DEADLINE_EXCEEDED. Other codes are the backend answering, which is health.
+fn outcome(result: &Result<http::Response<Body>, BoxError>) -> Option<(Code, String)> {
     match result {
         Err(error) => Some(match error.downcast_ref::<Status>() {
-            Some(status) => format!("{:?}: {}", status.code(), status.message()),
-            None => format!("Unavailable: {error}"),
+            Some(status) => (
+                status.code(),
+                format!("{:?}: {}", status.code(), status.message()),
+            ),
+            None => (Code::Unavailable, format!("Unavailable: {error}")),
         }),
         Ok(response) => {
             let code = response
@@ -226,8 +244,103 @@ fn outcome(result: &Result<http::Response<Body>, BoxError>) -> Option<String> {
                     .get("grpc-message")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
-                format!("{code:?}: {message}")
+                (code, format!("{code:?}: {message}"))
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chatmesh_proto::router::{CircuitState, HealthStatus};
+
+    use super::*;
+    use crate::pool::breaker::{Breaker, BreakerSettings};
+    use crate::pool::instance::InstanceState;
+
+    /// A backend that answers OK after `delay`.
+    #[derive(Clone)]
+    struct Slow(Duration);
+
+    impl Service<http::Request<Body>> for Slow {
+        type Response = http::Response<Body>;
+        type Error = BoxError;
+        type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: http::Request<Body>) -> Self::Future {
+            let delay = self.0;
+            Box::pin(async move {
+                tokio::time::sleep(delay).await;
+                let mut response = http::Response::new(Body::empty());
+                response
+                    .headers_mut()
+                    .insert("grpc-status", http::HeaderValue::from_static("0"));
+                Ok(response)
+            })
+        }
+    }
+
+    fn stack(state: &SharedState) -> BreakerService<ClientDeadline<Slow>> {
+        let deadline = ClientDeadlineLayer.layer(Slow(Duration::from_millis(200)));
+        BreakerLayer {
+            state: state.clone(),
+            address: "http://slow".into(),
+        }
+        .layer(deadline)
+    }
+
+    fn state() -> SharedState {
+        SharedState::for_test(InstanceState {
+            health: HealthStatus::Serving,
+            last_check: None,
+            consecutive_failures: 0,
+            last_error: String::new(),
+            breaker: Breaker::new(BreakerSettings {
+                failure_threshold: 3,
+                open_for: Duration::from_secs(60),
+            }),
+        })
+    }
+
+    async fn call_with(service: &mut BreakerService<ClientDeadline<Slow>>, callers: bool) -> Code {
+        let mut request = http::Request::new(Body::empty());
+        request.extensions_mut().insert(AttemptDeadline {
+            at: Instant::now() + Duration::from_millis(20),
+            callers,
+        });
+        let error = service.call(request).await.unwrap_err();
+        error.downcast_ref::<Status>().expect("a status").code()
+    }
+
+    #[tokio::test]
+    async fn a_callers_own_short_deadline_does_not_open_the_breaker() {
+        let state = state();
+        let mut service = stack(&state);
+        for _ in 0..6 {
+            assert_eq!(call_with(&mut service, true).await, Code::DeadlineExceeded);
+        }
+        let now = Instant::now();
+        let locked = state.lock();
+        assert_eq!(locked.consecutive_failures, 0);
+        assert_eq!(locked.breaker.state(now), CircuitState::Closed);
+    }
+
+    #[tokio::test]
+    async fn the_routers_own_backend_timeout_counts_against_the_backend() {
+        let state = state();
+        let mut service = stack(&state);
+        for _ in 0..3 {
+            assert_eq!(call_with(&mut service, false).await, Code::DeadlineExceeded);
+        }
+        let now = Instant::now();
+        let locked = state.lock();
+        assert_eq!(locked.consecutive_failures, 3);
+        assert_eq!(locked.breaker.state(now), CircuitState::Open);
     }
 }

@@ -275,7 +275,13 @@ impl Pool {
             ctx.report.attempt(&instance.address);
             tried.push(instance.address.clone());
             let (service, _in_flight) = instance.begin();
-            let attempt = op(service, AttemptDeadline(deadline));
+            let attempt = op(
+                service,
+                AttemptDeadline {
+                    at: deadline,
+                    callers: deadline < configured,
+                },
+            );
             let result = match tokio::time::timeout_at(deadline, attempt).await {
                 Ok(result) => result.map(tonic::Response::into_inner),
                 Err(_) => Err(Status::deadline_exceeded(format!(
