@@ -232,19 +232,14 @@ fn outcome(result: &Result<http::Response<Body>, BoxError>) -> Option<(Code, Str
             None => (Code::Unavailable, format!("Unavailable: {error}")),
         }),
         Ok(response) => {
-            let code = response
-                .headers()
-                .get("grpc-status")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<i32>().ok())
-                .map(Code::from_i32)?;
-            matches!(code, Code::Unavailable | Code::DeadlineExceeded).then(|| {
-                let message = response
-                    .headers()
-                    .get("grpc-message")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                (code, format!("{code:?}: {message}"))
+            // A trailers-only answer carries its status in the headers; tonic decodes the
+            // percent-encoded grpc-message ("the%20database%20is%20unavailable").
+            let status = Status::from_header_map(response.headers())?;
+            matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded).then(|| {
+                (
+                    status.code(),
+                    format!("{:?}: {}", status.code(), status.message()),
+                )
             })
         }
     }
@@ -329,6 +324,24 @@ mod tests {
         let locked = state.lock();
         assert_eq!(locked.consecutive_failures, 0);
         assert_eq!(locked.breaker.state(now), CircuitState::Closed);
+    }
+
+    #[test]
+    fn a_backends_status_is_recorded_decoded() {
+        let mut response = http::Response::new(Body::empty());
+        let headers = response.headers_mut();
+        headers.insert("grpc-status", http::HeaderValue::from_static("14"));
+        headers.insert(
+            "grpc-message",
+            http::HeaderValue::from_static("the%20database%20is%20unavailable"),
+        );
+        let (code, error) = outcome(&Ok(response)).expect("a failure");
+        assert_eq!(code, Code::Unavailable);
+        assert_eq!(error, "Unavailable: the database is unavailable");
+        let mut ok = http::Response::new(Body::empty());
+        ok.headers_mut()
+            .insert("grpc-status", http::HeaderValue::from_static("5"));
+        assert_eq!(outcome(&Ok(ok)), None, "NOT_FOUND is the backend answering");
     }
 
     #[tokio::test]
