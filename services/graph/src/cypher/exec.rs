@@ -81,12 +81,20 @@ pub fn execute(
             Clause::With {
                 projection,
                 predicate,
-            } => with_clause(&graph.scope(&params), projection, predicate.as_ref(), rows)?,
+            } => with_clause(
+                &graph.scope(&params),
+                budget,
+                projection,
+                predicate.as_ref(),
+                rows,
+            )?,
             Clause::Return(projection) => {
                 return return_clause(&graph.scope(&params), projection, rows, row_limit);
             }
             writing => write_clause(graph.txn()?, &params, budget, writing, rows)?,
         };
+        // WHERE, projection and aggregation tick per row; the clock is read once per clause too.
+        budget.check()?;
     }
     Ok(Output::default())
 }
@@ -105,6 +113,7 @@ fn match_clause(
     for row in rows {
         let mut found = Vec::new();
         for candidate in match_patterns(scope, budget, patterns, row)? {
+            budget.tick()?;
             let keep = match predicate {
                 Some(p) => scope.truthy(p, &candidate)?,
                 None => true,
@@ -147,6 +156,7 @@ fn pattern_variables(patterns: &[PathPattern]) -> Vec<String> {
 /// WITH (and its WHERE): the projected rows that pass.
 fn with_clause(
     scope: &Scope,
+    budget: &Budget,
     projection: &Projection,
     predicate: Option<&Expr>,
     rows: Vec<Bindings>,
@@ -154,6 +164,7 @@ fn with_clause(
     let values = project(scope, projection, rows)?;
     let mut next = Vec::with_capacity(values.len());
     for (values, env) in values {
+        budget.tick()?;
         let row: Bindings = projection
             .items
             .iter()

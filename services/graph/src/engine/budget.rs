@@ -22,6 +22,17 @@ impl Budget {
         }
     }
 
+    /// Fails once the deadline has passed (reads the clock now): between clauses, and before a
+    /// write commits, so that work past the deadline is neither continued nor kept.
+    pub(crate) fn check(&self) -> Result<()> {
+        match self.deadline {
+            Some(deadline) if Instant::now() >= deadline => Err(GraphError::DeadlineExceeded(
+                "the request ran past the caller's deadline; nothing was changed".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Counts one step; fails once the deadline has passed.
     pub(crate) fn tick(&self) -> Result<()> {
         let steps = self.steps.get().wrapping_add(1);

@@ -296,7 +296,12 @@ impl EmbeddedGraph {
             )
         };
         let (output, stats) = if writes.is_some() {
-            self.write(|txn| run(cypher::Graph::Write(txn)))?
+            // Past the deadline, the transaction is rolled back rather than committed.
+            self.write(|txn| {
+                let output = run(cypher::Graph::Write(txn))?;
+                budget.check()?;
+                Ok(output)
+            })?
         } else {
             let output = self.read(|state| run(cypher::Graph::Read(state)))?;
             (output, WriteStats::default())
