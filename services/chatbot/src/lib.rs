@@ -253,21 +253,8 @@ pub async fn serve_on(
         probe_interval: config.session_db_probe_interval,
         sweep_interval: config.session_sweep_interval,
     };
-    let stop = shutdown.child_token();
-    let serving = async {
-        let served = server.serve(listener, stop.clone()).await;
-        stop.cancel();
-        served
-    };
-    let living = async {
-        let lived =
-            lifecycle::run(store.sessions, store.database, health, plan, stop.clone()).await;
-        if lived.is_err() {
-            stop.cancel();
-        }
-        lived
-    };
-    let (served, lived) = tokio::join!(serving, living);
-    lived.map_err(ServeError::Startup)?;
-    served
+    chatmesh_runtime::loading::serve_beside(server, listener, shutdown, |stop| {
+        lifecycle::run(store.sessions, store.database, health, plan, stop)
+    })
+    .await
 }

@@ -38,22 +38,10 @@ pub(crate) async fn serve(
     plan: Plan,
 ) -> Result<(), ServeError> {
     let health = server.health();
-    let stop = shutdown.child_token();
-    let serving = async {
-        let served = server.serve(listener, stop.clone()).await;
-        stop.cancel();
-        served
-    };
-    let living = async {
-        let lived = run(health, ready, plan, stop.clone()).await;
-        if lived.is_err() {
-            stop.cancel();
-        }
-        lived
-    };
-    let (served, lived) = tokio::join!(serving, living);
-    lived.map_err(ServeError::Startup)?;
-    served
+    chatmesh_runtime::loading::serve_beside(server, listener, shutdown, |stop| {
+        run(health, ready, plan, stop)
+    })
+    .await
 }
 
 async fn run(

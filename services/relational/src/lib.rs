@@ -204,24 +204,12 @@ pub async fn serve_on(
         .add_service(api)
         .callers(CALLERS)?;
     let health = server.health();
-    let stop = shutdown.child_token();
     let plan = lifecycle::Plan {
         seed_demo: config.seed_demo,
         probe_interval: config.db_probe_interval,
     };
-    let serving = async {
-        let served = server.serve(listener, stop.clone()).await;
-        stop.cancel();
-        served
-    };
-    let living = async {
-        let lived = lifecycle::run(store, health, plan, stop.clone()).await;
-        if lived.is_err() {
-            stop.cancel();
-        }
-        lived
-    };
-    let (served, lived) = tokio::join!(serving, living);
-    lived.map_err(ServeError::Startup)?;
-    served
+    chatmesh_runtime::loading::serve_beside(server, listener, shutdown, |stop| {
+        lifecycle::run(store, health, plan, stop)
+    })
+    .await
 }

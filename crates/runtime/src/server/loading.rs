@@ -2,7 +2,8 @@
 //! health NOT_SERVING and calls answering UNAVAILABLE, the store opens on a blocking thread
 //! (snapshot, log replay, demo data), and only then does health say SERVING. A store that fails
 //! to open stops the server with a start-up error. After shutdown the store is flushed (a final
-//! snapshot makes the next start a load rather than a replay).
+//! snapshot makes the next start a load rather than a replay). [`serve_beside`] is the same
+//! idea for a store on an external engine: a companion task keeps the engine and health in step.
 
 use std::sync::{Arc, OnceLock};
 
@@ -54,4 +55,37 @@ where
         }
     }
     Ok(())
+}
+
+/// Serves `server` on `listener` while `companion` keeps the service's engine in step (connect
+/// at start, probe, reconnect, keep health right: the PostgreSQL and Bolt engines' lifecycles),
+/// until `shutdown` is cancelled. Either ending ends the other: a server that stops stops the
+/// companion (through the token it is given), and a companion that fails stops the server and
+/// is reported as a start-up error.
+pub async fn serve_beside<F, Fut>(
+    server: GrpcServer,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    companion: F,
+) -> Result<(), ServeError>
+where
+    F: FnOnce(CancellationToken) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let stop = shutdown.child_token();
+    let serving = async {
+        let served = server.serve(listener, stop.clone()).await;
+        stop.cancel();
+        served
+    };
+    let living = async {
+        let lived = companion(stop.clone()).await;
+        if lived.is_err() {
+            stop.cancel();
+        }
+        lived
+    };
+    let (served, lived) = tokio::join!(serving, living);
+    lived.map_err(ServeError::Startup)?;
+    served
 }
