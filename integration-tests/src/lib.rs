@@ -3,7 +3,6 @@
 //! as processes with [`mesh::Mesh`]), and a test-only slow service ([`testing`], [`Sleeper`]) to
 //! observe deadlines, message limits and draining through the shared runtime.
 
-#![warn(unreachable_pub)]
 
 use std::path::Path;
 use std::sync::Arc;

@@ -9,7 +9,6 @@
 //! generated modules sit under [`generated`], nested as the protobuf packages are
 //! (`chatmesh.graph.v1` is `generated::graph::v1`).
 
-#![warn(unreachable_pub)]
 #![allow(clippy::all, missing_docs)]
 
 /// The generated code of the `chatmesh.*.v1` protobuf packages, one module per package (the

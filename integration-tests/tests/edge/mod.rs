@@ -12,11 +12,11 @@ use chatmesh_test_support::serve::{Running, config, start};
 use http_body_util::BodyExt;
 use tonic::Code;
 
-pub const TOKEN: &str = "edge-test-token-41d9f0c2";
+pub(crate) const TOKEN: &str = "edge-test-token-41d9f0c2";
 
 /// The router (no backends: only `/mcp`'s handshake is used) and a chatbot in front of it, both
 /// requiring `TOKEN`, the chatbot allowing each client `rate` requests per second.
-pub async fn start_edge(tokens_file: &std::path::Path, rate: &str) -> (Running, Running) {
+pub(crate) async fn start_edge(tokens_file: &std::path::Path, rate: &str) -> (Running, Running) {
     let tokens = tokens_file.to_str().unwrap();
     let router = start(
         config(&chatmesh_router::INFO, &["--auth-tokens-file", tokens]),
@@ -47,13 +47,13 @@ pub async fn start_edge(tokens_file: &std::path::Path, rate: &str) -> (Running, 
     (router, chatbot)
 }
 
-pub fn tokens_file(dir: &tempfile::TempDir) -> std::path::PathBuf {
+pub(crate) fn tokens_file(dir: &tempfile::TempDir) -> std::path::PathBuf {
     let path = dir.path().join("tokens");
     std::fs::write(&path, format!("{TOKEN}\n")).unwrap();
     path
 }
 
-pub async fn chat(
+pub(crate) async fn chat(
     addr: std::net::SocketAddr,
     token: Option<&str>,
 ) -> Result<chatmesh_proto::chat::ChatResponse, tonic::Status> {
@@ -71,7 +71,7 @@ pub async fn chat(
 }
 
 /// One HTTP/1.1 POST; returns the status, the headers and the body.
-pub async fn post(
+pub(crate) async fn post(
     addr: std::net::SocketAddr,
     path: &str,
     token: Option<&str>,
@@ -101,10 +101,11 @@ pub async fn post(
     (status, headers, String::from_utf8_lossy(&body).into_owned())
 }
 
-pub const CHAT_BODY: &str = r#"{"session_id":"edge-http","message":"Who manages Alan Turing?"}"#;
-pub const MCP_INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"edge-test","version":"1"}}}"#;
+pub(crate) const CHAT_BODY: &str =
+    r#"{"session_id":"edge-http","message":"Who manages Alan Turing?"}"#;
+pub(crate) const MCP_INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"edge-test","version":"1"}}}"#;
 
-pub async fn check_the_edge(router: &Running, chatbot: &Running) {
+pub(crate) async fn check_the_edge(router: &Running, chatbot: &Running) {
     // gRPC: no token, a wrong one → UNAUTHENTICATED; the right one reaches the chatbot, which
     // answers (a fallback: the router has no backends).
     for token in [None, Some("wrong-token")] {

@@ -14,7 +14,6 @@
 //!
 //! The API is [`INFO`], [`Config`], [`serve`] and [`serve_on`]; [`internals`] is not API.
 
-#![warn(unreachable_pub)]
 
 mod api;
 mod database_url;

@@ -9,7 +9,6 @@
 //! the domain types of `model`. `wire` translates payloads and objects to protobuf for the API
 //! and the embedded engine's log; `seed` is the demo data.
 
-#![warn(unreachable_pub)]
 
 mod api;
 mod embed;

@@ -13,10 +13,10 @@ use chatmesh_test_support::ports::free_port_run;
 use chatmesh_test_support::process::{Signal, signal};
 
 /// The `chatmesh` binary under test.
-pub const BIN: &str = env!("CARGO_BIN_EXE_chatmesh");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_chatmesh");
 
 /// `chatmesh up` running in a child process with its data in a temporary directory.
-pub struct Up {
+pub(crate) struct Up {
     child: Child,
     stdout: BufReader<ChildStdout>,
     banner: String,
@@ -26,7 +26,7 @@ pub struct Up {
 
 impl Up {
     /// Starts the mesh with `env` set for it and waits for its "up" banner.
-    pub fn start(env: &[(&str, &str)]) -> Self {
+    pub(crate) fn start(env: &[(&str, &str)]) -> Self {
         let data = tempfile::tempdir().unwrap();
         let base = free_port_run(5);
         let mut child = Command::new(BIN)
@@ -63,12 +63,12 @@ impl Up {
     }
 
     /// What `chatmesh up` printed up to and including its "up" banner.
-    pub fn banner(&self) -> &str {
+    pub(crate) fn banner(&self) -> &str {
         &self.banner
     }
 
     /// The data directory the mesh was given.
-    pub fn data_dir(&self) -> &Path {
+    pub(crate) fn data_dir(&self) -> &Path {
         self.data.path()
     }
 
@@ -77,28 +77,28 @@ impl Up {
         format!("127.0.0.1:{}", self.base + index)
     }
 
-    pub fn chatbot(&self) -> String {
+    pub(crate) fn chatbot(&self) -> String {
         self.addr(0)
     }
 
-    pub fn router(&self) -> String {
+    pub(crate) fn router(&self) -> String {
         self.addr(1)
     }
 
-    pub fn graph(&self) -> String {
+    pub(crate) fn graph(&self) -> String {
         self.addr(2)
     }
 
-    pub fn vector(&self) -> String {
+    pub(crate) fn vector(&self) -> String {
         self.addr(3)
     }
 
-    pub fn relational(&self) -> String {
+    pub(crate) fn relational(&self) -> String {
         self.addr(4)
     }
 
     /// Ctrl-C, then the exit code and the rest of standard output.
-    pub fn stop(mut self) -> (Option<i32>, String) {
+    pub(crate) fn stop(mut self) -> (Option<i32>, String) {
         signal(&self.child, Signal::Int);
         let status = self.child.wait().unwrap();
         let mut rest = String::new();
@@ -118,12 +118,12 @@ impl Drop for Up {
 }
 
 /// Runs `chatmesh <args>` to completion.
-pub fn chatmesh(args: &[&str]) -> Output {
+pub(crate) fn chatmesh(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
 }
 
 /// Standard output and error as text.
-pub fn text(output: &Output) -> (String, String) {
+pub(crate) fn text(output: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -133,7 +133,7 @@ pub fn text(output: &Output) -> (String, String) {
 /// A benchmark workload in the shape of `../shared/bench/workload.json`, small enough for a
 /// test: a team with a manager and three reports, `orders` orders with ids 1..=orders, and
 /// four FAQ texts.
-pub fn workload(orders: i64) -> serde_json::Value {
+pub(crate) fn workload(orders: i64) -> serde_json::Value {
     let statuses = [
         "pending",
         "paid",
@@ -189,7 +189,7 @@ pub fn workload(orders: i64) -> serde_json::Value {
 }
 
 /// Writes `value` as JSON to `dir/name` and returns its path.
-pub fn write_json(dir: &Path, name: &str, value: &serde_json::Value) -> PathBuf {
+pub(crate) fn write_json(dir: &Path, name: &str, value: &serde_json::Value) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, serde_json::to_string_pretty(value).unwrap()).unwrap();
     path

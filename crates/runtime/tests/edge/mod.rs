@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-pub mod tokens;
+pub(crate) mod tokens;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -25,7 +25,7 @@ use tonic::transport::Channel;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 use tonic_prost::ProstCodec;
 
-pub const INFO: ServiceInfo = ServiceInfo {
+pub(crate) const INFO: ServiceInfo = ServiceInfo {
     name: "edge",
     fqn: "chatmesh.test.v1.SlowService",
     default_port: 0,
@@ -33,9 +33,9 @@ pub const INFO: ServiceInfo = ServiceInfo {
 };
 
 /// The slow gRPC method: sleeps for the milliseconds written in the request's `service` field.
-pub const SLEEP: &str = "/chatmesh.test.v1.SlowService/Sleep";
+pub(crate) const SLEEP: &str = "/chatmesh.test.v1.SlowService/Sleep";
 /// Edge paths of the test server: the slow service and `POST /v1/slow`.
-pub const EDGE: [&str; 2] = ["/chatmesh.test.v1.SlowService/", "/v1/slow"];
+pub(crate) const EDGE: [&str; 2] = ["/chatmesh.test.v1.SlowService/", "/v1/slow"];
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -47,7 +47,7 @@ struct Args {
 
 /// How many slow calls (gRPC or HTTP) have started and finished.
 #[derive(Debug, Default)]
-pub struct Progress {
+pub(crate) struct Progress {
     pub started: AtomicUsize,
     pub finished: AtomicUsize,
 }
@@ -59,17 +59,17 @@ impl Progress {
         self.finished.fetch_add(1, Ordering::SeqCst);
     }
 
-    pub fn started(&self) -> usize {
+    pub(crate) fn started(&self) -> usize {
         self.started.load(Ordering::SeqCst)
     }
 
-    pub fn finished(&self) -> usize {
+    pub(crate) fn finished(&self) -> usize {
         self.finished.load(Ordering::SeqCst)
     }
 }
 
 /// A running test server.
-pub struct Server {
+pub(crate) struct Server {
     pub addr: SocketAddr,
     pub progress: Arc<Progress>,
     shutdown: CancellationToken,
@@ -82,12 +82,12 @@ impl Drop for Server {
 }
 
 impl Server {
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// A new connection (each channel is its own HTTP/2 connection).
-    pub async fn channel(&self) -> Channel {
+    pub(crate) async fn channel(&self) -> Channel {
         Channel::from_shared(self.url())
             .unwrap()
             .connect()
@@ -97,7 +97,7 @@ impl Server {
 }
 
 /// Starts the test server with `flags` (as a service's command line would give them).
-pub async fn start(flags: &[&str]) -> Server {
+pub(crate) async fn start(flags: &[&str]) -> Server {
     let args = Args::parse_from(std::iter::once("edge").chain(flags.iter().copied()));
     let progress = Arc::new(Progress::default());
     let http_progress = Arc::clone(&progress);
@@ -131,7 +131,7 @@ pub async fn start(flags: &[&str]) -> Server {
 }
 
 /// Calls the slow method for `millis` with `token` as bearer token (none when `None`).
-pub async fn sleep(
+pub(crate) async fn sleep(
     channel: &Channel,
     millis: u64,
     token: Option<&str>,
@@ -155,7 +155,7 @@ pub async fn sleep(
 }
 
 /// A plain HTTP/1.1 request; returns the status, the headers and the body.
-pub async fn http(
+pub(crate) async fn http(
     addr: SocketAddr,
     method: &str,
     path: &str,
@@ -188,7 +188,7 @@ pub async fn http(
 }
 
 /// Health/Check for the whole server.
-pub async fn health(channel: &Channel) -> Result<i32, tonic::Status> {
+pub(crate) async fn health(channel: &Channel) -> Result<i32, tonic::Status> {
     let mut client = tonic_health::pb::health_client::HealthClient::new(channel.clone());
     let response = client
         .check(HealthCheckRequest {

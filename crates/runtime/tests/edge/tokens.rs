@@ -5,28 +5,28 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 
-pub const STATIC_TOKEN: &str = "static-token-5ab1c9e07d";
-pub const HS256_SECRET: &str = "hs256-secret-for-tests-0123456789abcdef";
-pub const AUDIENCE: &str = "chatmesh-edge";
-pub const RS256_PUBLIC: &str =
+pub(crate) const STATIC_TOKEN: &str = "static-token-5ab1c9e07d";
+pub(crate) const HS256_SECRET: &str = "hs256-secret-for-tests-0123456789abcdef";
+pub(crate) const AUDIENCE: &str = "chatmesh-edge";
+pub(crate) const RS256_PUBLIC: &str =
     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/jwt-test-rs256.pub");
 // Test-only RSA keys, generated for these tests and used nowhere else.
-pub const RS256_PRIVATE: &[u8] = include_bytes!("../data/jwt-test-rs256.key");
-pub const OTHER_PRIVATE: &[u8] = include_bytes!("../data/jwt-test-other.key");
+pub(crate) const RS256_PRIVATE: &[u8] = include_bytes!("../data/jwt-test-rs256.key");
+pub(crate) const OTHER_PRIVATE: &[u8] = include_bytes!("../data/jwt-test-other.key");
 
 /// Seconds since the Unix epoch, as JWTs count time.
-pub fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
 }
 
-pub fn claims(aud: &str, exp: u64) -> serde_json::Value {
+pub(crate) fn claims(aud: &str, exp: u64) -> serde_json::Value {
     serde_json::json!({"sub": "alice", "aud": aud, "exp": exp})
 }
 
-pub fn hs256(secret: &str, claims: &serde_json::Value) -> String {
+pub(crate) fn hs256(secret: &str, claims: &serde_json::Value) -> String {
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         claims,
@@ -35,7 +35,7 @@ pub fn hs256(secret: &str, claims: &serde_json::Value) -> String {
     .unwrap()
 }
 
-pub fn rs256(private_pem: &[u8], claims: &serde_json::Value) -> String {
+pub(crate) fn rs256(private_pem: &[u8], claims: &serde_json::Value) -> String {
     jsonwebtoken::encode(
         &Header::new(Algorithm::RS256),
         claims,
@@ -45,7 +45,7 @@ pub fn rs256(private_pem: &[u8], claims: &serde_json::Value) -> String {
 }
 
 /// A server accepting the static token and both kinds of JWT.
-pub async fn start_with_every_kind(dir: &tempfile::TempDir) -> super::Server {
+pub(crate) async fn start_with_every_kind(dir: &tempfile::TempDir) -> super::Server {
     let tokens = dir.path().join("tokens");
     std::fs::write(&tokens, format!("# clients\n{STATIC_TOKEN}\n")).unwrap();
     let secret = dir.path().join("hs256");

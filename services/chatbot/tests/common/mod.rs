@@ -62,7 +62,7 @@ impl RouterService for StandInRouter {
 }
 
 /// A loopback listener on a free port, and its address.
-pub async fn listener() -> (TcpListener, SocketAddr) {
+pub(crate) async fn listener() -> (TcpListener, SocketAddr) {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
     (l, addr)
@@ -70,7 +70,7 @@ pub async fn listener() -> (TcpListener, SocketAddr) {
 
 /// Starts the stand-in router (or, when `up` is false, names an address where nothing
 /// answers); returns its URL.
-pub async fn router(up: bool, shutdown: &CancellationToken) -> String {
+pub(crate) async fn router(up: bool, shutdown: &CancellationToken) -> String {
     let (router_listener, router_addr) = listener().await;
     if up {
         let shutdown = shutdown.clone();
@@ -90,7 +90,11 @@ pub async fn router(up: bool, shutdown: &CancellationToken) -> String {
 }
 
 /// A chatbot in front of `router` with `extra` flags; returns its address.
-pub async fn chatbot(router: &str, extra: &[&str], shutdown: &CancellationToken) -> SocketAddr {
+pub(crate) async fn chatbot(
+    router: &str,
+    extra: &[&str],
+    shutdown: &CancellationToken,
+) -> SocketAddr {
     let mut args = vec![
         "chatmesh-chatbot",
         "--router-addr",
@@ -111,7 +115,7 @@ pub async fn chatbot(router: &str, extra: &[&str], shutdown: &CancellationToken)
 }
 
 /// A client of the chatbot at `addr`.
-pub async fn client(addr: SocketAddr) -> ChatServiceClient<Channel> {
+pub(crate) async fn client(addr: SocketAddr) -> ChatServiceClient<Channel> {
     let channel = Channel::from_shared(format!("http://{addr}"))
         .unwrap()
         .connect()
@@ -121,7 +125,7 @@ pub async fn client(addr: SocketAddr) -> ChatServiceClient<Channel> {
 }
 
 /// A Chat request.
-pub fn ask(session: &str, message: &str) -> ChatRequest {
+pub(crate) fn ask(session: &str, message: &str) -> ChatRequest {
     ChatRequest {
         session_id: session.into(),
         message: message.into(),

@@ -9,27 +9,27 @@ use std::collections::BTreeSet;
 
 use chatmesh_graph::internals::{EmbeddedGraph, Properties, Value};
 
-pub const NODES: usize = 100_000;
-pub const EDGES: usize = 1_000_000;
+pub(crate) const NODES: usize = 100_000;
+pub(crate) const EDGES: usize = 1_000_000;
 /// Entities per write transaction during the load.
 const BATCH: usize = 10_000;
 
 /// xorshift64*: deterministic, dependency-free.
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Self(seed.max(1))
     }
 
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 
-    pub fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n as u64) as usize
     }
 }
@@ -44,7 +44,7 @@ fn person(i: usize) -> Properties {
 
 /// Loads `nodes` people and `edges` relationships into `store`; returns the node ids in
 /// creation order.
-pub fn load(store: &EmbeddedGraph, nodes: usize, edges: usize) -> Vec<u64> {
+pub(crate) fn load(store: &EmbeddedGraph, nodes: usize, edges: usize) -> Vec<u64> {
     let labels = BTreeSet::from(["Person".to_owned()]);
     let mut ids = Vec::with_capacity(nodes);
     for start in (0..nodes).step_by(BATCH) {

@@ -16,14 +16,14 @@ use tokio::sync::{Mutex, MutexGuard};
 use super::{Client, Service};
 
 /// The environment variable with the Bolt server's URL.
-pub const BOLT_URL_ENV: &str = "CHATMESH_TEST_BOLT_URL";
+pub(crate) const BOLT_URL_ENV: &str = "CHATMESH_TEST_BOLT_URL";
 
 /// Serialises the tests that use the shared Bolt database.
-pub static BOLT_LOCK: Mutex<()> = Mutex::const_new(());
+pub(crate) static BOLT_LOCK: Mutex<()> = Mutex::const_new(());
 
 /// Which engine a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
+pub(crate) enum Engine {
     Embedded,
     Bolt,
 }
@@ -53,7 +53,7 @@ macro_rules! both_engines {
 }
 
 /// The Bolt server's URL; panics with the way to get one when it is not set.
-pub fn bolt_url() -> String {
+pub(crate) fn bolt_url() -> String {
     std::env::var(BOLT_URL_ENV).unwrap_or_else(|_| {
         panic!(
             "{BOLT_URL_ENV} is not set: the Bolt tests need a server. \
@@ -63,7 +63,7 @@ pub fn bolt_url() -> String {
 }
 
 /// The flags that point the service at `url`, the password in a file under `dir`.
-pub fn bolt_flags(url: &str, dir: &Path) -> Vec<String> {
+pub(crate) fn bolt_flags(url: &str, dir: &Path) -> Vec<String> {
     let user = std::env::var("CHATMESH_TEST_BOLT_USER").unwrap_or_else(|_| "root".into());
     let password =
         std::env::var("CHATMESH_TEST_BOLT_PASSWORD").unwrap_or_else(|_| "chatmesh-test".into());
@@ -80,7 +80,7 @@ pub fn bolt_flags(url: &str, dir: &Path) -> Vec<String> {
 }
 
 /// The service on one engine, with an empty graph.
-pub struct TestGraph {
+pub(crate) struct TestGraph {
     pub service: Service,
     pub engine: Engine,
     _data: tempfile::TempDir,
@@ -89,7 +89,7 @@ pub struct TestGraph {
 
 impl TestGraph {
     /// Starts the service on `engine` with `extra` flags; a Bolt graph is emptied first.
-    pub async fn start(engine: Engine, extra: &[&str]) -> Self {
+    pub(crate) async fn start(engine: Engine, extra: &[&str]) -> Self {
         let data = tempfile::tempdir().expect("temporary directory");
         let (lock, mut flags) = match engine {
             Engine::Embedded => (None, Vec::new()),
@@ -114,12 +114,12 @@ impl TestGraph {
     }
 
     /// A client of the service.
-    pub fn client(&self) -> Client {
+    pub(crate) fn client(&self) -> Client {
         self.service.client.clone()
     }
 
     /// Runs a statement in WRITE mode; panics on failure.
-    pub async fn write(&self, cypher: &str) -> pb::ExecuteQueryResponse {
+    pub(crate) async fn write(&self, cypher: &str) -> pb::ExecuteQueryResponse {
         self.client()
             .execute_query(pb::ExecuteQueryRequest {
                 cypher: cypher.into(),
@@ -132,7 +132,7 @@ impl TestGraph {
     }
 
     /// Runs a statement in the given mode.
-    pub async fn execute(
+    pub(crate) async fn execute(
         &self,
         cypher: &str,
         mode: pb::AccessMode,
@@ -148,7 +148,7 @@ impl TestGraph {
     }
 
     /// The single integer a READ statement returns.
-    pub async fn count(&self, cypher: &str) -> i64 {
+    pub(crate) async fn count(&self, cypher: &str) -> i64 {
         let response = self.execute(cypher, pb::AccessMode::Read).await.unwrap();
         match response.rows[0].values[0].kind {
             Some(pb::value::Kind::IntValue(n)) => n,

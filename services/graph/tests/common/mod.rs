@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-pub mod engines;
+pub(crate) mod engines;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -13,9 +13,9 @@ use chatmesh_runtime::{CancellationToken, ServeError};
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
-pub type Client = GraphServiceClient<Channel>;
+pub(crate) type Client = GraphServiceClient<Channel>;
 
-pub struct Service {
+pub(crate) struct Service {
     pub client: Client,
     pub addr: std::net::SocketAddr,
     shutdown: CancellationToken,
@@ -23,7 +23,7 @@ pub struct Service {
 }
 
 impl Service {
-    pub async fn start(data: &Path, extra: &[&str]) -> Self {
+    pub(crate) async fn start(data: &Path, extra: &[&str]) -> Self {
         let dir = data.display().to_string();
         let args = ["chatmesh-graph", "--data-dir", &dir]
             .into_iter()
@@ -57,35 +57,35 @@ impl Service {
         }
     }
 
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.cancel();
         self.task.await.unwrap().unwrap();
     }
 }
 
-pub fn text(s: &str) -> pb::Value {
+pub(crate) fn text(s: &str) -> pb::Value {
     pb::Value {
         kind: Some(Kind::StringValue(s.into())),
     }
 }
 
-pub fn int(i: i64) -> pb::Value {
+pub(crate) fn int(i: i64) -> pb::Value {
     pb::Value {
         kind: Some(Kind::IntValue(i)),
     }
 }
 
-pub fn float(f: f64) -> pb::Value {
+pub(crate) fn float(f: f64) -> pb::Value {
     pb::Value {
         kind: Some(Kind::DoubleValue(f)),
     }
 }
 
-pub fn null() -> pb::Value {
+pub(crate) fn null() -> pb::Value {
     pb::Value { kind: None }
 }
 
-pub fn props(entries: &[(&str, pb::Value)]) -> HashMap<String, pb::Value> {
+pub(crate) fn props(entries: &[(&str, pb::Value)]) -> HashMap<String, pb::Value> {
     entries
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
@@ -93,7 +93,11 @@ pub fn props(entries: &[(&str, pb::Value)]) -> HashMap<String, pb::Value> {
 }
 
 /// Creates a node and returns its id.
-pub async fn node(client: &mut Client, labels: &[&str], properties: &[(&str, pb::Value)]) -> u64 {
+pub(crate) async fn node(
+    client: &mut Client,
+    labels: &[&str],
+    properties: &[(&str, pb::Value)],
+) -> u64 {
     client
         .create_node(pb::CreateNodeRequest {
             labels: labels.iter().map(|l| l.to_string()).collect(),
@@ -108,7 +112,7 @@ pub async fn node(client: &mut Client, labels: &[&str], properties: &[(&str, pb:
 }
 
 /// Creates a relationship and returns its id.
-pub async fn rel(
+pub(crate) async fn rel(
     client: &mut Client,
     start: u64,
     rel_type: &str,
@@ -130,14 +134,14 @@ pub async fn rel(
         .id
 }
 
-pub fn name_of(node: &pb::Node) -> String {
+pub(crate) fn name_of(node: &pb::Node) -> String {
     match node.properties.get("name").and_then(|v| v.kind.clone()) {
         Some(Kind::StringValue(s)) => s,
         other => panic!("node {} has no name: {other:?}", node.id),
     }
 }
 
-pub fn assert_code<T: std::fmt::Debug>(
+pub(crate) fn assert_code<T: std::fmt::Debug>(
     result: Result<T, tonic::Status>,
     code: tonic::Code,
 ) -> String {

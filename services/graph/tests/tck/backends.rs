@@ -28,12 +28,12 @@ fn failure(status: tonic::Status) -> Failure {
 }
 
 /// The executor on an in-memory graph.
-pub struct InMemory {
+pub(crate) struct InMemory {
     state: GraphState,
 }
 
 impl InMemory {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             state: GraphState::new(),
         }
@@ -88,7 +88,7 @@ impl Backend for InMemory {
 }
 
 /// The graph service over gRPC, driven from this (synchronous) thread through its own runtime.
-pub struct Service {
+pub(crate) struct Service {
     runtime: tokio::runtime::Runtime,
     service: Option<common::Service>,
     _data: tempfile::TempDir,
@@ -97,13 +97,13 @@ pub struct Service {
 
 impl Service {
     /// The service on the embedded engine.
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         Self::start_with(false)
     }
 
     /// The service on the Bolt server of `CHATMESH_TEST_BOLT_URL` (its database is emptied
     /// before every scenario, as the embedded one is).
-    pub fn start_bolt() -> Self {
+    pub(crate) fn start_bolt() -> Self {
         Self::start_with(true)
     }
 

@@ -2,7 +2,7 @@
 //! tables), Backgrounds prepended, Scenario Outlines expanded once per Examples row.
 
 #[derive(Debug, Clone)]
-pub struct Step {
+pub(crate) struct Step {
     /// The step line, keyword included.
     pub keyword_line: String,
     /// Its doc string (a query), if any.
@@ -12,7 +12,7 @@ pub struct Step {
 }
 
 #[derive(Debug, Clone)]
-pub struct Scenario {
+pub(crate) struct Scenario {
     /// Its name; outline expansions end in " #n" (the example row).
     pub name: String,
     /// Background steps, then its own.
@@ -39,7 +39,7 @@ fn cells(line: &str) -> Vec<String> {
 }
 
 /// Reads a feature file into scenarios, expanding Scenario Outlines with their Examples.
-pub fn scenarios(text: &str) -> Vec<Scenario> {
+pub(crate) fn scenarios(text: &str) -> Vec<Scenario> {
     let lines: Vec<&str> = text.lines().collect();
     let mut out = Vec::new();
     let mut i = 0;

@@ -17,21 +17,21 @@ use crate::render::{expected_cell, render};
 
 /// What a backend answered for one query.
 #[derive(Debug, Clone)]
-pub struct Answer {
+pub(crate) struct Answer {
     pub columns: Vec<String>,
     pub rows: Vec<pb::Row>,
 }
 
 /// A query's error as the gRPC edge reports it.
 #[derive(Debug, Clone)]
-pub struct Failure {
+pub(crate) struct Failure {
     pub code: Code,
     pub message: String,
 }
 
 impl Failure {
     /// The construct the subset refuses, when that is why the query failed.
-    pub fn unsupported(&self) -> Option<String> {
+    pub(crate) fn unsupported(&self) -> Option<String> {
         let (_, rest) = self.message.split_once("unsupported: ")?;
         let what = rest.split(" is outside").next().unwrap_or(rest);
         Some(what.trim().to_owned())
@@ -39,7 +39,7 @@ impl Failure {
 }
 
 /// A graph the scenarios run on: the in-memory executor or the gRPC service.
-pub trait Backend {
+pub(crate) trait Backend {
     /// Empties the graph.
     fn reset(&mut self) -> Result<(), Failure>;
     /// Runs one statement with parameters.
@@ -51,7 +51,7 @@ pub trait Backend {
 
 /// The graph's contents as the TCK counts them: node ids, relationship ids, property facts,
 /// label names in use.
-pub type Contents = [BTreeSet<String>; 4];
+pub(crate) type Contents = [BTreeSet<String>; 4];
 
 fn contents(backend: &mut dyn Backend) -> Result<Contents, Failure> {
     let (nodes, relationships) = backend.contents()?;
@@ -91,7 +91,7 @@ fn effects(before: &Contents, after: &Contents) -> HashMap<&'static str, usize> 
 
 /// The verdict on one scenario.
 #[derive(Debug, PartialEq, Eq, Clone)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Pass,
     /// Why it failed.
     Fail(String),
@@ -137,7 +137,7 @@ struct Last {
 }
 
 /// Runs `scenario` on a fresh graph of `backend`; `root` holds the TCK's named graphs.
-pub fn judge(
+pub(crate) fn judge(
     backend: &mut dyn Backend,
     scenario: &crate::feature::Scenario,
     root: &Path,

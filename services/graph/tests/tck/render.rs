@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use chatmesh_proto::graph::{self as pb, value::Kind};
 
 /// Canonical text of one of our values.
-pub fn render(value: &pb::Value, sort_lists: bool) -> String {
+pub(crate) fn render(value: &pb::Value, sort_lists: bool) -> String {
     match &value.kind {
         None | Some(Kind::NullValue(_)) => "null".into(),
         Some(Kind::BoolValue(b)) => b.to_string(),
@@ -318,7 +318,7 @@ impl Expected<'_> {
     }
 }
 
-pub fn expected_cell(cell: &str, sort_lists: bool) -> String {
+pub(crate) fn expected_cell(cell: &str, sort_lists: bool) -> String {
     let mut parser = Expected {
         text: cell.as_bytes(),
         at: 0,

@@ -25,11 +25,11 @@ use tonic_health::pb::health_check_response::ServingStatus;
 const SERVICE: &str = "chatmesh.relational.v1.RelationalService";
 
 /// The environment variable with the PostgreSQL server's URL.
-pub const POSTGRES_URL_ENV: &str = "CHATMESH_TEST_POSTGRES_URL";
+pub(crate) const POSTGRES_URL_ENV: &str = "CHATMESH_TEST_POSTGRES_URL";
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
+pub(crate) enum Engine {
     Sqlite,
     Postgres,
 }
@@ -60,7 +60,7 @@ macro_rules! both_engines {
 
 /// A database of its own for one test: a file in a temporary directory, or a new PostgreSQL
 /// database (dropped when the test ends).
-pub struct TestDb {
+pub(crate) struct TestDb {
     pub engine: Engine,
     pub url: String,
     /// SQLite: the directory holding the database file.
@@ -72,7 +72,7 @@ pub struct TestDb {
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 impl TestDb {
-    pub async fn new(engine: Engine) -> Self {
+    pub(crate) async fn new(engine: Engine) -> Self {
         match engine {
             Engine::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -114,7 +114,7 @@ impl TestDb {
     }
 
     /// SQLite: the directory of the database file.
-    pub fn sqlite_dir(&self) -> PathBuf {
+    pub(crate) fn sqlite_dir(&self) -> PathBuf {
         self.dir
             .as_ref()
             .expect("a SQLite database")
@@ -123,13 +123,13 @@ impl TestDb {
     }
 
     /// PostgreSQL: runs `sql` on the server as the test role, outside the test's database.
-    pub async fn admin(&self, sql: &str) {
+    pub(crate) async fn admin(&self, sql: &str) {
         let (_, server) = self.pg.as_ref().expect("a PostgreSQL database");
         admin(server, sql).await;
     }
 
     /// PostgreSQL: the test database's name.
-    pub fn pg_name(&self) -> &str {
+    pub(crate) fn pg_name(&self) -> &str {
         &self.pg.as_ref().expect("a PostgreSQL database").0
     }
 }
@@ -167,21 +167,21 @@ async fn admin(server: &str, sql: &str) {
 }
 
 /// The service running in this process.
-pub struct Service {
+pub(crate) struct Service {
     pub addr: SocketAddr,
     running: Running,
 }
 
 impl Service {
     /// Starts the service on `db` with `extra` flags and waits until it is SERVING.
-    pub async fn start(db: &TestDb, extra: &[&str]) -> Self {
+    pub(crate) async fn start(db: &TestDb, extra: &[&str]) -> Self {
         let service = Self::spawn(db, extra).await;
         service.wait_for(ServingStatus::Serving).await;
         service
     }
 
     /// Starts the service without waiting for it to be ready.
-    pub async fn spawn(db: &TestDb, extra: &[&str]) -> Self {
+    pub(crate) async fn spawn(db: &TestDb, extra: &[&str]) -> Self {
         let mut args = vec!["--database-url", &db.url, "--db-probe-interval", "100ms"];
         args.extend_from_slice(extra);
         let config = serve::config(&chatmesh_relational::INFO, &args);
@@ -193,35 +193,35 @@ impl Service {
     }
 
     /// A client on a new connection.
-    pub async fn client(&self) -> RelationalServiceClient<Channel> {
+    pub(crate) async fn client(&self) -> RelationalServiceClient<Channel> {
         RelationalServiceClient::new(grpc::channel(self.addr).await)
     }
 
     /// What health says about the service.
-    pub async fn health(&self) -> ServingStatus {
+    pub(crate) async fn health(&self) -> ServingStatus {
         self.health_of(SERVICE).await
     }
 
     /// Health as reported for `service` (`""` is the whole server: what liveness asks).
-    pub async fn health_of(&self, service: &str) -> ServingStatus {
+    pub(crate) async fn health_of(&self, service: &str) -> ServingStatus {
         grpc::health(self.addr, service)
             .await
             .expect("health answers")
     }
 
     /// Waits (up to a minute, so a slow machine cannot fail the test) until health says `want`.
-    pub async fn wait_for(&self, want: ServingStatus) {
+    pub(crate) async fn wait_for(&self, want: ServingStatus) {
         grpc::wait_for_health(self.addr, SERVICE, want, Duration::from_secs(60)).await;
     }
 
     /// Shuts down and returns the service's outcome.
-    pub async fn stop(self) -> Result<(), ServeError> {
+    pub(crate) async fn stop(self) -> Result<(), ServeError> {
         self.running.stop().await
     }
 }
 
 /// A valid CreateOrder request.
-pub fn new_order(
+pub(crate) fn new_order(
     customer: &str,
     product: &str,
     quantity: i32,
@@ -238,7 +238,7 @@ pub fn new_order(
 }
 
 /// Every order, via ExportOrders.
-pub async fn export_all(client: &mut RelationalServiceClient<Channel>) -> Vec<pb::Order> {
+pub(crate) async fn export_all(client: &mut RelationalServiceClient<Channel>) -> Vec<pb::Order> {
     let mut stream = client
         .export_orders(pb::ExportOrdersRequest {
             filter: None,
@@ -256,7 +256,7 @@ pub async fn export_all(client: &mut RelationalServiceClient<Channel>) -> Vec<pb
 
 /// Asserts that `result` failed with `code` and that the message mentions `needle`.
 #[track_caller]
-pub fn assert_code<T: std::fmt::Debug>(
+pub(crate) fn assert_code<T: std::fmt::Debug>(
     result: Result<T, tonic::Status>,
     code: tonic::Code,
     needle: &str,
@@ -275,11 +275,11 @@ pub fn assert_code<T: std::fmt::Debug>(
 }
 
 /// The generated client over a tonic channel.
-pub type Client = RelationalServiceClient<Channel>;
+pub(crate) type Client = RelationalServiceClient<Channel>;
 
 /// Runs `sql` directly on the test database (bypassing the service) and returns the first column
 /// of every row as text.
-pub async fn direct_query(db: &TestDb, sql: &'static str) -> Vec<String> {
+pub(crate) async fn direct_query(db: &TestDb, sql: &'static str) -> Vec<String> {
     match db.engine {
         Engine::Sqlite => {
             let mut conn = sqlx::SqliteConnection::connect(&db.url)
@@ -297,7 +297,7 @@ pub async fn direct_query(db: &TestDb, sql: &'static str) -> Vec<String> {
 }
 
 /// CreateOrder, which must succeed; the created order.
-pub async fn create(client: &mut Client, request: pb::CreateOrderRequest) -> pb::Order {
+pub(crate) async fn create(client: &mut Client, request: pb::CreateOrderRequest) -> pb::Order {
     client
         .create_order(request)
         .await
@@ -308,7 +308,7 @@ pub async fn create(client: &mut Client, request: pb::CreateOrderRequest) -> pb:
 }
 
 /// GetOrder, which must succeed; the order.
-pub async fn get(client: &mut Client, request: pb::GetOrderRequest) -> pb::Order {
+pub(crate) async fn get(client: &mut Client, request: pb::GetOrderRequest) -> pb::Order {
     client
         .get_order(request)
         .await

@@ -22,10 +22,10 @@ use tonic::{Request, Response, Status};
 use tonic_health::pb::health_check_response::ServingStatus;
 
 /// How long a test waits for something that should happen promptly (a process start).
-pub const PATIENCE: Duration = Duration::from_secs(60);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(60);
 
 /// A free loopback port (bound then released, so a process can take it).
-pub fn free_port(ip: &str) -> u16 {
+pub(crate) fn free_port(ip: &str) -> u16 {
     StdListener::bind(format!("{ip}:0"))
         .expect("bind an ephemeral port")
         .local_addr()
@@ -35,7 +35,7 @@ pub fn free_port(ip: &str) -> u16 {
 
 /// A workspace binary, next to this test executable's directory (cargo builds every workspace
 /// binary before running tests).
-pub fn binary(name: &str) -> PathBuf {
+pub(crate) fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let dir = exe
         .parent()
@@ -51,7 +51,7 @@ pub fn binary(name: &str) -> PathBuf {
 }
 
 /// One real backend service as a child process, killed when dropped.
-pub struct BackendProcess {
+pub(crate) struct BackendProcess {
     pub name: &'static str,
     pub addr: String,
     child: Option<Child>,
@@ -61,7 +61,7 @@ pub struct BackendProcess {
 impl BackendProcess {
     /// Starts `chatmesh-<name>` with demo data in `data` on `127.0.0.1:port` and waits until it
     /// reports SERVING.
-    pub async fn start(name: &'static str, port: u16, data: &Path) -> Self {
+    pub(crate) async fn start(name: &'static str, port: u16, data: &Path) -> Self {
         let dir = data.join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let mut args = vec![
@@ -89,7 +89,7 @@ impl BackendProcess {
     }
 
     /// Starts the process again with the same settings (same port, same data).
-    pub async fn restart(&mut self) {
+    pub(crate) async fn restart(&mut self) {
         let child = Command::new(binary(&format!("chatmesh-{}", self.name)))
             .args(&self.args)
             .stdout(Stdio::null())
@@ -101,7 +101,7 @@ impl BackendProcess {
     }
 
     /// Kills the process (SIGKILL: no drain, connections just drop).
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -116,7 +116,7 @@ impl Drop for BackendProcess {
 }
 
 /// Waits until `addr` answers its health check with SERVING.
-pub async fn wait_serving(addr: &str) {
+pub(crate) async fn wait_serving(addr: &str) {
     let start = tokio::time::Instant::now();
     loop {
         if let Ok(ServingStatus::Serving) =
@@ -130,7 +130,7 @@ pub async fn wait_serving(addr: &str) {
 }
 
 /// The router, in-process on a loopback port.
-pub struct Router {
+pub(crate) struct Router {
     pub addr: SocketAddr,
     shutdown: CancellationToken,
     task: JoinHandle<()>,
@@ -138,7 +138,7 @@ pub struct Router {
 
 impl Router {
     /// Starts the router with these command-line arguments (after the program name).
-    pub async fn start(args: &[&str]) -> Self {
+    pub(crate) async fn start(args: &[&str]) -> Self {
         let binary = chatmesh_router::INFO.binary();
         let all = std::iter::once(binary.as_str()).chain(args.iter().copied());
         let config: chatmesh_router::Config =
@@ -162,7 +162,7 @@ impl Router {
     }
 
     /// A client of the router.
-    pub async fn client(&self) -> RouterServiceClient<Channel> {
+    pub(crate) async fn client(&self) -> RouterServiceClient<Channel> {
         RouterServiceClient::connect(format!("http://{}", self.addr))
             .await
             .expect("connect to the router")
@@ -178,7 +178,7 @@ impl Drop for Router {
 
 /// What the in-test graph service does with ExecuteQuery.
 #[derive(Debug, Clone, Copy)]
-pub enum Behaviour {
+pub(crate) enum Behaviour {
     /// Answers at once with one row holding the replica's number.
     Answer(i64),
     /// Sleeps this long before answering.
@@ -187,7 +187,7 @@ pub enum Behaviour {
 
 /// Counts of what the in-test graph service saw.
 #[derive(Debug, Default)]
-pub struct Seen {
+pub(crate) struct Seen {
     pub calls: AtomicUsize,
     pub cancelled: AtomicUsize,
     pub finished: AtomicUsize,
@@ -252,7 +252,7 @@ const TEST_GRAPH: ServiceInfo = ServiceInfo {
 };
 
 /// An in-test graph service (with health SERVING) on `addr`.
-pub struct TestBackend {
+pub(crate) struct TestBackend {
     pub addr: String,
     pub seen: Arc<Seen>,
     shutdown: CancellationToken,
@@ -261,7 +261,7 @@ pub struct TestBackend {
 
 impl TestBackend {
     /// Serves on `addr` (an IP and port; port 0 picks one).
-    pub async fn start(addr: &str, behaviour: Behaviour) -> Self {
+    pub(crate) async fn start(addr: &str, behaviour: Behaviour) -> Self {
         let listener = TcpListener::bind(addr).await.expect("bind test backend");
         let local = listener.local_addr().unwrap();
         let seen = Arc::new(Seen::default());
@@ -291,7 +291,7 @@ impl TestBackend {
     }
 
     /// Shuts down the way a real service does (NOT_SERVING, then drain) and waits for the end.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.cancel();
         let _ = self.task.await;
     }
@@ -300,7 +300,7 @@ impl TestBackend {
 /// Calls Route with a raw HTTP/2 client that sends `grpc-timeout` but does not enforce it
 /// itself (tonic's channel would cancel locally and report CANCELLED), so the test sees what the
 /// router answers at the deadline. Returns the grpc-status code and message.
-pub async fn raw_route(
+pub(crate) async fn raw_route(
     addr: SocketAddr,
     request: &chatmesh_proto::router::RouteRequest,
     timeout: &str,

@@ -9,13 +9,13 @@ use serde_json::Value;
 use super::Fake;
 
 /// The registry over fresh fake backends, and those backends.
-pub fn registry() -> (ToolRegistry, Fake) {
+pub(crate) fn registry() -> (ToolRegistry, Fake) {
     let fake = Fake::default();
     (ToolRegistry::new(fake.backends()), fake)
 }
 
 /// A `CallTool` request.
-pub fn request(name: &str, arguments: Value) -> CallToolRequest {
+pub(crate) fn request(name: &str, arguments: Value) -> CallToolRequest {
     let Value::Object(object) = arguments else {
         panic!("arguments must be an object")
     };
@@ -26,7 +26,7 @@ pub fn request(name: &str, arguments: Value) -> CallToolRequest {
 }
 
 /// Calls one tool; a refusal as the gRPC status it becomes.
-pub async fn call(
+pub(crate) async fn call(
     registry: &ToolRegistry,
     name: &str,
     arguments: Value,
@@ -38,7 +38,7 @@ pub async fn call(
 }
 
 /// The text blocks of a result, joined by newlines.
-pub fn text(response: &CallToolResponse) -> String {
+pub(crate) fn text(response: &CallToolResponse) -> String {
     response
         .content
         .iter()
@@ -51,7 +51,7 @@ pub fn text(response: &CallToolResponse) -> String {
 }
 
 /// The structured block of a result.
-pub fn structured(response: &CallToolResponse) -> Value {
+pub(crate) fn structured(response: &CallToolResponse) -> Value {
     response
         .content
         .iter()

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
-pub mod calls;
+pub(crate) mod calls;
 
 use std::sync::{Arc, Mutex};
 
@@ -25,7 +25,7 @@ use chatmesh_router::internals::{
 use tonic::Status;
 
 /// Nodes of the fake graph: (id, label, name). Two nodes share the name "Sam" on purpose.
-pub const NODES: [(u64, &str, &str); 5] = [
+pub(crate) const NODES: [(u64, &str, &str); 5] = [
     (1, "Person", "Ada Lovelace"),
     (2, "Person", "Grace Hopper"),
     (3, "Team", "Platform"),
@@ -35,7 +35,7 @@ pub const NODES: [(u64, &str, &str); 5] = [
 
 /// One request a tool sent.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Call {
+pub(crate) enum Call {
     Query(ExecuteQueryRequest),
     Neighbors(ListNeighborsRequest),
     ShortestPath(FindShortestPathRequest),
@@ -46,12 +46,12 @@ pub enum Call {
 
 /// The fake backends and their call log.
 #[derive(Debug, Clone, Default)]
-pub struct Fake {
+pub(crate) struct Fake {
     calls: Arc<Mutex<Vec<Call>>>,
 }
 
 impl Fake {
-    pub fn backends(&self) -> Backends {
+    pub(crate) fn backends(&self) -> Backends {
         Backends {
             graph: Arc::new(self.clone()),
             vector: Arc::new(self.clone()),
@@ -60,7 +60,7 @@ impl Fake {
     }
 
     /// The requests sent so far, in order.
-    pub fn calls(&self) -> Vec<Call> {
+    pub(crate) fn calls(&self) -> Vec<Call> {
         self.calls.lock().unwrap().clone()
     }
 
@@ -230,7 +230,7 @@ impl VectorBackend for Fake {
 }
 
 /// The fake orders.
-pub fn orders() -> Vec<Order> {
+pub(crate) fn orders() -> Vec<Order> {
     vec![
         Order {
             id: 100001,

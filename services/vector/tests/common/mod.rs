@@ -13,7 +13,7 @@ use chatmesh_runtime::{CancellationToken, ServeError};
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
-pub struct Service {
+pub(crate) struct Service {
     pub client: VectorServiceClient<Channel>,
     pub addr: std::net::SocketAddr,
     shutdown: CancellationToken,
@@ -21,7 +21,7 @@ pub struct Service {
 }
 
 impl Service {
-    pub async fn start(data: &Path, extra: &[&str]) -> Self {
+    pub(crate) async fn start(data: &Path, extra: &[&str]) -> Self {
         let dir = data.display().to_string();
         let args = ["chatmesh-vector", "--data-dir", &dir]
             .into_iter()
@@ -62,25 +62,25 @@ impl Service {
         }
     }
 
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.cancel();
         self.task.await.unwrap().unwrap();
     }
 }
 
-pub fn text(s: &str) -> pb::PayloadValue {
+pub(crate) fn text(s: &str) -> pb::PayloadValue {
     pb::PayloadValue {
         kind: Some(Kind::StringValue(s.into())),
     }
 }
 
-pub fn int(i: i64) -> pb::PayloadValue {
+pub(crate) fn int(i: i64) -> pb::PayloadValue {
     pb::PayloadValue {
         kind: Some(Kind::IntValue(i)),
     }
 }
 
-pub fn object(
+pub(crate) fn object(
     id: &str,
     vector: Vec<f32>,
     payload: &[(&str, pb::PayloadValue)],
@@ -96,7 +96,11 @@ pub fn object(
     }
 }
 
-pub fn create(name: &str, dimension: i32, distance: pb::Distance) -> pb::CreateCollectionRequest {
+pub(crate) fn create(
+    name: &str,
+    dimension: i32,
+    distance: pb::Distance,
+) -> pb::CreateCollectionRequest {
     pb::CreateCollectionRequest {
         name: name.into(),
         dimension,
@@ -110,7 +114,7 @@ pub fn create(name: &str, dimension: i32, distance: pb::Distance) -> pb::CreateC
     }
 }
 
-pub fn near_vector(collection: &str, vector: Vec<f32>, k: i32) -> pb::SearchRequest {
+pub(crate) fn near_vector(collection: &str, vector: Vec<f32>, k: i32) -> pb::SearchRequest {
     pb::SearchRequest {
         collection: collection.into(),
         query: Some(pb::search_request::Query::NearVector(pb::NearVector {
@@ -122,6 +126,6 @@ pub fn near_vector(collection: &str, vector: Vec<f32>, k: i32) -> pb::SearchRequ
     }
 }
 
-pub fn ids(response: &pb::SearchResponse) -> Vec<String> {
+pub(crate) fn ids(response: &pb::SearchResponse) -> Vec<String> {
     response.hits.iter().map(|h| h.id.clone()).collect()
 }
