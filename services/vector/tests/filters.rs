@@ -99,10 +99,8 @@ fn l2(a: &[f32], b: &[f32]) -> f32 {
         .sqrt()
 }
 
-#[tokio::test]
-async fn filtered_results_equal_brute_force_on_small_data() {
-    let data = tempfile::tempdir().unwrap();
-    let mut svc = Service::start(data.path(), &[]).await;
+async fn filtered_results_equal_brute_force_on_small_data(engine: Engine) {
+    let mut svc = Service::on(engine, &[]).await;
     let vectors = load(&mut svc.client, 300).await;
     let cases = [
         Case::Colour("red"),
@@ -132,11 +130,9 @@ async fn filtered_results_equal_brute_force_on_small_data() {
     svc.stop().await;
 }
 
-#[tokio::test]
-async fn k_hits_come_back_whenever_k_objects_match_on_larger_data() {
-    let data = tempfile::tempdir().unwrap();
+async fn k_hits_come_back_whenever_k_objects_match_on_larger_data(engine: Engine) {
     // Always through the graph (no exact scan), with the filter applied during the walk.
-    let mut svc = Service::start(data.path(), &["--full-scan-floats", "0"]).await;
+    let mut svc = Service::on(engine, &["--full-scan-floats", "0"]).await;
     let vectors = load(&mut svc.client, 3000).await;
     let mut rng = Lcg(9);
     for case in [
@@ -165,3 +161,8 @@ async fn k_hits_come_back_whenever_k_objects_match_on_larger_data() {
     }
     svc.stop().await;
 }
+
+on_both_engines!(
+    filtered_results_equal_brute_force_on_small_data,
+    k_hits_come_back_whenever_k_objects_match_on_larger_data,
+);

@@ -18,9 +18,83 @@ pub struct Service {
     pub addr: std::net::SocketAddr,
     shutdown: CancellationToken,
     task: JoinHandle<Result<(), ServeError>>,
+    /// What `Service::on` made for this service (its data directory, its database).
+    place: Option<Place>,
+}
+
+/// Which engine a behaviour test runs against: one test body, two engines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Collections in memory, durable in a temporary data directory.
+    Embedded,
+    /// Collections in a fresh PostgreSQL database of their own (`CHATMESH_TEST_POSTGRES_URL`).
+    Postgres,
+}
+
+impl Engine {
+    /// What GetCollection reports as tombstones where the embedded engine reports `embedded`:
+    /// PostgreSQL keeps no count of dead rows it could report exactly, so 0.
+    pub fn tombstones(self, embedded: i64) -> i64 {
+        match self {
+            Engine::Embedded => embedded,
+            Engine::Postgres => 0,
+        }
+    }
+}
+
+/// The data directory and database of a service started with `Service::on`.
+pub struct Place {
+    pub data: tempfile::TempDir,
+    pub database: Option<chatmesh_test_support::postgres::TestDatabase>,
+}
+
+/// Declares, for each named `async fn(Engine)`, a module of that name with two tests: `embedded`
+/// and `postgres` (ignored unless PostgreSQL is there: `cargo test -p chatmesh-vector --
+/// --ignored postgres`).
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn embedded() {
+                super::$name(super::common::Engine::Embedded).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[ignore = "needs PostgreSQL"]
+            async fn postgres() {
+                super::$name(super::common::Engine::Postgres).await
+            }
+        }
+    )*};
 }
 
 impl Service {
+    /// A service on `engine` with a data directory (and database) of its own.
+    pub async fn on(engine: Engine, extra: &[&str]) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let database = match engine {
+            Engine::Embedded => None,
+            Engine::Postgres => Some(chatmesh_test_support::postgres::TestDatabase::create().await),
+        };
+        let mut args: Vec<&str> = Vec::new();
+        if let Some(db) = &database {
+            args.extend(["--database-url", db.url.as_str()]);
+        }
+        args.extend(extra);
+        let mut svc = Self::start(data.path(), &args).await;
+        svc.place = Some(Place { data, database });
+        svc
+    }
+
+    /// The service's own database (PostgreSQL engine).
+    pub fn database(&self) -> &chatmesh_test_support::postgres::TestDatabase {
+        self.place
+            .as_ref()
+            .and_then(|p| p.database.as_ref())
+            .expect("a service on PostgreSQL")
+    }
+
     pub async fn start(data: &Path, extra: &[&str]) -> Self {
         let dir = data.display().to_string();
         let args = ["chatmesh-vector", "--data-dir", &dir]
@@ -59,7 +133,22 @@ impl Service {
             addr,
             shutdown,
             task,
+            place: None,
         }
+    }
+
+    /// Stops the service and starts it again on the same data directory and database.
+    pub async fn restart(mut self, extra: &[&str]) -> Self {
+        let place = self.place.take().expect("a service started with Service::on");
+        self.stop().await;
+        let mut args: Vec<&str> = Vec::new();
+        if let Some(db) = &place.database {
+            args.extend(["--database-url", db.url.as_str()]);
+        }
+        args.extend(extra);
+        let mut svc = Self::start(place.data.path(), &args).await;
+        svc.place = Some(place);
+        svc
     }
 
     pub async fn stop(self) {
