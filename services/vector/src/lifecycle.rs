@@ -53,10 +53,8 @@ pub(crate) async fn supervise(
     interval: Duration,
     stop: CancellationToken,
 ) {
-    while !loaded() {
-        if !pause(Duration::from_millis(20), &stop).await {
-            return;
-        }
+    if !wait_loaded(loaded, &stop).await {
+        return;
     }
     let mut serving = true;
     let mut last_probe = Instant::now();
@@ -64,26 +62,46 @@ pub(crate) async fn supervise(
         let connected = database.is_connected();
         if connected != serving && !stop.is_cancelled() {
             health.set_ready(connected).await;
-            if connected {
-                tracing::info!("vector database back; SERVING");
-            } else {
-                tracing::warn!("vector database lost; NOT_SERVING until it is back");
-            }
+            log_readiness(connected);
             serving = connected;
         }
         let go_on = if connected {
             watch(&database, interval, &mut last_probe, &stop).await
         } else {
-            match database.connect().await {
-                Ok(()) => true,
-                Err(e) => {
-                    tracing::debug!(error = %e, "vector database reconnect failed");
-                    pause(interval, &stop).await
-                }
-            }
+            reconnect(&database, interval, &stop).await
         };
         if !go_on {
             return;
+        }
+    }
+}
+
+/// Waits until the loader has set the store up (it reported SERVING). False when `stop` came
+/// first.
+async fn wait_loaded(loaded: impl Fn() -> bool, stop: &CancellationToken) -> bool {
+    while !loaded() {
+        if !pause(Duration::from_millis(20), stop).await {
+            return false;
+        }
+    }
+    true
+}
+
+fn log_readiness(connected: bool) {
+    if connected {
+        tracing::info!("vector database back; SERVING");
+    } else {
+        tracing::warn!("vector database lost; NOT_SERVING until it is back");
+    }
+}
+
+/// One reconnection attempt, and a pause after a failed one. False when `stop` came first.
+async fn reconnect(database: &PgStore, interval: Duration, stop: &CancellationToken) -> bool {
+    match database.connect().await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::debug!(error = %e, "vector database reconnect failed");
+            pause(interval, stop).await
         }
     }
 }

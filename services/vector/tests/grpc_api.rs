@@ -12,6 +12,10 @@ fn code<T: std::fmt::Debug>(result: Result<T, tonic::Status>) -> (Code, String) 
     (status.code(), status.message().to_owned())
 }
 
+#[expect(
+    clippy::cognitive_complexity,
+    reason = "one scenario read top to bottom; as a #[tokio::test] body the lint did not see it"
+)]
 async fn collections_are_created_described_listed_and_deleted(engine: Engine) {
     let mut svc = Service::on(engine, &[]).await;
     let c = &mut svc.client;
@@ -149,6 +153,10 @@ async fn collections_are_created_described_listed_and_deleted(engine: Engine) {
     svc.stop().await;
 }
 
+#[expect(
+    clippy::cognitive_complexity,
+    reason = "one scenario read top to bottom; as a #[tokio::test] body the lint did not see it"
+)]
 async fn upsert_replace_delete_get_and_compact(engine: Engine) {
     let mut svc = Service::on(engine, &[]).await;
     let c = &mut svc.client;
@@ -447,6 +455,10 @@ async fn bad_writes_change_nothing_and_bad_searches_are_refused(engine: Engine) 
     svc.stop().await;
 }
 
+#[expect(
+    clippy::cognitive_complexity,
+    reason = "one scenario read top to bottom; as a #[tokio::test] body the lint did not see it"
+)]
 async fn text_is_embedded_with_the_collections_embedder(engine: Engine) {
     let mut svc = Service::on(engine, &[]).await;
     let c = &mut svc.client;

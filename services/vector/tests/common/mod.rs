@@ -139,7 +139,10 @@ impl Service {
 
     /// Stops the service and starts it again on the same data directory and database.
     pub async fn restart(mut self, extra: &[&str]) -> Self {
-        let place = self.place.take().expect("a service started with Service::on");
+        let place = self
+            .place
+            .take()
+            .expect("a service started with Service::on");
         self.stop().await;
         let mut args: Vec<&str> = Vec::new();
         if let Some(db) = &place.database {

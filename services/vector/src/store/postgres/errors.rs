@@ -25,7 +25,10 @@ pub(super) fn classify(err: &sqlx::Error) -> Failure {
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             let message = db.message().to_owned();
             if is_connection_trouble(&code) {
-                unavailable(true, format!("the vector database is unavailable: {message}"))
+                unavailable(
+                    true,
+                    format!("the vector database is unavailable: {message}"),
+                )
             } else if is_transient(&code) {
                 unavailable(false, format!("the vector database is busy: {message}"))
             } else {

@@ -130,7 +130,11 @@ mod tests {
             },
         ])));
         let c = Condition::new(&filter, 3);
-        assert!(!c.sql.contains("DROP") && !c.sql.contains("a'b"), "{}", c.sql);
+        assert!(
+            !c.sql.contains("DROP") && !c.sql.contains("a'b"),
+            "{}",
+            c.sql
+        );
         assert!(c.sql.contains("$3") && c.sql.contains("$6") && !c.sql.contains("$7"));
         assert_eq!(c.binds.len(), 4);
         assert!(c.sql.contains("@ >= $lo && @ < $hi"), "{}", c.sql);

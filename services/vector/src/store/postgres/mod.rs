@@ -11,8 +11,8 @@
 //! connect, idempotently, under an advisory lock.
 //!
 //! Searches score like the embedded engine: PostgreSQL finds the `k` nearest rows by the
-//! metric's operator, then the scores are computed here with the domain's arithmetic
-//! (`model::Metric`) and ordered by score, then id. Compaction is `VACUUM` (PostgreSQL
+//! metric's operator (plus a margin for ties), then the scores are computed here with the
+//! domain's arithmetic (`model::Metric`), ordered by score, then id, and cut to `k`. Compaction is `VACUUM` (PostgreSQL
 //! reclaims dead rows and repairs the HNSW graph itself), and reports 0 tombstones dropped:
 //! PostgreSQL does not say how many it reclaimed. Flushing is nothing: every write is
 //! committed.
@@ -40,6 +40,11 @@ use statements::{Done, Failed};
 
 /// Largest `hnsw.ef_search` pgvector accepts.
 const MAX_EF_SEARCH: usize = 1000;
+
+/// Rows fetched beyond `k`, so that ties at the k-th place (equal vectors under several ids)
+/// and near-ties (PostgreSQL orders by a float8 distance, the score is computed here in f32)
+/// are settled by the embedded engine's rule, score then id, among the candidates.
+const TIE_MARGIN: usize = 16;
 
 /// How the engine reaches its database.
 #[derive(Debug, Clone)]
@@ -170,10 +175,7 @@ impl PgStore {
 
     /// Runs one call's `work` on a pooled connection within the timeout, or fails at once
     /// while disconnected.
-    async fn bounded<T>(
-        &self,
-        work: impl AsyncFnOnce(&mut PgConnection) -> Done<T>,
-    ) -> Result<T> {
+    async fn bounded<T>(&self, work: impl AsyncFnOnce(&mut PgConnection) -> Done<T>) -> Result<T> {
         if !self.is_connected() {
             return Err(VectorError::Unavailable(
                 "the vector database cannot be reached; the service reconnects by itself".into(),
@@ -209,7 +211,10 @@ impl PgStore {
 /// Checks a batch's vectors against the collection, as the embedded engine does.
 fn check_vectors(spec: &CollectionSpec, objects: &[Object]) -> Result<()> {
     objects.iter().enumerate().try_for_each(|(i, object)| {
-        spec.check_vector(&object.vector, &format!("{}.vector", object_field(i, object)))
+        spec.check_vector(
+            &object.vector,
+            &format!("{}.vector", object_field(i, object)),
+        )
     })
 }
 
@@ -296,12 +301,14 @@ impl VectorStore for PgStore {
                 if query.k == 0 {
                     return Ok((entry.spec.metric, Vec::new()));
                 }
+                let fetch = query.k + TIE_MARGIN;
                 let ef = query
                     .ef
                     .unwrap_or(entry.spec.ef_search)
-                    .max(query.k)
+                    .max(fetch)
                     .clamp(1, MAX_EF_SEARCH);
-                let found = statements::nearest(&mut tx, &entry, &query, ef, iterative).await?;
+                let found =
+                    statements::nearest(&mut tx, &entry, &query, fetch, ef, iterative).await?;
                 tx.commit().await?;
                 Ok((entry.spec.metric, found))
             })
@@ -391,11 +398,16 @@ fn rank(
                 score,
                 distance,
                 payload,
-                vector: if query.with_vector { vector } else { Vec::new() },
+                vector: if query.with_vector {
+                    vector
+                } else {
+                    Vec::new()
+                },
                 text,
             })
         })
         .collect::<Result<Vec<_>>>()?;
     found.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    found.truncate(query.k);
     Ok(found)
 }

@@ -120,7 +120,9 @@ pub(super) async fn create_table(
          payload jsonb NOT NULL, record bytea NOT NULL)",
         spec.dimension
     );
-    sqlx::query(AssertSqlSafe(create)).execute(&mut *conn).await?;
+    sqlx::query(AssertSqlSafe(create))
+        .execute(&mut *conn)
+        .await?;
     if spec.dimension <= MAX_INDEXED_DIMENSION {
         let m = spec.params.m.clamp(2, 100);
         let ef_construction = spec.params.ef_construction.clamp(2 * m, 1000);
@@ -129,7 +131,9 @@ pub(super) async fn create_table(
              ef_construction = {ef_construction})",
             operator_class(spec.metric)
         );
-        sqlx::query(AssertSqlSafe(index)).execute(&mut *conn).await?;
+        sqlx::query(AssertSqlSafe(index))
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }

@@ -67,7 +67,10 @@ fn entry(row: &PgRow) -> Done<Entry> {
             },
             ef_search: int("ef_search")?,
             embedder: row.try_get("embedder")?,
-            create_time: (row.try_get("created_seconds")?, row.try_get("created_nanos")?),
+            create_time: (
+                row.try_get("created_seconds")?,
+                row.try_get("created_nanos")?,
+            ),
             name,
         },
     })
@@ -156,10 +159,12 @@ pub(super) async fn drop(conn: &mut PgConnection, name: &str) -> Done<u64> {
     let (objects,): (i64,) = sqlx::query_as(AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
         .fetch_one(&mut *tx)
         .await?;
-    sqlx::query(AssertSqlSafe(format!("DELETE FROM {CATALOGUE} WHERE name = $1")))
-        .bind(name)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "DELETE FROM {CATALOGUE} WHERE name = $1"
+    )))
+    .bind(name)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(AssertSqlSafe(format!("DROP TABLE {table}")))
         .execute(&mut *tx)
         .await?;
@@ -314,12 +319,13 @@ pub(super) async fn set_embedder(conn: &mut PgConnection, name: &str, embedder: 
 /// A candidate of a search: id, vector, and the record when the payload was asked for.
 pub(super) type Candidate = (String, Vec<f32>, Option<Vec<u8>>);
 
-/// The `k` rows nearest the query by pgvector's operator (through the HNSW index when the
+/// The `limit` rows nearest the query by pgvector's operator (through the HNSW index when the
 /// planner uses it), with `ef` as `hnsw.ef_search`, in the caller's transaction.
 pub(super) async fn nearest(
     conn: &mut PgConnection,
     entry: &Entry,
     query: &SearchQuery,
+    limit: usize,
     ef: usize,
     iterative: bool,
 ) -> Done<Vec<Candidate>> {
@@ -347,7 +353,7 @@ pub(super) async fn nearest(
     );
     let mut statement = sqlx::query_as(AssertSqlSafe(sql))
         .bind(vector_text(&query.vector))
-        .bind(i64::try_from(query.k).unwrap_or(i64::MAX));
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX));
     for value in condition.iter().flat_map(|c| c.binds.iter()) {
         statement = statement.bind(value);
     }
@@ -361,5 +367,8 @@ pub(super) fn payload_of(record: Option<&[u8]>) -> Done<(Payload, Option<String>
 
 /// Answers when the database does.
 pub(super) async fn probe(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT 1").execute(&mut *conn).await.map(|_| ())
+    sqlx::query("SELECT 1")
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
 }
