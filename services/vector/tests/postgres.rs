@@ -2,7 +2,7 @@
 //! as the embedded engine does, builds an HNSW index per collection with the metric's operator
 //! class, and follows its database: NOT_SERVING and UNAVAILABLE at once while the database is
 //! away, SERVING again when it is back, with nothing lost. The behaviour both engines share is
-//! in grpc_api.rs and filters.rs, one body for two engines.
+//! in grpc_api.rs and filters.rs, one body for two engines. Two replicas share one database.
 //!
 //! These need a server: `export CHATMESH_TEST_POSTGRES_URL=…; cargo test -p chatmesh-vector
 //! -- --ignored postgres`.
@@ -142,4 +142,37 @@ async fn postgres_taken_away_is_not_serving_and_unavailable_fast_until_it_is_bac
     let (after, _) = timed_search(&mut svc).await;
     assert_eq!(ids(&after.unwrap()), before, "nothing was lost");
     svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL"]
+async fn two_replicas_on_one_database_serve_the_same_collections() {
+    let mut first = Service::on(Engine::Postgres, &["--seed-demo"]).await;
+    let url = first.database().url.clone();
+    let data = tempfile::tempdir().unwrap();
+    let mut second = Service::start(data.path(), &["--database-url", &url, "--seed-demo"]).await;
+    let mut rng = Lcg(11);
+    let vectors: Vec<Vec<f32>> = (0..10).map(|_| rng.vector(8)).collect();
+    fill(&mut first, "l2", pb::Distance::L2, &vectors).await;
+    let found = second
+        .client
+        .search(near_vector("l2", vectors[4].clone(), 1))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ids(&found), ["o004"]);
+    // The demo collection was seeded once, by whichever replica came first.
+    let docs = second
+        .client
+        .get_collection(pb::GetCollectionRequest {
+            name: "docs".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .collection
+        .unwrap();
+    assert_eq!(docs.object_count, 30);
+    second.stop().await;
+    first.stop().await;
 }
