@@ -227,11 +227,13 @@ pub async fn serve_on(
     // engine is waited for, and the demo data goes through the async domain.
     let open = move || {
         let handle = tokio::runtime::Handle::current();
+        let mut reached = true;
         let store: Arc<dyn store::VectorStore> = match opening {
             Some(database) => {
-                if !handle.block_on(lifecycle::connect_at_start(&database, interval, &stopped))? {
-                    return Err("stopped before the vector database was reached".into());
-                }
+                // Stopped before the database was reached: a clean shutdown, with a store that
+                // answers UNAVAILABLE for the moments the server still drains.
+                reached =
+                    handle.block_on(lifecycle::connect_at_start(&database, interval, &stopped))?;
                 database
             }
             None => {
@@ -240,7 +242,7 @@ pub async fn serve_on(
         };
         let embedders = embed::Embedders::load(&embedder)?;
         let vectors = Vectors::new(store, embedders);
-        if seed_demo {
+        if seed_demo && reached {
             handle
                 .block_on(seed::demo(&vectors))
                 .map_err(|e| format!("cannot load the demo data: {e}"))?;

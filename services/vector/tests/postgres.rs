@@ -176,3 +176,36 @@ async fn two_replicas_on_one_database_serve_the_same_collections() {
     second.stop().await;
     first.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL"]
+async fn a_database_unreachable_at_start_is_waited_for_and_a_stop_meanwhile_is_clean() {
+    let fqn = chatmesh_vector::INFO.fqn;
+    let limit = Duration::from_secs(10);
+    let db = chatmesh_test_support::postgres::TestDatabase::create().await;
+    db.take_away().await;
+    let data = tempfile::tempdir().unwrap();
+    let args = [
+        "--database-url",
+        db.url.as_str(),
+        "--database-probe-interval",
+        "200ms",
+    ];
+    let mut svc = Service::start(data.path(), &args).await;
+    grpc::wait_for_health(svc.addr, fqn, ServingStatus::NotServing, limit).await;
+    let listed = svc
+        .client
+        .list_collections(pb::ListCollectionsRequest::default())
+        .await;
+    assert_eq!(listed.unwrap_err().code(), tonic::Code::Unavailable);
+    db.bring_back().await;
+    grpc::wait_for_health(svc.addr, fqn, ServingStatus::Serving, limit).await;
+    fill(&mut svc, "l2", pb::Distance::L2, &[vec![1.0; 8]]).await;
+    svc.stop().await;
+
+    // Stopped while still waiting for the database: a clean exit, not a start-up error.
+    db.take_away().await;
+    let svc = Service::start(data.path(), &args).await;
+    svc.stop().await;
+    db.bring_back().await;
+}
