@@ -146,7 +146,7 @@ async fn postgres_taken_away_is_not_serving_and_unavailable_fast_until_it_is_bac
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL"]
-async fn two_replicas_on_one_database_serve_the_same_collections() {
+async fn postgres_two_replicas_on_one_database_serve_the_same_collections() {
     let mut first = Service::on(Engine::Postgres, &["--seed-demo"]).await;
     let url = first.database().url.clone();
     let data = tempfile::tempdir().unwrap();
@@ -179,7 +179,7 @@ async fn two_replicas_on_one_database_serve_the_same_collections() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL"]
-async fn a_database_unreachable_at_start_is_waited_for_and_a_stop_meanwhile_is_clean() {
+async fn postgres_unreachable_at_start_is_waited_for_and_a_stop_meanwhile_is_clean() {
     let fqn = chatmesh_vector::INFO.fqn;
     let limit = Duration::from_secs(10);
     let db = chatmesh_test_support::postgres::TestDatabase::create().await;
