@@ -41,6 +41,15 @@ fn a_bad_database_url_is_named_without_its_password() {
 
 #[test]
 fn help_names_the_database_url_but_never_its_value() {
-    let help = help_text(BIN);
+    let out = std::process::Command::new(BIN)
+        .arg("--help")
+        .env(
+            "CHATMESH_VECTOR_DATABASE_URL",
+            "postgres://vec:hunter2@db/vectors",
+        )
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("--database-url") && help.contains("CHATMESH_VECTOR_DATABASE_URL"));
+    assert!(!help.contains("hunter2"), "{help}");
 }
