@@ -19,6 +19,10 @@ pub(crate) enum VectorError {
     /// A conflicting operation is running (e.g. a second compaction).
     #[error("{0}")]
     Aborted(String),
+    /// The storage engine cannot be reached now (the PostgreSQL engine's database is away,
+    /// slow or busy); a retry may work. Nothing was changed.
+    #[error("{0}")]
+    Unavailable(String),
     /// A bug or a lost worker: the details go to the log, the caller learns nothing changed.
     #[error("{0}")]
     Internal(String),

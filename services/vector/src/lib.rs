@@ -5,14 +5,16 @@
 //! follows the request: `api` (gRPC edge: handlers, `convert` the only protobuf-aware module,
 //! `status` the one error mapping) → `vectors` (texts embedded with the collection's embedder
 //! from `embed`) → `store` (the `VectorStore` trait and its engines; `embedded`: collections in
-//! memory with hnsw_rs indexes, durable through a write-ahead log and snapshots), all speaking
-//! the domain types of `model`. `wire` translates payloads and objects to protobuf for the API
+//! memory with hnsw_rs indexes, durable through a write-ahead log and snapshots; `postgres`:
+//! tables with pgvector HNSW indexes, `--database-url`), all speaking the domain types of
+//! `model`; `lifecycle` keeps health in step with the PostgreSQL engine's database. `wire` translates payloads and objects to protobuf for the API
 //! and the embedded engine's log; `seed` is the demo data.
 
 
 mod api;
 mod embed;
 mod error;
+mod lifecycle;
 mod model;
 mod seed;
 mod store;
@@ -25,10 +27,11 @@ pub use embed::EmbedderSetting;
 pub mod internals;
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use chatmesh_proto::vector::vector_service_server::{SERVICE_NAME, VectorServiceServer};
-use chatmesh_runtime::auth::{ADMIN, CallerRules};
-use chatmesh_runtime::config::ConfigError;
+use chatmesh_runtime::auth::{ADMIN, CallerRules, Secret};
+use chatmesh_runtime::config::{ConfigError, parse_duration};
 use chatmesh_runtime::{
     CancellationToken, DataDirArgs, GrpcServer, ServeError, ServerArgs, ServiceConfig, ServiceInfo,
 };
@@ -95,6 +98,40 @@ pub struct Config {
     /// Write-ahead log size, in bytes, that triggers a snapshot.
     #[arg(long, env = "CHATMESH_VECTOR_SNAPSHOT_AFTER_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub snapshot_after_bytes: u64,
+    /// Keep collections in PostgreSQL with the pgvector extension (`postgres://USER:PASS@HOST/DB`),
+    /// shared by every vector replica; unset, the embedded engine keeps them in --data-dir.
+    /// Prefer the environment variable: a flag's value shows in the process list.
+    #[arg(
+        long,
+        env = "CHATMESH_VECTOR_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<Secret>,
+    /// PostgreSQL engine: the most connections to the database.
+    #[arg(long, env = "CHATMESH_VECTOR_DB_MAX_CONNECTIONS", value_name = "N",
+          default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_max_connections: u32,
+    /// PostgreSQL engine: the longest a call waits for a connection, and for its statements'
+    /// answer, before it answers UNAVAILABLE.
+    #[arg(long, env = "CHATMESH_VECTOR_DB_TIMEOUT", value_name = "DURATION",
+          default_value = "5s", value_parser = parse_duration)]
+    pub database_timeout: Duration,
+    /// PostgreSQL engine: how often the database is probed; a lost database makes health
+    /// NOT_SERVING until a probe reaches it again.
+    #[arg(long, env = "CHATMESH_VECTOR_DB_PROBE_INTERVAL", value_name = "DURATION",
+          default_value = "1s", value_parser = parse_duration)]
+    pub database_probe_interval: Duration,
+}
+
+/// `url` without its user and password, for messages.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}…{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
 }
 
 impl ServiceConfig for Config {
@@ -103,6 +140,32 @@ impl ServiceConfig for Config {
     }
 
     fn validate(&mut self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.database_url {
+            store::check_url(url.expose()).map_err(|reason| ConfigError {
+                setting: "--database-url (CHATMESH_VECTOR_DATABASE_URL)".into(),
+                value: redacted(url.expose()),
+                reason,
+            })?;
+            for (setting, value) in [
+                (
+                    "--database-timeout (CHATMESH_VECTOR_DB_TIMEOUT)",
+                    self.database_timeout,
+                ),
+                (
+                    "--database-probe-interval (CHATMESH_VECTOR_DB_PROBE_INTERVAL)",
+                    self.database_probe_interval,
+                ),
+            ] {
+                if value.is_zero() {
+                    return Err(ConfigError {
+                        setting: setting.into(),
+                        value: "0s".into(),
+                        reason: "must be longer than zero".into(),
+                    });
+                }
+            }
+            return Ok(());
+        }
         let dir = self.data.path(&INFO);
         chatmesh_runtime::config::ensure_writable_dir(&dir, "--data-dir (CHATMESH_DATA_DIR)")?;
         self.data.data_dir = Some(dir);
@@ -134,31 +197,81 @@ pub async fn serve_on(
         .await?
         .add_service(api)
         .callers(CALLERS)?;
+    let health = server.health();
+    let seed_demo = config.seed_demo;
+    let embedder = config.embedder.clone();
+    let stop = shutdown.child_token();
+    // The PostgreSQL engine, when configured: the loader waits for it, the lifecycle keeps
+    // health in step with it afterwards.
+    let database = match &config.database_url {
+        Some(url) => Some(Arc::new(
+            store::PgStore::new(&store::PgSettings {
+                url: url.clone(),
+                max_connections: config.database_max_connections,
+                timeout: config.database_timeout,
+            })
+            .map_err(|e| ServeError::Startup(e.to_string()))?,
+        )),
+        None => None,
+    };
     let settings = store::Settings::Embedded {
         dir: config.data.path(&INFO),
         snapshot_after_bytes: config.snapshot_after_bytes,
         full_scan_floats: config.full_scan_floats,
     };
-    let seed_demo = config.seed_demo;
-    let embedder = config.embedder.clone();
-    // Runs on the blocking pool: opening the embedded engine reads its files, and the demo data
-    // goes through the async domain, which this thread may wait for.
+    let interval = config.database_probe_interval;
+    let opening = database.clone();
+    let stopped = stop.clone();
+    // Runs on the blocking pool: opening the embedded engine reads its files, the PostgreSQL
+    // engine is waited for, and the demo data goes through the async domain.
     let open = move || {
-        let store =
-            store::open(settings).map_err(|e| format!("cannot open the vector store: {e}"))?;
+        let handle = tokio::runtime::Handle::current();
+        let mut reached = true;
+        let store: Arc<dyn store::VectorStore> = match opening {
+            Some(database) => {
+                // Stopped before the database was reached: a clean shutdown, with a store that
+                // answers UNAVAILABLE for the moments the server still drains.
+                reached =
+                    handle.block_on(lifecycle::connect_at_start(&database, interval, &stopped))?;
+                database
+            }
+            None => {
+                store::open(settings).map_err(|e| format!("cannot open the vector store: {e}"))?
+            }
+        };
         let embedders = embed::Embedders::load(&embedder)?;
         let vectors = Vectors::new(store, embedders);
-        if seed_demo {
-            tokio::runtime::Handle::current()
+        if seed_demo && reached {
+            handle
                 .block_on(seed::demo(&vectors))
                 .map_err(|e| format!("cannot load the demo data: {e}"))?;
         }
         Ok(Arc::new(vectors))
     };
-    chatmesh_runtime::loading::serve_loading(server, listener, shutdown, ready, open, |vectors| {
-        tokio::runtime::Handle::current()
-            .block_on(vectors.store().flush())
-            .map_err(|e| e.to_string())
-    })
-    .await
+    let loaded = ready.clone();
+    let supervising = async {
+        if let Some(database) = database {
+            let loaded = move || loaded.get().is_some();
+            lifecycle::supervise(database, loaded, health, interval, stop.clone()).await;
+        }
+    };
+    let serving = async {
+        let served = chatmesh_runtime::loading::serve_loading(
+            server,
+            listener,
+            stop.clone(),
+            ready,
+            open,
+            |vectors| {
+                tokio::runtime::Handle::current()
+                    .block_on(vectors.store().flush())
+                    .map_err(|e| e.to_string())
+            },
+        )
+        .await;
+        stop.cancel();
+        served
+    };
+    let (served, ()) = tokio::join!(serving, supervising);
+    served
 }

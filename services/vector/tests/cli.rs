@@ -24,3 +24,32 @@ fn bad_duration() {
 fn help_shows_the_default_port() {
     assert!(help_text(BIN).contains("0.0.0.0:50054"));
 }
+
+#[test]
+fn a_bad_database_url_is_named_without_its_password() {
+    let line = config_error_line(
+        BIN,
+        &[],
+        &[(
+            "CHATMESH_VECTOR_DATABASE_URL",
+            "postgres://vec:hunter2@db:notaport/vectors",
+        )],
+    );
+    assert!(line.contains("--database-url"), "{line}");
+    assert!(!line.contains("hunter2"), "{line}");
+}
+
+#[test]
+fn help_names_the_database_url_but_never_its_value() {
+    let out = std::process::Command::new(BIN)
+        .arg("--help")
+        .env(
+            "CHATMESH_VECTOR_DATABASE_URL",
+            "postgres://vec:hunter2@db/vectors",
+        )
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("--database-url") && help.contains("CHATMESH_VECTOR_DATABASE_URL"));
+    assert!(!help.contains("hunter2"), "{help}");
+}

@@ -1,9 +1,10 @@
 //! Filtered search through gRPC equals the brute-force filtered top-k, and returns k hits
-//! whenever k objects match, even when the filter is selective.
+//! whenever k objects match, even when the filter is selective; payload types and the filter
+//! semantics (lists, nulls, absent keys, negation) are the same on both engines.
 
 mod common;
 
-use chatmesh_proto::vector::{self as pb, filter::Kind as F};
+use chatmesh_proto::vector::{self as pb, filter::Kind as F, payload_value::Kind};
 use chatmesh_vector::internals::testdata::Lcg;
 use common::*;
 
@@ -99,10 +100,8 @@ fn l2(a: &[f32], b: &[f32]) -> f32 {
         .sqrt()
 }
 
-#[tokio::test]
-async fn filtered_results_equal_brute_force_on_small_data() {
-    let data = tempfile::tempdir().unwrap();
-    let mut svc = Service::start(data.path(), &[]).await;
+async fn filtered_results_equal_brute_force_on_small_data(engine: Engine) {
+    let mut svc = Service::on(engine, &[]).await;
     let vectors = load(&mut svc.client, 300).await;
     let cases = [
         Case::Colour("red"),
@@ -132,11 +131,9 @@ async fn filtered_results_equal_brute_force_on_small_data() {
     svc.stop().await;
 }
 
-#[tokio::test]
-async fn k_hits_come_back_whenever_k_objects_match_on_larger_data() {
-    let data = tempfile::tempdir().unwrap();
+async fn k_hits_come_back_whenever_k_objects_match_on_larger_data(engine: Engine) {
     // Always through the graph (no exact scan), with the filter applied during the walk.
-    let mut svc = Service::start(data.path(), &["--full-scan-floats", "0"]).await;
+    let mut svc = Service::on(engine, &["--full-scan-floats", "0"]).await;
     let vectors = load(&mut svc.client, 3000).await;
     let mut rng = Lcg(9);
     for case in [
@@ -165,3 +162,136 @@ async fn k_hits_come_back_whenever_k_objects_match_on_larger_data() {
     }
     svc.stop().await;
 }
+
+fn value(kind: Kind) -> pb::PayloadValue {
+    pb::PayloadValue { kind: Some(kind) }
+}
+
+fn list(values: Vec<pb::PayloadValue>) -> pb::PayloadValue {
+    value(Kind::ListValue(pb::PayloadList { values }))
+}
+
+fn matching(key: &str, v: pb::PayloadValue) -> pb::Filter {
+    pb::Filter {
+        kind: Some(F::MatchCondition(pb::MatchCondition {
+            key: key.into(),
+            value: Some(v),
+        })),
+    }
+}
+
+/// Payloads keep their types exactly (an integral double stays a double), and filters see
+/// nested lists, nulls and absent keys, numbers across types, and negations of absent keys, the
+/// same on both engines.
+async fn payload_types_survive_and_filters_follow_the_documented_semantics(engine: Engine) {
+    let mut svc = Service::on(engine, &[]).await;
+    let c = &mut svc.client;
+    c.create_collection(create("p", 2, pb::Distance::L2))
+        .await
+        .unwrap();
+    let null = value(Kind::NullValue(0));
+    let a = object(
+        "a",
+        vec![0.0, 0.0],
+        &[
+            ("big", value(Kind::DoubleValue(1e17))),
+            ("n", int(3)),
+            ("tags", list(vec![text("x"), list(vec![text("deep")])])),
+            ("nothing", null.clone()),
+            ("flag", value(Kind::BoolValue(true))),
+        ],
+    );
+    let b = object(
+        "b",
+        vec![1.0, 0.0],
+        &[
+            ("n", value(Kind::DoubleValue(3.5))),
+            ("tags", list(vec![text("y")])),
+            ("flag", value(Kind::BoolValue(false))),
+        ],
+    );
+    let d = object(
+        "c",
+        vec![2.0, 0.0],
+        &[("n", text("3")), ("tags", text("x"))],
+    );
+    c.upsert_objects(pb::UpsertObjectsRequest {
+        collection: "p".into(),
+        objects: vec![a.clone(), b, d],
+    })
+    .await
+    .unwrap();
+    let got = c
+        .get_object(pb::GetObjectRequest {
+            collection: "p".into(),
+            id: "a".into(),
+            include_vector: true,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .object
+        .unwrap();
+    assert_eq!(got, a);
+
+    let f = |kind| pb::Filter { kind: Some(kind) };
+    let n_at_least_3 = || {
+        f(F::RangeCondition(pb::RangeCondition {
+            key: "n".into(),
+            gte: Some(3.0),
+            ..Default::default()
+        }))
+    };
+    let cases: Vec<(pb::Filter, Vec<&str>)> = vec![
+        (matching("tags", text("deep")), vec!["a"]),
+        (matching("tags", text("x")), vec!["a", "c"]),
+        (matching("nothing", null), vec!["a", "b", "c"]),
+        (matching("n", value(Kind::DoubleValue(3.0))), vec!["a"]),
+        (
+            f(F::InCondition(pb::InCondition {
+                key: "n".into(),
+                values: vec![int(3), text("3")],
+            })),
+            vec!["a", "c"],
+        ),
+        (n_at_least_3(), vec!["a", "b"]),
+        (f(F::NotFilter(Box::new(n_at_least_3()))), vec!["c"]),
+        (
+            f(F::NotFilter(Box::new(matching(
+                "flag",
+                value(Kind::BoolValue(true)),
+            )))),
+            vec!["b", "c"],
+        ),
+        (
+            f(F::OrFilter(pb::FilterList {
+                filters: vec![
+                    matching("flag", value(Kind::BoolValue(false))),
+                    matching("tags", text("deep")),
+                ],
+            })),
+            vec!["a", "b"],
+        ),
+        (
+            f(F::AndFilter(pb::FilterList {
+                filters: vec![matching("tags", text("x")), n_at_least_3()],
+            })),
+            vec!["a"],
+        ),
+    ];
+    for (filter, want) in cases {
+        let request = pb::SearchRequest {
+            filter: Some(filter.clone()),
+            ..near_vector("p", vec![0.0, 0.0], 10)
+        };
+        let found = c.search(request).await.unwrap().into_inner();
+        assert_eq!(ids(&found), want, "{filter:?}");
+    }
+    svc.stop().await;
+}
+
+on_both_engines!(
+    filtered_results_equal_brute_force_on_small_data,
+    k_hits_come_back_whenever_k_objects_match_on_larger_data,
+    payload_types_survive_and_filters_follow_the_documented_semantics,
+);

@@ -12,10 +12,12 @@ fn code<T: std::fmt::Debug>(result: Result<T, tonic::Status>) -> (Code, String) 
     (status.code(), status.message().to_owned())
 }
 
-#[tokio::test]
-async fn collections_are_created_described_listed_and_deleted() {
-    let data = tempfile::tempdir().unwrap();
-    let mut svc = Service::start(data.path(), &[]).await;
+#[expect(
+    clippy::cognitive_complexity,
+    reason = "one scenario read top to bottom; as a #[tokio::test] body the lint did not see it"
+)]
+async fn collections_are_created_described_listed_and_deleted(engine: Engine) {
+    let mut svc = Service::on(engine, &[]).await;
     let c = &mut svc.client;
 
     let created = c
@@ -151,10 +153,12 @@ async fn collections_are_created_described_listed_and_deleted() {
     svc.stop().await;
 }
 
-#[tokio::test]
-async fn upsert_replace_delete_get_and_compact() {
-    let data = tempfile::tempdir().unwrap();
-    let mut svc = Service::start(data.path(), &[]).await;
+#[expect(
+    clippy::cognitive_complexity,
+    reason = "one scenario read top to bottom; as a #[tokio::test] body the lint did not see it"
+)]
+async fn upsert_replace_delete_get_and_compact(engine: Engine) {
+    let mut svc = Service::on(engine, &[]).await;
     let c = &mut svc.client;
     c.create_collection(create("v", 3, pb::Distance::L2))
         .await
@@ -256,7 +260,10 @@ async fn upsert_replace_delete_get_and_compact() {
         .unwrap()
         .into_inner();
     let info = info.collection.unwrap();
-    assert_eq!((info.object_count, info.tombstone_count), (3, 2));
+    assert_eq!(
+        (info.object_count, info.tombstone_count),
+        (3, engine.tombstones(2))
+    );
     let compacted = c
         .compact_collection(pb::CompactCollectionRequest {
             collection: "v".into(),
@@ -264,7 +271,7 @@ async fn upsert_replace_delete_get_and_compact() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(compacted.removed_tombstone_count, 2);
+    assert_eq!(compacted.removed_tombstone_count, engine.tombstones(2));
     let info = c
         .get_collection(pb::GetCollectionRequest { name: "v".into() })
         .await
@@ -297,10 +304,8 @@ fn range(gt: Option<f64>, gte: Option<f64>, lt: Option<f64>, lte: Option<f64>) -
     }
 }
 
-#[tokio::test]
-async fn bad_writes_change_nothing_and_bad_searches_are_refused() {
-    let data = tempfile::tempdir().unwrap();
-    let mut svc = Service::start(data.path(), &["--max-batch", "5", "--max-k", "50"]).await;
+async fn bad_writes_change_nothing_and_bad_searches_are_refused(engine: Engine) {
+    let mut svc = Service::on(engine, &["--max-batch", "5", "--max-k", "50"]).await;
     let c = &mut svc.client;
     c.create_collection(create("v", 4, pb::Distance::Cosine))
         .await
@@ -450,10 +455,12 @@ async fn bad_writes_change_nothing_and_bad_searches_are_refused() {
     svc.stop().await;
 }
 
-#[tokio::test]
-async fn text_is_embedded_with_the_collections_embedder() {
-    let data = tempfile::tempdir().unwrap();
-    let mut svc = Service::start(data.path(), &[]).await;
+#[expect(
+    clippy::cognitive_complexity,
+    reason = "one scenario read top to bottom; as a #[tokio::test] body the lint did not see it"
+)]
+async fn text_is_embedded_with_the_collections_embedder(engine: Engine) {
+    let mut svc = Service::on(engine, &[]).await;
     let c = &mut svc.client;
     c.create_collection(create("faq", 128, pb::Distance::Cosine))
         .await
@@ -563,10 +570,8 @@ async fn text_is_embedded_with_the_collections_embedder() {
     svc.stop().await;
 }
 
-#[tokio::test]
-async fn stream_upsert_commits_batch_by_batch() {
-    let data = tempfile::tempdir().unwrap();
-    let mut svc = Service::start(data.path(), &[]).await;
+async fn stream_upsert_commits_batch_by_batch(engine: Engine) {
+    let mut svc = Service::on(engine, &[]).await;
     let c = &mut svc.client;
     c.create_collection(create("s", 2, pb::Distance::L2))
         .await
@@ -620,10 +625,8 @@ async fn stream_upsert_commits_batch_by_batch() {
     svc.stop().await;
 }
 
-#[tokio::test]
-async fn l2_and_dot_rank_and_score_as_documented() {
-    let data = tempfile::tempdir().unwrap();
-    let mut svc = Service::start(data.path(), &[]).await;
+async fn l2_and_dot_rank_and_score_as_documented(engine: Engine) {
+    let mut svc = Service::on(engine, &[]).await;
     let c = &mut svc.client;
     for (name, distance) in [("l2", pb::Distance::L2), ("dot", pb::Distance::Dot)] {
         c.create_collection(create(name, 2, distance))
@@ -657,10 +660,8 @@ async fn l2_and_dot_rank_and_score_as_documented() {
     svc.stop().await;
 }
 
-#[tokio::test]
-async fn the_demo_collection_answers_questions_about_the_organisation() {
-    let data = tempfile::tempdir().unwrap();
-    let mut svc = Service::start(data.path(), &["--seed-demo"]).await;
+async fn the_demo_collection_answers_questions_about_the_organisation(engine: Engine) {
+    let mut svc = Service::on(engine, &["--seed-demo"]).await;
     let c = &mut svc.client;
     let info = c
         .get_collection(pb::GetCollectionRequest {
@@ -683,10 +684,8 @@ async fn the_demo_collection_answers_questions_about_the_organisation() {
         .unwrap()
         .into_inner();
     assert_eq!(found.hits[0].id, "doc-001");
-    svc.stop().await;
-
     // Seeding again (a restart with --seed-demo) adds nothing.
-    let mut svc = Service::start(data.path(), &["--seed-demo"]).await;
+    let mut svc = svc.restart(&["--seed-demo"]).await;
     let info = svc
         .client
         .get_collection(pb::GetCollectionRequest {
@@ -699,3 +698,13 @@ async fn the_demo_collection_answers_questions_about_the_organisation() {
     assert_eq!((info.object_count, info.tombstone_count), (30, 0));
     svc.stop().await;
 }
+
+on_both_engines!(
+    collections_are_created_described_listed_and_deleted,
+    upsert_replace_delete_get_and_compact,
+    bad_writes_change_nothing_and_bad_searches_are_refused,
+    text_is_embedded_with_the_collections_embedder,
+    stream_upsert_commits_batch_by_batch,
+    l2_and_dot_rank_and_score_as_documented,
+    the_demo_collection_answers_questions_about_the_organisation,
+);

@@ -13,6 +13,7 @@ pub(crate) fn status(error: VectorError) -> Status {
         VectorError::AlreadyExists(m) => Status::already_exists(m),
         VectorError::FailedPrecondition(m) => Status::failed_precondition(m),
         VectorError::Aborted(m) => Status::aborted(m),
+        VectorError::Unavailable(m) => Status::unavailable(m),
         other @ (VectorError::Storage(_) | VectorError::Corrupt(_) | VectorError::Internal(_)) => {
             tracing::error!(error = %other, "vector store failure");
             Status::internal(

@@ -3,9 +3,11 @@
 //! (`crate::vectors`), so an engine never needs an embedder, and nothing here knows protobuf.
 //!
 //! Engines: `embedded` (the default: collections in memory with HNSW indexes, made durable by a
-//! write-ahead log and snapshots).
+//! write-ahead log and snapshots) and `postgres` (`--database-url`: collections in PostgreSQL
+//! tables with pgvector HNSW indexes, shared by every replica).
 
 mod embedded;
+mod postgres;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use crate::error::Result;
 use crate::model::{CollectionSpec, Filter, Object, Payload, UpsertCounts};
 
 pub(crate) use embedded::FULL_SCAN_FLOATS;
+pub(crate) use postgres::{PgSettings, PgStore};
 
 #[doc(hidden)]
 pub use embedded::Collection;
@@ -101,6 +104,13 @@ pub(crate) trait VectorStore: Send + Sync + 'static {
     async fn compact(&self, collection: &str) -> Result<u64>;
     /// Makes the next start fast (a snapshot); called on graceful shutdown.
     async fn flush(&self) -> Result<()>;
+}
+
+/// Whether the PostgreSQL engine accepts `url` (sqlx's options and percent-encoding).
+pub(crate) fn check_url(url: &str) -> std::result::Result<(), String> {
+    <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(url)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// Which engine holds the collections, and how it is tuned.

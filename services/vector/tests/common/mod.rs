@@ -13,15 +13,89 @@ use chatmesh_runtime::{CancellationToken, ServeError};
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
-pub(crate) struct Service {
+pub struct Service {
     pub client: VectorServiceClient<Channel>,
     pub addr: std::net::SocketAddr,
     shutdown: CancellationToken,
     task: JoinHandle<Result<(), ServeError>>,
+    /// What `Service::on` made for this service (its data directory, its database).
+    place: Option<Place>,
+}
+
+/// Which engine a behaviour test runs against: one test body, two engines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Collections in memory, durable in a temporary data directory.
+    Embedded,
+    /// Collections in a fresh PostgreSQL database of their own (`CHATMESH_TEST_POSTGRES_URL`).
+    Postgres,
+}
+
+impl Engine {
+    /// What GetCollection reports as tombstones where the embedded engine reports `embedded`:
+    /// PostgreSQL keeps no count of dead rows it could report exactly, so 0.
+    pub fn tombstones(self, embedded: i64) -> i64 {
+        match self {
+            Engine::Embedded => embedded,
+            Engine::Postgres => 0,
+        }
+    }
+}
+
+/// The data directory and database of a service started with `Service::on`.
+pub struct Place {
+    pub data: tempfile::TempDir,
+    pub database: Option<chatmesh_test_support::postgres::TestDatabase>,
+}
+
+/// Declares, for each named `async fn(Engine)`, a module of that name with two tests: `embedded`
+/// and `postgres` (ignored unless PostgreSQL is there: `cargo test -p chatmesh-vector --
+/// --ignored postgres`).
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn embedded() {
+                super::$name(super::common::Engine::Embedded).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[ignore = "needs PostgreSQL"]
+            async fn postgres() {
+                super::$name(super::common::Engine::Postgres).await
+            }
+        }
+    )*};
 }
 
 impl Service {
-    pub(crate) async fn start(data: &Path, extra: &[&str]) -> Self {
+    /// A service on `engine` with a data directory (and database) of its own.
+    pub async fn on(engine: Engine, extra: &[&str]) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let database = match engine {
+            Engine::Embedded => None,
+            Engine::Postgres => Some(chatmesh_test_support::postgres::TestDatabase::create().await),
+        };
+        let mut args: Vec<&str> = Vec::new();
+        if let Some(db) = &database {
+            args.extend(["--database-url", db.url.as_str()]);
+        }
+        args.extend(extra);
+        let mut svc = Self::start(data.path(), &args).await;
+        svc.place = Some(Place { data, database });
+        svc
+    }
+
+    /// The service's own database (PostgreSQL engine).
+    pub fn database(&self) -> &chatmesh_test_support::postgres::TestDatabase {
+        self.place
+            .as_ref()
+            .and_then(|p| p.database.as_ref())
+            .expect("a service on PostgreSQL")
+    }
+
+    pub async fn start(data: &Path, extra: &[&str]) -> Self {
         let dir = data.display().to_string();
         let args = ["chatmesh-vector", "--data-dir", &dir]
             .into_iter()
@@ -59,28 +133,46 @@ impl Service {
             addr,
             shutdown,
             task,
+            place: None,
         }
     }
 
-    pub(crate) async fn stop(self) {
+    /// Stops the service and starts it again on the same data directory and database.
+    pub async fn restart(mut self, extra: &[&str]) -> Self {
+        let place = self
+            .place
+            .take()
+            .expect("a service started with Service::on");
+        self.stop().await;
+        let mut args: Vec<&str> = Vec::new();
+        if let Some(db) = &place.database {
+            args.extend(["--database-url", db.url.as_str()]);
+        }
+        args.extend(extra);
+        let mut svc = Self::start(place.data.path(), &args).await;
+        svc.place = Some(place);
+        svc
+    }
+
+    pub async fn stop(self) {
         self.shutdown.cancel();
         self.task.await.unwrap().unwrap();
     }
 }
 
-pub(crate) fn text(s: &str) -> pb::PayloadValue {
+pub fn text(s: &str) -> pb::PayloadValue {
     pb::PayloadValue {
         kind: Some(Kind::StringValue(s.into())),
     }
 }
 
-pub(crate) fn int(i: i64) -> pb::PayloadValue {
+pub fn int(i: i64) -> pb::PayloadValue {
     pb::PayloadValue {
         kind: Some(Kind::IntValue(i)),
     }
 }
 
-pub(crate) fn object(
+pub fn object(
     id: &str,
     vector: Vec<f32>,
     payload: &[(&str, pb::PayloadValue)],
@@ -96,11 +188,7 @@ pub(crate) fn object(
     }
 }
 
-pub(crate) fn create(
-    name: &str,
-    dimension: i32,
-    distance: pb::Distance,
-) -> pb::CreateCollectionRequest {
+pub fn create(name: &str, dimension: i32, distance: pb::Distance) -> pb::CreateCollectionRequest {
     pb::CreateCollectionRequest {
         name: name.into(),
         dimension,
@@ -114,7 +202,7 @@ pub(crate) fn create(
     }
 }
 
-pub(crate) fn near_vector(collection: &str, vector: Vec<f32>, k: i32) -> pb::SearchRequest {
+pub fn near_vector(collection: &str, vector: Vec<f32>, k: i32) -> pb::SearchRequest {
     pb::SearchRequest {
         collection: collection.into(),
         query: Some(pb::search_request::Query::NearVector(pb::NearVector {
@@ -126,6 +214,6 @@ pub(crate) fn near_vector(collection: &str, vector: Vec<f32>, k: i32) -> pb::Sea
     }
 }
 
-pub(crate) fn ids(response: &pb::SearchResponse) -> Vec<String> {
+pub fn ids(response: &pb::SearchResponse) -> Vec<String> {
     response.hits.iter().map(|h| h.id.clone()).collect()
 }
