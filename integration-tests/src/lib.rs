@@ -3,7 +3,6 @@
 //! as processes with [`mesh::Mesh`]), and a test-only slow service ([`testing`], [`Sleeper`]) to
 //! observe deadlines, message limits and draining through the shared runtime.
 
-
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

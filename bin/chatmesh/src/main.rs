@@ -3,7 +3,6 @@
 //! loads a service with gRPC calls and reports throughput and latency; `chat` asks the chatbot;
 //! `certs` writes a development CA and service certificates for mTLS.
 
-
 mod bench;
 mod certs;
 mod chat;

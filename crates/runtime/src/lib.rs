@@ -20,7 +20,6 @@
 //! The public paths below are what services, the `chatmesh` command and tests use; everything
 //! else is private to the crate.
 
-
 mod clients;
 mod edge;
 mod server;

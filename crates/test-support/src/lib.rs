@@ -16,7 +16,6 @@
 //! - [`postgres`]: a database of its own per test on the server `CHATMESH_TEST_POSTGRES_URL`
 //!   names, and taking it away and back for outage tests.
 
-
 pub mod certs;
 pub mod cli;
 pub mod grpc;

@@ -17,7 +17,6 @@
 //! `lifecycle.rs` keeps health in step with that database and sweeps expired sessions.
 //! `error.rs` is the domain error.
 
-
 mod api;
 mod chat;
 mod conversation;

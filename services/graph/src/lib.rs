@@ -24,7 +24,6 @@
 //! - `model/`: the vocabulary: property values and limits, entities, walks, Cypher requests and
 //!   results. `error.rs`: the domain error.
 
-
 mod api;
 mod cypher;
 mod engine;

@@ -14,7 +14,6 @@
 //!
 //! The API is [`INFO`], [`Config`], [`serve`] and [`serve_on`]; [`internals`] is not API.
 
-
 mod api;
 mod database_url;
 mod error;

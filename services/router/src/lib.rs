@@ -20,7 +20,6 @@
 //! backend fail fast with UNAVAILABLE naming it, and `ListBackends` reports every address's
 //! health and breaker state.
 
-
 mod api;
 mod backends;
 mod free_query;

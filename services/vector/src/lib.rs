@@ -10,7 +10,6 @@
 //! `model`; `lifecycle` keeps health in step with the PostgreSQL engine's database. `wire` translates payloads and objects to protobuf for the API
 //! and the embedded engine's log; `seed` is the demo data.
 
-
 mod api;
 mod embed;
 mod error;

@@ -13,7 +13,7 @@ use chatmesh_runtime::{CancellationToken, ServeError};
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
-pub struct Service {
+pub(crate) struct Service {
     pub client: VectorServiceClient<Channel>,
     pub addr: std::net::SocketAddr,
     shutdown: CancellationToken,
@@ -24,7 +24,7 @@ pub struct Service {
 
 /// Which engine a behaviour test runs against: one test body, two engines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
+pub(crate) enum Engine {
     /// Collections in memory, durable in a temporary data directory.
     Embedded,
     /// Collections in a fresh PostgreSQL database of their own (`CHATMESH_TEST_POSTGRES_URL`).
@@ -34,7 +34,7 @@ pub enum Engine {
 impl Engine {
     /// What GetCollection reports as tombstones where the embedded engine reports `embedded`:
     /// PostgreSQL keeps no count of dead rows it could report exactly, so 0.
-    pub fn tombstones(self, embedded: i64) -> i64 {
+    pub(crate) fn tombstones(self, embedded: i64) -> i64 {
         match self {
             Engine::Embedded => embedded,
             Engine::Postgres => 0,
@@ -43,7 +43,7 @@ impl Engine {
 }
 
 /// The data directory and database of a service started with `Service::on`.
-pub struct Place {
+pub(crate) struct Place {
     pub data: tempfile::TempDir,
     pub database: Option<chatmesh_test_support::postgres::TestDatabase>,
 }
@@ -71,7 +71,7 @@ macro_rules! on_both_engines {
 
 impl Service {
     /// A service on `engine` with a data directory (and database) of its own.
-    pub async fn on(engine: Engine, extra: &[&str]) -> Self {
+    pub(crate) async fn on(engine: Engine, extra: &[&str]) -> Self {
         let data = tempfile::tempdir().unwrap();
         let database = match engine {
             Engine::Embedded => None,
@@ -88,14 +88,14 @@ impl Service {
     }
 
     /// The service's own database (PostgreSQL engine).
-    pub fn database(&self) -> &chatmesh_test_support::postgres::TestDatabase {
+    pub(crate) fn database(&self) -> &chatmesh_test_support::postgres::TestDatabase {
         self.place
             .as_ref()
             .and_then(|p| p.database.as_ref())
             .expect("a service on PostgreSQL")
     }
 
-    pub async fn start(data: &Path, extra: &[&str]) -> Self {
+    pub(crate) async fn start(data: &Path, extra: &[&str]) -> Self {
         let dir = data.display().to_string();
         let args = ["chatmesh-vector", "--data-dir", &dir]
             .into_iter()
@@ -138,7 +138,7 @@ impl Service {
     }
 
     /// Stops the service and starts it again on the same data directory and database.
-    pub async fn restart(mut self, extra: &[&str]) -> Self {
+    pub(crate) async fn restart(mut self, extra: &[&str]) -> Self {
         let place = self
             .place
             .take()
@@ -154,25 +154,25 @@ impl Service {
         svc
     }
 
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.cancel();
         self.task.await.unwrap().unwrap();
     }
 }
 
-pub fn text(s: &str) -> pb::PayloadValue {
+pub(crate) fn text(s: &str) -> pb::PayloadValue {
     pb::PayloadValue {
         kind: Some(Kind::StringValue(s.into())),
     }
 }
 
-pub fn int(i: i64) -> pb::PayloadValue {
+pub(crate) fn int(i: i64) -> pb::PayloadValue {
     pb::PayloadValue {
         kind: Some(Kind::IntValue(i)),
     }
 }
 
-pub fn object(
+pub(crate) fn object(
     id: &str,
     vector: Vec<f32>,
     payload: &[(&str, pb::PayloadValue)],
@@ -188,7 +188,11 @@ pub fn object(
     }
 }
 
-pub fn create(name: &str, dimension: i32, distance: pb::Distance) -> pb::CreateCollectionRequest {
+pub(crate) fn create(
+    name: &str,
+    dimension: i32,
+    distance: pb::Distance,
+) -> pb::CreateCollectionRequest {
     pb::CreateCollectionRequest {
         name: name.into(),
         dimension,
@@ -202,7 +206,7 @@ pub fn create(name: &str, dimension: i32, distance: pb::Distance) -> pb::CreateC
     }
 }
 
-pub fn near_vector(collection: &str, vector: Vec<f32>, k: i32) -> pb::SearchRequest {
+pub(crate) fn near_vector(collection: &str, vector: Vec<f32>, k: i32) -> pb::SearchRequest {
     pb::SearchRequest {
         collection: collection.into(),
         query: Some(pb::search_request::Query::NearVector(pb::NearVector {
@@ -214,6 +218,6 @@ pub fn near_vector(collection: &str, vector: Vec<f32>, k: i32) -> pb::SearchRequ
     }
 }
 
-pub fn ids(response: &pb::SearchResponse) -> Vec<String> {
+pub(crate) fn ids(response: &pb::SearchResponse) -> Vec<String> {
     response.hits.iter().map(|h| h.id.clone()).collect()
 }
