@@ -243,7 +243,7 @@ impl GrpcServer {
             .map(|a| a.to_string())
             .unwrap_or_default();
         let closing = CancellationToken::new();
-        let router = build_router(&args, routes, http, services, edge, closing.clone());
+        let router = build_router(info, &args, routes, http, services, edge, closing.clone());
         let stop_accepting = drain(info, health, args.drain_delay, shutdown, closing.clone());
         tracing::info!(service = info.name, addr = %addr, "serving {}", info.fqn);
         let incoming = crate::tls::server::incoming(listener, tls);
@@ -261,6 +261,7 @@ impl GrpcServer {
 /// The router: the services' routes and HTTP extras plus `/metrics` and the fallback for
 /// unknown paths, behind the layers.
 fn build_router(
+    info: ServiceInfo,
     args: &ServerArgs,
     routes: RoutesBuilder,
     http: Option<axum::Router>,
@@ -269,7 +270,7 @@ fn build_router(
     closing: CancellationToken,
 ) -> tonic::transport::server::Router<Stack<ServerLayers, Identity>> {
     let metrics = Arc::new(RpcMetrics::new(services));
-    let layers = layers(args, edge, metrics.clone(), closing);
+    let layers = layers(info, args, edge, metrics.clone(), closing);
     let mut http_routes = metrics_route(metrics);
     if let Some(extras) = http {
         http_routes = http_routes.merge(extras);
@@ -329,13 +330,14 @@ type GuardLayers = Stack<
 >;
 
 fn layers(
+    info: ServiceInfo,
     args: &ServerArgs,
     edge: EdgeLayers,
     metrics: Arc<RpcMetrics>,
     closing: CancellationToken,
 ) -> ServerLayers {
     tower::ServiceBuilder::new()
-        .layer(ObserveLayer::new(metrics))
+        .layer(ObserveLayer::new(info.name, metrics))
         .layer(ConnectionLayer)
         .layer(WatchCloseLayer::new(closing))
         .layer(edge.auth)
