@@ -52,18 +52,6 @@ fn main() -> ExitCode {
         Command::Certs(args) => return certs::run(args),
         other => other,
     };
-    let log = match &command {
-        Command::Up(args) => (args.log_format, args.log_filter.as_str()),
-        Command::Health(_)
-        | Command::Bench(_)
-        | Command::Chat(_)
-        | Command::Mcp(_)
-        | Command::Certs(_) => (LogFormat::Human, "warn"),
-    };
-    if let Err(e) = chatmesh_runtime::telemetry::init_logging(log.0, log.1) {
-        eprintln!("chatmesh: {e}");
-        return ExitCode::from(chatmesh_runtime::cli::EXIT_CONFIG);
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -74,7 +62,34 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async move {
+    // `up` exports spans like the service binaries when OTEL_EXPORTER_OTLP_ENDPOINT is set (the
+    // exporter's client lives on the runtime, so it is built inside it); the other commands
+    // only log.
+    let telemetry = match &command {
+        Command::Up(args) => {
+            let _runtime = runtime.enter();
+            chatmesh_runtime::telemetry::init(
+                "chatmesh",
+                args.log_format,
+                &args.log_filter,
+                chatmesh_runtime::telemetry::otlp_endpoint_from_env().as_deref(),
+            )
+        }
+        Command::Health(_)
+        | Command::Bench(_)
+        | Command::Chat(_)
+        | Command::Mcp(_)
+        | Command::Certs(_) => chatmesh_runtime::telemetry::init_logging(LogFormat::Human, "warn")
+            .map(|()| chatmesh_runtime::telemetry::Telemetry::default()),
+    };
+    let telemetry = match telemetry {
+        Ok(telemetry) => telemetry,
+        Err(e) => {
+            eprintln!("chatmesh: {e}");
+            return ExitCode::from(chatmesh_runtime::cli::EXIT_CONFIG);
+        }
+    };
+    let exit = runtime.block_on(async move {
         match command {
             Command::Up(args) => up::run(args).await,
             Command::Health(args) => health::run(args).await,
@@ -83,5 +98,8 @@ fn main() -> ExitCode {
             Command::Mcp(args) => mcp::run(args).await,
             Command::Certs(args) => certs::run(args),
         }
-    })
+    });
+    // Flush the last spans while the runtime that drives the exporter still runs.
+    telemetry.shutdown();
+    exit
 }

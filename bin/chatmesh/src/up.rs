@@ -4,6 +4,8 @@
 //! With `--tls-dir` (what `chatmesh certs` wrote) every service serves and calls over mutual
 //! TLS with its own certificate from that directory, and then each data service and the router
 //! check who calls them by the certificate's name (see `docs/security.md`).
+//! With `OTEL_EXPORTER_OTLP_ENDPOINT` set the process exports spans (set up in `main`) as
+//! `chatmesh`, each hop's server span naming its service in the `service.name` attribute.
 //!
 //! Free-form Cypher (`hints.cypher`, the `graph_query` MCP tool) is off by default in the
 //! service binaries (#18.3); `chatmesh up` is a laptop's or a demo's mesh, so it keeps it open

@@ -121,8 +121,8 @@ pub(crate) fn load_rules(path: Option<&std::path::Path>) -> Result<Rules, Config
 /// MCP settings of the router.
 #[derive(Debug, Clone, clap::Args)]
 pub struct McpArgs {
-    /// Host names (or host:port) the MCP endpoint at /mcp accepts in the Host header,
-    /// comma-separated; `*` accepts any.
+    /// Host names (or host:port) the MCP endpoint at /mcp accepts in the Host header, and
+    /// (port ignored) as the host of a browser's Origin, comma-separated; `*` accepts any.
     #[arg(
         long = "mcp-allowed-hosts",
         env = "CHATMESH_MCP_ALLOWED_HOSTS",

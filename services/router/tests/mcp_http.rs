@@ -1,6 +1,7 @@
 //! The streamable HTTP MCP endpoint over a real socket: `/mcp` served next to gRPC on one port
 //! (as the router serves it), spoken to with plain HTTP/1.1 JSON-RPC the way an MCP client does
-//! (initialize, the session header, `tools/list`, `tools/call`), plus the Host allow-list.
+//! (initialize, the session header, `tools/list`, `tools/call`, `DELETE` answered 200 as the
+//! Python SDK expects), plus the Host allow-list and the `Origin` check.
 
 mod tools_support;
 
@@ -146,13 +147,29 @@ fn parse(raw: &[u8]) -> Option<Reply> {
 
 /// POSTs one JSON-RPC message to `/mcp` and reads until the answer is in.
 async fn post(addr: SocketAddr, host: &str, session: Option<&str>, message: &Value) -> Reply {
-    let body = message.to_string();
+    send(addr, "POST", host, None, session, Some(message)).await
+}
+
+/// Sends one request to `/mcp` (with an `Origin` header when given) and reads until the answer
+/// is in.
+async fn send(
+    addr: SocketAddr,
+    method: &str,
+    host: &str,
+    origin: Option<&str>,
+    session: Option<&str>,
+    message: Option<&Value>,
+) -> Reply {
+    let body = message.map(Value::to_string).unwrap_or_default();
     let mut request = format!(
-        "POST /mcp HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+        "{method} /mcp HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
          Accept: application/json, text/event-stream\r\nConnection: close\r\n\
          Content-Length: {}\r\n",
         body.len()
     );
+    if let Some(origin) = origin {
+        request.push_str(&format!("Origin: {origin}\r\n"));
+    }
     if let Some(session) = session {
         request.push_str(&format!(
             "Mcp-Session-Id: {session}\r\nMCP-Protocol-Version: {PROTOCOL_VERSION}\r\n"
@@ -297,6 +314,112 @@ async fn a_host_outside_the_allow_list_is_refused() {
     let reply = post(addr, "router.chatmesh.svc:50052", None, &init).await;
     assert_eq!(reply.status, 200, "{reply:?}");
     let reply = post(addr, "127.0.0.1", None, &init).await;
+    assert_eq!(reply.status, 403, "{reply:?}");
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn deleting_a_session_answers_200_and_ends_it() {
+    let (addr, shutdown) = start(&[]).await;
+    let session = initialize(addr).await;
+    let reply = send(addr, "DELETE", "127.0.0.1", None, Some(&session), None).await;
+    // The Python SDK logs "Session termination failed" for anything but 200, 204 or 405.
+    assert!(matches!(reply.status, 200 | 204), "{reply:?}");
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}});
+    let reply = post(addr, "127.0.0.1", Some(&session), &list).await;
+    assert_eq!(reply.status, 404, "the session is gone: {reply:?}");
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_foreign_origin_is_refused_and_changes_nothing() {
+    let (addr, shutdown) = start(&[]).await;
+    let session = initialize(addr).await;
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}});
+    for origin in [
+        "http://attacker.example",
+        "https://localhost.attacker.example:443",
+        "null",
+    ] {
+        let reply = send(
+            addr,
+            "POST",
+            "127.0.0.1",
+            Some(origin),
+            Some(&session),
+            Some(&list),
+        )
+        .await;
+        assert_eq!(reply.status, 403, "{origin}: {reply:?}");
+        let reply = send(
+            addr,
+            "DELETE",
+            "127.0.0.1",
+            Some(origin),
+            Some(&session),
+            None,
+        )
+        .await;
+        assert_eq!(reply.status, 403, "{origin}: {reply:?}");
+    }
+    // The refused DELETEs did not end the session.
+    let reply = post(addr, "127.0.0.1", Some(&session), &list).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert!(reply.response(2)["result"]["tools"].is_array(), "{reply:?}");
+
+    // An origin on an allowed host, any scheme or port, is served.
+    let port = addr.port();
+    for origin in [
+        format!("http://localhost:{port}"),
+        "https://127.0.0.1".to_owned(),
+        "http://[::1]:8080".to_owned(),
+    ] {
+        let reply = send(
+            addr,
+            "POST",
+            "127.0.0.1",
+            Some(&origin),
+            Some(&session),
+            Some(&list),
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{origin}: {reply:?}");
+    }
+    let origin = format!("http://localhost:{port}");
+    let reply = send(
+        addr,
+        "DELETE",
+        "127.0.0.1",
+        Some(&origin),
+        Some(&session),
+        None,
+    )
+    .await;
+    assert!(matches!(reply.status, 200 | 204), "{reply:?}");
+    shutdown.cancel();
+
+    // The allow-list names the origins' hosts too.
+    let (addr, shutdown) = start(&["--mcp-allowed-hosts", "chat.example.com,127.0.0.1"]).await;
+    let session = initialize(addr).await;
+    let reply = send(
+        addr,
+        "POST",
+        "127.0.0.1",
+        Some("https://chat.example.com"),
+        Some(&session),
+        Some(&list),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let reply = send(
+        addr,
+        "POST",
+        "127.0.0.1",
+        Some("http://localhost"),
+        Some(&session),
+        Some(&list),
+    )
+    .await;
     assert_eq!(reply.status, 403, "{reply:?}");
     shutdown.cancel();
 }

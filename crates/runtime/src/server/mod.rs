@@ -3,7 +3,8 @@
 //! the shutdown sequence every service follows. A service with HTTP extras (a JSON API, a web
 //! page, an MCP endpoint) adds them with [`GrpcServer::add_http`]: they share the port. Every
 //! server also answers `GET /metrics` (Prometheus text, see `crate::telemetry`), so every port
-//! accepts HTTP/1.1 as well as HTTP/2. With `--tls-*` set the port speaks only TLS and requires
+//! accepts HTTP/1.1 as well as HTTP/2; a plain HTTP request to a path no route serves gets
+//! `404 Not Found`, a gRPC call to an unknown method UNIMPLEMENTED (see `fallback`). With `--tls-*` set the port speaks only TLS and requires
 //! a client certificate from the CA (see [`crate::tls`]).
 //!
 //! Layers, outermost first: Observe (span and metrics per request) → Connection (the peer's
@@ -13,7 +14,7 @@
 //! limit and bounded queue) → MessageLimit (see `crate::edge`).
 //! Each connection may carry at most `--max-concurrent-streams` calls at once.
 //!
-//! Beside the server: `health` (the status handle), `reflection`, `watch_close` (ends health
+//! Beside the server: `fallback` (unknown paths), `health` (the status handle), `reflection`, `watch_close` (ends health
 //! watches at shutdown), `shutdown` (signals) and `loading` (serving while a store loads).
 //!
 //! shutdown requested → health NOT_SERVING → keep accepting for `--drain-delay` → stop accepting
@@ -33,6 +34,7 @@ use tonic::transport::Server;
 use tower::layer::util::{Identity, Stack};
 use tower_service::Service;
 
+mod fallback;
 pub(crate) mod health;
 pub mod loading;
 mod reflection;
@@ -210,8 +212,8 @@ impl GrpcServer {
 
     /// Adds plain HTTP routes (for example `POST /v1/chat`, `/mcp`) next to the gRPC services.
     /// Their paths must not look like gRPC methods (`/package.Service/Method`), and the router
-    /// must not set a fallback: unknown paths keep answering gRPC UNIMPLEMENTED. `/metrics` is
-    /// taken (every server serves it).
+    /// must not set a fallback: the server's own answers unknown paths (404 for plain HTTP, gRPC
+    /// UNIMPLEMENTED for gRPC calls). `/metrics` is taken (every server serves it).
     pub fn add_http(mut self, router: axum::Router) -> Self {
         self.http = Some(match self.http.take() {
             Some(existing) => existing.merge(router),
@@ -241,7 +243,7 @@ impl GrpcServer {
             .map(|a| a.to_string())
             .unwrap_or_default();
         let closing = CancellationToken::new();
-        let router = build_router(&args, routes, http, services, edge, closing.clone());
+        let router = build_router(info, &args, routes, http, services, edge, closing.clone());
         let stop_accepting = drain(info, health, args.drain_delay, shutdown, closing.clone());
         tracing::info!(service = info.name, addr = %addr, "serving {}", info.fqn);
         let incoming = crate::tls::server::incoming(listener, tls);
@@ -256,8 +258,10 @@ impl GrpcServer {
     }
 }
 
-/// The router: the services' routes and HTTP extras plus `/metrics`, behind the layers.
+/// The router: the services' routes and HTTP extras plus `/metrics` and the fallback for
+/// unknown paths, behind the layers.
 fn build_router(
+    info: ServiceInfo,
     args: &ServerArgs,
     routes: RoutesBuilder,
     http: Option<axum::Router>,
@@ -266,12 +270,13 @@ fn build_router(
     closing: CancellationToken,
 ) -> tonic::transport::server::Router<Stack<ServerLayers, Identity>> {
     let metrics = Arc::new(RpcMetrics::new(services));
-    let layers = layers(args, edge, metrics.clone(), closing);
+    let layers = layers(info, args, edge, metrics.clone(), closing);
     let mut http_routes = metrics_route(metrics);
     if let Some(extras) = http {
         http_routes = http_routes.merge(extras);
     }
-    let routes = Routes::from(routes.routes().into_axum_router().merge(http_routes));
+    let router = routes.routes().into_axum_router().merge(http_routes);
+    let routes = Routes::from(router.fallback(fallback::unknown_path));
     Server::builder()
         .accept_http1(true)
         .max_concurrent_streams(Some(args.limits.max_concurrent_streams))
@@ -325,13 +330,14 @@ type GuardLayers = Stack<
 >;
 
 fn layers(
+    info: ServiceInfo,
     args: &ServerArgs,
     edge: EdgeLayers,
     metrics: Arc<RpcMetrics>,
     closing: CancellationToken,
 ) -> ServerLayers {
     tower::ServiceBuilder::new()
-        .layer(ObserveLayer::new(metrics))
+        .layer(ObserveLayer::new(info.name, metrics))
         .layer(ConnectionLayer)
         .layer(WatchCloseLayer::new(closing))
         .layer(edge.auth)

@@ -1,6 +1,8 @@
 //! The outermost server layer: every request gets a `tracing` span (a child of the caller's
 //! trace when it sent `traceparent`) and is counted in the server's [`RpcMetrics`] with its
-//! gRPC method, status code and latency.
+//! gRPC method, status code and latency. The span names its service in `service.name`: one
+//! process may serve several (`chatmesh up`) under one exporter, whose resource then names the
+//! process, not the hop.
 //!
 //! The spans are at DEBUG level: span export takes them whatever `--log` says
 //! ([`crate::telemetry`]), while the log only carries them with `--log debug` (or
@@ -45,12 +47,14 @@ pub(crate) const TARGET: &str = "chatmesh_runtime::observe";
 /// Spans and metrics for every request of a server.
 #[derive(Debug, Clone)]
 pub(crate) struct ObserveLayer {
+    service: &'static str,
     metrics: Arc<RpcMetrics>,
 }
 
 impl ObserveLayer {
-    pub(crate) fn new(metrics: Arc<RpcMetrics>) -> Self {
-        Self { metrics }
+    /// Spans naming `service`, counted in `metrics`.
+    pub(crate) fn new(service: &'static str, metrics: Arc<RpcMetrics>) -> Self {
+        Self { service, metrics }
     }
 }
 
@@ -60,6 +64,7 @@ impl<S> Layer<S> for ObserveLayer {
     fn layer(&self, inner: S) -> Self::Service {
         ObserveService {
             inner,
+            service: self.service,
             metrics: self.metrics.clone(),
         }
     }
@@ -69,6 +74,7 @@ impl<S> Layer<S> for ObserveLayer {
 #[derive(Debug, Clone)]
 pub(crate) struct ObserveService<S> {
     inner: S,
+    service: &'static str,
     metrics: Arc<RpcMetrics>,
 }
 
@@ -93,6 +99,7 @@ where
                 "rpc",
                 otel.name = path.trim_start_matches('/'),
                 otel.kind = "server",
+                service.name = self.service,
                 rpc.system = "grpc",
                 rpc.grpc.status_code = Empty,
                 otel.status_code = Empty,
@@ -104,6 +111,7 @@ where
                 "http",
                 otel.name = %format_args!("{} {}", request.method(), path),
                 otel.kind = "server",
+                service.name = self.service,
                 http.request.method = %request.method(),
                 url.path = path,
                 http.response.status_code = Empty,

@@ -4,6 +4,8 @@
 //! The transport checks the `Host` header against an allow-list (a defence against DNS
 //! rebinding from browsers); it defaults to the loopback names, and a deployment reached by
 //! another name (a Kubernetes Service, an ingress) lists that name with `--mcp-allowed-hosts`.
+//! The same list decides which browser origins may call (`super::guard`, which also answers a
+//! session's `DELETE` with 200 rather than rmcp's 202).
 //! The free-form `graph_query` tool answers only the users `--cypher-hint-principals` names
 //! (see `crate::free_query`).
 
@@ -14,6 +16,7 @@ use chatmesh_runtime::auth::NamedPrincipals;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
+use super::guard::{self, AllowedOrigins};
 use super::server::McpServer;
 use crate::McpArgs;
 use crate::tools::ToolRegistry;
@@ -39,5 +42,8 @@ pub fn router(registry: ToolRegistry, args: &McpArgs, shutdown: CancellationToke
         Arc::new(LocalSessionManager::default()),
         config,
     );
-    axum::Router::new().route_service(PATH, service)
+    let origins = AllowedOrigins::new(&args.allowed_hosts);
+    axum::Router::new()
+        .route_service(PATH, service)
+        .route_layer(axum::middleware::from_fn_with_state(origins, guard::guard))
 }

@@ -5,6 +5,7 @@
 //! next to the gRPC services), and stdio ([`stdio::serve`], which `chatmesh mcp` runs for desktop
 //! agents, with the tools of a router reached over gRPC: [`source::RemoteTools`]).
 
+pub(crate) mod guard;
 pub(crate) mod http;
 pub(crate) mod server;
 pub(crate) mod source;

@@ -1,0 +1,64 @@
+//! Span export from `chatmesh up` (#19.2): with `OTEL_EXPORTER_OTLP_ENDPOINT` set, the
+//! one-process mesh exports spans like the separate binaries do, so one chat shows up at the
+//! collector as one trace through the chatbot, the router and a backend, each hop's server span
+//! naming its service in the `service.name` attribute.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use chatmesh_test_support::otlp::{self, KIND_SERVER};
+use common::{Up, chatmesh, text};
+
+/// The test process's own spans go to the same collector under this name; the mesh's carry
+/// `chatmesh`.
+const TEST_SERVICE: &str = "chatmesh-otlp-test";
+
+#[test]
+fn up_exports_one_trace_through_chatbot_router_and_a_backend() {
+    let export = otlp::export_to_collector(TEST_SERVICE);
+    let endpoint = format!("http://{}", export.collector_addr);
+    let up = Up::start(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)]);
+    let output = chatmesh(&[
+        "chat",
+        "--addr",
+        &up.chatbot(),
+        "who",
+        "manages",
+        "Alan Turing?",
+    ]);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    // Stopping flushes the spans still queued.
+    let (code, rest) = up.stop();
+    assert_eq!(code, Some(0), "{rest}");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let trace = runtime.block_on(export.wait_until(Duration::from_secs(20), |export| {
+        let mut services: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for span in export.received(|s| s.service_name == "chatmesh" && s.kind == KIND_SERVER) {
+            let service = span
+                .attributes
+                .get("service.name")
+                .cloned()
+                .unwrap_or_default();
+            services.entry(span.trace_id).or_default().insert(service);
+        }
+        services.into_iter().find(|(_, names)| {
+            names.contains("chatbot")
+                && names.contains("router")
+                && ["graph", "vector", "relational"]
+                    .iter()
+                    .any(|b| names.contains(*b))
+        })
+    }));
+    let (trace_id, names) = trace;
+    assert!(
+        names.contains("graph"),
+        "the question is the graph's: {names:?}"
+    );
+    for span in export.trace(&trace_id) {
+        assert_eq!(span.service_name, "chatmesh", "{span:?}");
+    }
+}
