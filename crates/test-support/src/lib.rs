@@ -13,6 +13,7 @@
 //! - [`certs`]: a test CA and the certificates it issues, for mTLS tests.
 //! - [`log`]: a captured log, to check what a service logged (and that no secret was).
 //! - [`otlp`]: an OTLP trace collector inside the test process.
+//! - [`usage`]: a child process's memory (now and peak) and CPU time, from `/proc`.
 //! - [`postgres`]: a database of its own per test on the server `CHATMESH_TEST_POSTGRES_URL`
 //!   names, and taking it away and back for outage tests.
 
@@ -25,3 +26,4 @@ pub mod ports;
 pub mod postgres;
 pub mod process;
 pub mod serve;
+pub mod usage;

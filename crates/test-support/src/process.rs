@@ -128,6 +128,11 @@ impl Process {
     pub fn id(&self) -> u32 {
         self.child.id()
     }
+
+    /// Its memory and CPU time so far (see [`crate::usage`]).
+    pub fn usage(&self) -> crate::usage::Usage {
+        crate::usage::usage(self.child.id())
+    }
 }
 
 impl Drop for Process {

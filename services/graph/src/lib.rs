@@ -123,6 +123,41 @@ pub struct Config {
     /// The database on the Bolt server [default: the server's default database].
     #[arg(long, env = "CHATMESH_GRAPH_DATABASE", value_name = "NAME")]
     pub graph_database: Option<String>,
+    /// Memory one Cypher query may hold (its rows and collected lists, estimated): past it the
+    /// query ends with RESOURCE_EXHAUSTED. Bytes, or with KiB, MiB or GiB.
+    #[arg(long, env = "CHATMESH_GRAPH_QUERY_MEMORY", value_name = "SIZE",
+          default_value = "64MiB", value_parser = parse_memory)]
+    pub query_memory: u64,
+    /// Memory the Cypher queries running at once may hold together: past it a query ends with
+    /// RESOURCE_EXHAUSTED. At least --query-memory.
+    #[arg(long, env = "CHATMESH_GRAPH_TOTAL_QUERY_MEMORY", value_name = "SIZE",
+          default_value = "256MiB", value_parser = parse_memory)]
+    pub total_query_memory: u64,
+}
+
+/// A memory size: bytes, or a whole number of KiB, MiB or GiB; at least 1 MiB.
+fn parse_memory(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, ""),
+    };
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => return Err(format!("unknown unit {other:?}; use KiB, MiB or GiB")),
+    };
+    let bytes = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| format!("{text:?} is not a size such as 64MiB"))?;
+    if bytes < 1 << 20 {
+        return Err("must be at least 1MiB".into());
+    }
+    Ok(bytes)
 }
 
 /// The Bolt URL schemes neo4rs speaks.
@@ -170,6 +205,16 @@ impl ServiceConfig for Config {
     }
 
     fn validate(&mut self) -> Result<(), ConfigError> {
+        if self.total_query_memory < self.query_memory {
+            return Err(ConfigError {
+                setting: "--total-query-memory (CHATMESH_GRAPH_TOTAL_QUERY_MEMORY)".into(),
+                value: self.total_query_memory.to_string(),
+                reason: format!(
+                    "must be at least --query-memory ({} bytes)",
+                    self.query_memory
+                ),
+            });
+        }
         if let Some(url) = &self.graph_url {
             let scheme = url.split_once("://").map(|(s, _)| s);
             if !scheme.is_some_and(|s| BOLT_SCHEMES.contains(&s)) {
@@ -222,6 +267,8 @@ pub async fn serve_on(
     let settings = Settings {
         dir: config.data.path(&INFO),
         snapshot_after_bytes: config.snapshot_after_bytes,
+        query_memory: config.query_memory,
+        total_query_memory: config.total_query_memory,
         seed_demo: config.seed_demo,
     };
     chatmesh_runtime::loading::serve_loading(

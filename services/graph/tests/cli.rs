@@ -50,6 +50,24 @@ fn unusable_peer_tokens() {
 }
 
 #[test]
+fn bad_query_memory() {
+    let line = config_error_line(BIN, &["--query-memory", "lots"], &[]);
+    assert!(line.contains("--query-memory"), "{line}");
+    let line = config_error_line(BIN, &[], &[("CHATMESH_GRAPH_QUERY_MEMORY", "512KiB")]);
+    assert!(line.contains("at least 1MiB"), "{line}");
+    let line = config_error_line(
+        BIN,
+        &["--query-memory", "64MiB", "--total-query-memory", "32MiB"],
+        &[],
+    );
+    assert!(
+        line.contains("--total-query-memory (CHATMESH_GRAPH_TOTAL_QUERY_MEMORY)")
+            && line.contains("at least --query-memory"),
+        "{line}"
+    );
+}
+
+#[test]
 fn help_documents_every_setting_with_its_environment_variable() {
     let help = help_text(BIN);
     for env in [
@@ -57,6 +75,8 @@ fn help_documents_every_setting_with_its_environment_variable() {
         "CHATMESH_DATA_DIR",
         "CHATMESH_LOG_FORMAT",
         "CHATMESH_SHUTDOWN_GRACE",
+        "CHATMESH_GRAPH_QUERY_MEMORY",
+        "CHATMESH_GRAPH_TOTAL_QUERY_MEMORY",
     ] {
         assert!(help.contains(env), "--help lacks {env}");
     }

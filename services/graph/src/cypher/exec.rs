@@ -1,7 +1,8 @@
 //! Runs a parsed statement clause by clause over a list of rows: MATCH and OPTIONAL MATCH
 //! extend rows (then WHERE filters), writing clauses change the graph through the request's
 //! [`Txn`] (see [`super::write`]), WITH projects rows into new ones (then WHERE filters), and
-//! RETURN projects the result (see [`super::project`]) into rows of domain values.
+//! RETURN projects the result (see [`super::project`]) into rows of domain values. The rows
+//! held between clauses, and those a clause builds, are charged to the query's memory budget.
 
 use std::collections::HashMap;
 
@@ -9,7 +10,7 @@ use super::ast::{Clause, Expr, PathPattern, Projection, Statement};
 use super::eval::Scope;
 use super::matcher::{MAX_INTERMEDIATE_ROWS, match_patterns};
 use super::project::project;
-use super::rval::{Bindings, RVal};
+use super::rval::{Bindings, RVal, heap_size, row_size};
 use super::write::write_clause;
 use crate::engine::{Budget, GraphState, Txn};
 use crate::error::{GraphError, Result, invalid};
@@ -95,6 +96,8 @@ pub fn execute(
         };
         // WHERE, projection and aggregation tick per row; the clock is read once per clause too.
         budget.check()?;
+        // What the query holds from here on: the rows this clause kept.
+        budget.settle(rows.iter().map(row_size).sum())?;
     }
     Ok(Output::default())
 }
@@ -165,6 +168,8 @@ fn with_clause(
     let mut next = Vec::with_capacity(values.len());
     for (values, env) in values {
         budget.tick()?;
+        // Collected lists are built here, per output row.
+        budget.charge(values.iter().map(heap_size).sum::<u64>() + row_size(&env))?;
         let row: Bindings = projection
             .items
             .iter()

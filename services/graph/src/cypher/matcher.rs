@@ -1,11 +1,12 @@
 //! Pattern matching for MATCH, OPTIONAL MATCH and MERGE: backtracking over the graph from each
 //! candidate start node, following relationship patterns (fixed or variable length) without
 //! using one relationship twice in a clause, and binding variables in copies of the row.
-//! Long searches check the caller's deadline and a cap on intermediate rows.
+//! Long searches check the caller's deadline and a cap on intermediate rows; each row found is
+//! charged to the query's memory budget.
 
 use super::ast::{Arrow, Expr, MAX_HOPS, NodePattern, PathPattern, RelPattern};
 use super::eval::Scope;
-use super::rval::{Bindings, RVal, equals};
+use super::rval::{Bindings, RVal, equals, row_size};
 use crate::engine::Budget;
 use crate::error::{GraphError, Result, invalid};
 
@@ -42,6 +43,7 @@ fn expand(
                 "a clause produced more than {MAX_INTERMEDIATE_ROWS} rows"
             )));
         }
+        budget.charge(row_size(&row))?;
         out.push(row);
         return Ok(());
     };

@@ -35,6 +35,38 @@ pub(crate) enum RVal {
 /// The variables bound in one row of a running statement.
 pub(crate) type Bindings = HashMap<String, RVal>;
 
+/// What the allocator adds to each block (its header, rounding), roughly.
+const BLOCK: u64 = 16;
+
+/// An estimate of the memory one row holds, for the query's memory budget: the table, its
+/// entries, the names and what the values own. Errs high rather than low.
+pub(crate) fn row_size(row: &Bindings) -> u64 {
+    let entry = (size_of::<String>() + size_of::<RVal>() + 1) as u64;
+    let table = 48 + BLOCK + row.capacity() as u64 * entry * 8 / 7;
+    table
+        + row
+            .iter()
+            .map(|(k, v)| k.capacity() as u64 + BLOCK + heap_size(v))
+            .sum::<u64>()
+}
+
+/// An estimate of the memory `value` owns beyond its own `size_of`.
+pub(crate) fn heap_size(value: &RVal) -> u64 {
+    let item = size_of::<RVal>() as u64;
+    match value {
+        RVal::String(s) => s.capacity() as u64 + BLOCK,
+        RVal::List(items) => {
+            BLOCK + items.capacity() as u64 * item + items.iter().map(heap_size).sum::<u64>()
+        }
+        RVal::Map(map) => map
+            .iter()
+            .map(|(k, v)| 2 * BLOCK + (24 + item) + k.capacity() as u64 + heap_size(v))
+            .sum(),
+        RVal::Path { nodes, rels } => 2 * BLOCK + 8 * (nodes.capacity() + rels.capacity()) as u64,
+        _ => 0,
+    }
+}
+
 impl RVal {
     /// From a stored property value.
     pub(crate) fn from_value(value: &Value) -> Self {

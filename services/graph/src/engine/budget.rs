@@ -1,16 +1,19 @@
 //! The work budget of one request: long walks (neighbour listings, shortest paths, Cypher
 //! pattern matches) count their steps here and stop with DEADLINE_EXCEEDED once the caller's
 //! deadline has passed. Reading the clock costs more than a step, so it is read every 256.
+//! A Cypher query's budget also carries its share of memory (see [`super::memory`]).
 
 use std::cell::Cell;
 use std::time::Instant;
 
+use super::memory::QueryMemory;
 use crate::error::{GraphError, Result};
 
 /// Checks the deadline every so many steps.
 pub struct Budget {
     deadline: Option<Instant>,
     steps: Cell<u64>,
+    memory: Option<QueryMemory>,
 }
 
 impl Budget {
@@ -19,7 +22,26 @@ impl Budget {
         Self {
             deadline,
             steps: Cell::new(0),
+            memory: None,
         }
+    }
+
+    /// A budget ending at `deadline` that also holds the query to its share of memory.
+    pub(crate) fn with_memory(deadline: Option<Instant>, memory: QueryMemory) -> Self {
+        Self {
+            memory: Some(memory),
+            ..Self::new(deadline)
+        }
+    }
+
+    /// Charges an estimated `bytes` of memory the query now holds too.
+    pub(crate) fn charge(&self, bytes: u64) -> Result<()> {
+        self.memory.as_ref().map_or(Ok(()), |m| m.charge(bytes))
+    }
+
+    /// Sets the memory the query holds to an estimated `bytes` (the rows a clause kept).
+    pub(crate) fn settle(&self, bytes: u64) -> Result<()> {
+        self.memory.as_ref().map_or(Ok(()), |m| m.settle(bytes))
     }
 
     /// Fails once the deadline has passed (reads the clock now): between clauses, and before a

@@ -62,6 +62,10 @@ pub(crate) struct Settings {
     pub(crate) dir: PathBuf,
     /// Write-ahead log size that triggers a snapshot.
     pub(crate) snapshot_after_bytes: u64,
+    /// Memory one Cypher query may hold, in bytes.
+    pub(crate) query_memory: u64,
+    /// Memory the Cypher queries running at once may hold together, in bytes.
+    pub(crate) total_query_memory: u64,
     /// Load the demo organisation into an empty graph.
     pub(crate) seed_demo: bool,
 }
@@ -71,6 +75,8 @@ pub(crate) struct Settings {
 pub(crate) fn open(settings: Settings) -> std::result::Result<Arc<dyn GraphStore>, String> {
     let options = StoreOptions {
         snapshot_after_bytes: settings.snapshot_after_bytes,
+        query_memory: settings.query_memory,
+        total_query_memory: settings.total_query_memory,
     };
     let store = EmbeddedGraph::open(&settings.dir, options)
         .map_err(|e| format!("cannot open the graph store: {e}"))?;

@@ -36,7 +36,7 @@ use chatmesh_durable::Log;
 use parking_lot::{Mutex, RwLock};
 
 use crate::cypher;
-use crate::engine::{self, Budget, GraphState, Mutation, Txn};
+use crate::engine::{self, Budget, GraphState, MemoryPool, Mutation, QueryMemory, Txn};
 use crate::error::{GraphError, Result};
 use crate::model::{
     AccessMode, CypherQuery, FoundPath, NeighborQuery, Neighbors, Node, NodeUpdate, PathQuery,
@@ -51,12 +51,18 @@ const LOG_FILE: &str = "wal.log";
 pub struct StoreOptions {
     /// Log size that triggers a snapshot.
     pub snapshot_after_bytes: u64,
+    /// Memory one Cypher query may hold (estimated), in bytes.
+    pub query_memory: u64,
+    /// Memory the Cypher queries running at once may hold together, in bytes.
+    pub total_query_memory: u64,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             snapshot_after_bytes: 64 * 1024 * 1024,
+            query_memory: 64 * 1024 * 1024,
+            total_query_memory: 256 * 1024 * 1024,
         }
     }
 }
@@ -73,6 +79,8 @@ struct Inner {
     options: StoreOptions,
     state: RwLock<GraphState>,
     log: Mutex<Log<LogEntry>>,
+    /// The memory the Cypher queries running at once share.
+    memory: Arc<MemoryPool>,
 }
 
 impl EmbeddedGraph {
@@ -95,6 +103,7 @@ impl EmbeddedGraph {
         );
         let inner = Inner {
             dir: dir.to_path_buf(),
+            memory: MemoryPool::new(options.query_memory, options.total_query_memory),
             options,
             state: RwLock::new(state),
             log: Mutex::new(log),
@@ -285,7 +294,7 @@ impl EmbeddedGraph {
                 "the query writes ({clause}) but access_mode is READ; send ACCESS_MODE_WRITE to allow writes"
             )));
         }
-        let budget = Budget::new(query.deadline);
+        let budget = Budget::with_memory(query.deadline, QueryMemory::new(&self.inner.memory));
         let run = |graph: cypher::Graph| {
             cypher::execute(
                 graph,
