@@ -49,14 +49,17 @@ def demo_people(stubs) -> list[str]:
 def ensure_collection(stubs) -> None:
     pb2, stub = stubs["vector"]
     try:
-        stub.CreateCollection(pb2.CreateCollectionRequest(name=COLLECTION, dimension=DIMENSION), timeout=TIMEOUT_S)
+        stub.CreateCollection(
+            pb2.CreateCollectionRequest(name=COLLECTION, dimension=DIMENSION, embedder="hashing-v1"),
+            timeout=TIMEOUT_S,
+        )
     except grpc.RpcError as err:
         if err.code() != grpc.StatusCode.ALREADY_EXISTS:
             raise
 
 
 def upsert_text(stubs, object_id: str, text: str, timeout: float = TIMEOUT_S) -> None:
-    """Stores `text` under `object_id` (embedded by the server's built-in embedder)."""
+    """Stores `text` under `object_id` (embedded with hashing-v1, which the collection names: the vector image may carry the model, whose vectors have another dimension)."""
     ensure_collection(stubs)
     pb2, stub = stubs["vector"]
     resp = stub.UpsertObjects(
