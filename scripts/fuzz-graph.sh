@@ -19,6 +19,10 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install --locked cargo-fuzz
 fi
 
+# The fuzz crates are separate workspaces with the same locked dependency versions: one target
+# directory for all of them builds those dependencies once instead of once per crate.
+export CARGO_TARGET_DIR="${CHATMESH_FUZZ_TARGET_DIR:-$ROOT/target/fuzz}"
+
 cd "$FUZZ_DIR"
 mkdir -p "corpus/$TARGET"
 # Seeds: the queries of the openCypher TCK, when it is beside the repository.

@@ -13,6 +13,10 @@ set -euo pipefail
 SECONDS_PER_TARGET="${1:-60}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
+# The fuzz crates are separate workspaces with the same locked dependency versions: one target
+# directory for all of them builds those dependencies once instead of once per crate.
+export CARGO_TARGET_DIR="${CHATMESH_FUZZ_TARGET_DIR:-$ROOT/target/fuzz}"
+
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "fuzz: installing cargo-fuzz" >&2
     cargo install --locked cargo-fuzz
