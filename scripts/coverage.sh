@@ -11,8 +11,8 @@
 # What counts: every workspace crate's src/, including the binaries' code, which the tests run
 # as child processes (cargo-llvm-cov collects their profiles when they exit normally). Left out,
 # by cargo-llvm-cov's defaults: tests/, benches/ and examples/ folders and everything under
-# target/ (so the protobuf code crates/proto generates into OUT_DIR). The fuzz crates are separate
-# workspaces and are not built. Left out by this script, with the reason:
+# target/ (so the protobuf code crates/proto generates into OUT_DIR). The fuzz crate is a separate
+# workspace and is not built. Left out by this script, with the reason:
 #   crates/test-support/     test support only (a dev-dependency: services in process and as
 #                            child processes, ports, signals, health waits, test certificates, an
 #                            OTLP collector stand-in); no product code lives there.

@@ -1,51 +1,58 @@
 #!/usr/bin/env bash
-# Runs every fuzz target of the project, each for a bounded time:
-#   scripts/fuzz.sh [seconds-per-target]      (default 60; CI runs 20; a long run: 3600)
-# Targets: the graph service's Cypher parser and executor (through scripts/fuzz-graph.sh, which
-# seeds the corpus from the openCypher TCK); the router's classifier and hint handling
-# (route_decide), whole Route requests as decoded from protobuf (route_request) and rules files
-# (rules_file, seeded with the built-in rules); the relational service's ListOrders validation
-# (list_orders_request), page tokens (page_token) and write/aggregate/export requests
-# (write_requests).
-# Installs cargo-fuzz when missing. Exits non-zero on the first crash; the input is saved under
-# the target's fuzz/artifacts/ folder and should become a regression test.
+# Runs the project's fuzz targets (the one crate in fuzz/), each for a bounded time:
+#   scripts/fuzz.sh [seconds-per-target] [target ...]
+# seconds default to 60 (CI runs 20; a long run: 3600); without targets, every one runs:
+#   cypher_parser, cypher_execute   the graph service's Cypher parser, and running what parses
+#                                   on a small graph (corpus seeded from the openCypher TCK)
+#   route_decide, route_request,    the router's classifier and hints, whole Route requests as
+#   rules_file                      decoded from protobuf, rules files (seeded with the built-in)
+#   list_orders_request,            the relational service's ListOrders validation, page tokens,
+#   page_token, write_requests      and write/aggregate/export requests
+# Corpora live in fuzz/corpus/<target> (not committed). Exits non-zero on the first crash; the
+# input is saved under fuzz/artifacts/<target>/ and should become a regression test.
+# Installs cargo-fuzz when missing. cargo-fuzz needs nightly flags: RUSTC_BOOTSTRAP=1 lets the
+# stable toolchain accept them.
 set -euo pipefail
 SECONDS_PER_TARGET="${1:-60}"
+shift || true
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-
-# The fuzz crates are separate workspaces with the same locked dependency versions: one target
-# directory for all of them builds those dependencies once instead of once per crate.
-export CARGO_TARGET_DIR="${CHATMESH_FUZZ_TARGET_DIR:-$ROOT/target/fuzz}"
+FUZZ="$ROOT/fuzz"
+ALL=(cypher_parser cypher_execute route_decide route_request rules_file list_orders_request
+    page_token write_requests)
+TARGETS=("$@")
+[ "${#TARGETS[@]}" -gt 0 ] || TARGETS=("${ALL[@]}")
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "fuzz: installing cargo-fuzz" >&2
     cargo install --locked cargo-fuzz
 fi
+export RUSTC_BOOTSTRAP=1
+cd "$FUZZ"
 
-for target in cypher_parser cypher_execute; do
-    echo "fuzz: graph/$target for ${SECONDS_PER_TARGET}s" >&2
-    bash "$ROOT/scripts/fuzz-graph.sh" "$SECONDS_PER_TARGET" "$target"
-done
-
-# run_target SERVICE TARGET: one cargo-fuzz target of services/SERVICE/fuzz, corpus kept there.
-run_target() {
-    echo "fuzz: $1/$2 for ${SECONDS_PER_TARGET}s" >&2
-    (
-        cd "$ROOT/services/$1/fuzz"
-        mkdir -p "corpus/$2"
-        RUSTC_BOOTSTRAP=1 cargo fuzz run "$2" "corpus/$2" -- \
-            -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -max_len=4096 -rss_limit_mb=2048
-    )
+# Seeds: the openCypher TCK's queries (when it is beside the repository) for the Cypher targets,
+# the built-in rules for rules_file. Only into an empty corpus: a long run's findings are kept.
+seed_tck() {
+    local dir=$1 n=0 feature
+    local tck="$ROOT/../shared/opencypher-tck/features"
+    [[ -d "$tck" && -z "$(ls -A "$dir")" ]] || return 0
+    while IFS= read -r -d '' feature; do
+        awk '/"""/{inside=!inside; if(!inside){print "\x1e"}; next} inside{print}' "$feature" |
+            awk -v dir="$dir" -v base="$n" 'BEGIN{RS="\x1e\n"} NF{f=sprintf("%s/tck-%d-%d", dir, base, NR); printf "%s", $0 > f; close(f)}'
+        n=$((n + 1))
+    done < <(find "$tck/clauses" "$tck/expressions" -name '*.feature' -print0)
 }
 
-# The rules files a user would write start from the built-in one.
-RULES_CORPUS="$ROOT/services/router/fuzz/corpus/rules_file"
-mkdir -p "$RULES_CORPUS"
-cp "$ROOT/services/router/rules/default.toml" "$RULES_CORPUS/default.toml"
+# One build of every target first: its time is the build's, not the first target's.
+cargo fuzz build
 
-for target in route_decide route_request rules_file; do
-    run_target router "$target"
-done
-for target in list_orders_request page_token write_requests; do
-    run_target relational "$target"
+for target in "${TARGETS[@]}"; do
+    corpus="corpus/$target"
+    mkdir -p "$corpus"
+    case "$target" in
+    cypher_*) seed_tck "$corpus" ;;
+    rules_file) cp "$ROOT/services/router/rules/default.toml" "$corpus/default.toml" ;;
+    esac
+    echo "fuzz: $target for ${SECONDS_PER_TARGET}s" >&2
+    cargo fuzz run "$target" "$corpus" -- \
+        -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -max_len=4096 -rss_limit_mb=2048
 done

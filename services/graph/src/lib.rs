@@ -33,7 +33,7 @@ mod model;
 mod seed;
 mod store;
 
-/// Internals for the crate's benchmarks (`benches/`), fuzz targets (`fuzz/`), example
+/// Internals for the crate's benchmarks (`benches/`), fuzz targets (the root `fuzz/`), example
 /// (`examples/bulk_load.rs`) and the tests that drive the engine directly (`tests/model.rs`,
 /// `tests/tck`, `tests/parser_robustness.rs`). Not an API: anything here may change at any time.
 #[doc(hidden)]

@@ -24,7 +24,7 @@ mod query;
 mod seed;
 mod store;
 
-/// Not API: the domain pieces the fuzz targets (`services/relational/fuzz`) and this crate's
+/// Not API: the domain pieces the fuzz targets (`fuzz/`) and this crate's
 /// tests drive directly. Nothing else may use them; they change without notice.
 #[doc(hidden)]
 pub mod internals {
