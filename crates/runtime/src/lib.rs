@@ -51,5 +51,5 @@ pub use clients::{channel, probe};
 pub use config::{DataDirArgs, EdgeArgs, ServerArgs, ServiceConfig, ServiceInfo};
 pub use edge::deadline::{self, Deadline};
 pub use server::health::Health;
-pub use server::{GrpcServer, ServeError, bind, loading, shutdown};
+pub use server::{GrpcServer, ServeError, bind, dependency, loading, shutdown};
 pub use tokio_util::sync::CancellationToken;

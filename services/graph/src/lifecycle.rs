@@ -1,16 +1,18 @@
 //! The Bolt engine's life beside the gRPC server (the embedded engine's is
-//! `chatmesh_runtime::loading`): reach the engine at start (health NOT_SERVING meanwhile,
-//! retrying every second while it is unreachable; bad credentials or an unknown database stop
-//! the service with a start-up error), seed the demo organisation when asked and the graph is
-//! empty, report SERVING, then probe the engine (`RETURN 1`) every second, and at once when a
-//! call found it gone. While it is lost, readiness is NOT_SERVING and calls answer UNAVAILABLE
-//! without waiting; when a probe reaches it again, SERVING. No restart is needed. Liveness
-//! (the server's `""` status) stays SERVING, so an orchestrator takes the pod out of rotation
-//! rather than restarting a process that is only waiting.
+//! `chatmesh_runtime::loading`), through the shared loop of `chatmesh_runtime::dependency`:
+//! reach the engine at start (health NOT_SERVING meanwhile, retrying every second while it is
+//! unreachable; bad credentials or an unknown database stop the service with a start-up error),
+//! seed the demo organisation when asked and the graph is empty, report SERVING, then probe the
+//! engine (`RETURN 1`) every second, and soon after a call found it gone. While it is lost,
+//! readiness is NOT_SERVING and calls answer UNAVAILABLE without waiting; when a probe reaches
+//! it again, SERVING. No restart is needed. Liveness (the server's `""` status) stays SERVING,
+//! so an orchestrator takes the pod out of rotation rather than restarting a process that is
+//! only waiting.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use chatmesh_runtime::dependency::{self, Dependency, Unreached};
 use chatmesh_runtime::{CancellationToken, GrpcServer, Health, ServeError};
 use tokio::net::TcpListener;
 
@@ -51,20 +53,25 @@ async fn run(
     stop: CancellationToken,
 ) -> Result<(), String> {
     let store = Arc::new(BoltGraph::new(&plan.settings).await?);
-    if !connect_at_start(&store, &plan.settings.url, &stop).await? {
-        return Ok(());
-    }
-    if plan.seed_demo {
-        seed_demo(store.as_ref()).await?;
-    }
-    let _ = ready.set(store.clone() as Arc<dyn GraphStore>);
-    if stop.is_cancelled() {
-        return Ok(());
-    }
-    health.set_serving().await;
-    tracing::info!(url = %plan.settings.url, "graph engine reached; SERVING");
-    supervise(&store, &health, &stop).await;
-    Ok(())
+    let engine = Engine {
+        store: store.clone(),
+        url: plan.settings.url.clone(),
+    };
+    let seed = plan.seed_demo;
+    dependency::run(
+        &engine,
+        &health,
+        PROBE_INTERVAL,
+        &stop,
+        move || async move {
+            if seed {
+                seed_demo(store.as_ref()).await?;
+            }
+            let _ = ready.set(store as Arc<dyn GraphStore>);
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// Loads the demo organisation into an empty graph on the engine.
@@ -78,59 +85,38 @@ async fn seed_demo(store: &BoltGraph) -> Result<(), String> {
     Ok(())
 }
 
-/// Probes until the engine answers. `Ok(false)` when `stop` came first; an error when the
-/// engine refuses this service (credentials, rights, database).
-async fn connect_at_start(
-    store: &BoltGraph,
-    url: &str,
-    stop: &CancellationToken,
-) -> Result<bool, String> {
-    let mut reported = false;
-    loop {
-        match store.probe().await {
-            Ok(()) => return Ok(true),
-            Err(Failure::Refused(reason)) => {
-                return Err(format!(
-                    "the graph engine at {url} refuses the service: {reason}"
-                ));
-            }
-            Err(other) => {
-                if !reported {
-                    let reason = other.into_error().to_string();
-                    tracing::warn!(url, %reason, "graph engine unreachable at start; NOT_SERVING, retrying");
-                    reported = true;
-                }
-            }
-        }
-        tokio::select! {
-            () = stop.cancelled() => return Ok(false),
-            () = tokio::time::sleep(PROBE_INTERVAL) => {}
-        }
-    }
+/// The Bolt engine as the shared lifecycle sees it: connecting is a probe that succeeds.
+struct Engine {
+    store: Arc<BoltGraph>,
+    url: String,
 }
 
-/// Keeps readiness in step with the engine until `stop` is cancelled.
-async fn supervise(store: &BoltGraph, health: &Health, stop: &CancellationToken) {
-    let mut serving = true;
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = tokio::time::sleep(PROBE_INTERVAL) => {}
-            () = store.trouble() => {}
-        }
-        let reached = store.probe().await.is_ok();
-        if reached != serving && !stop.is_cancelled() {
-            health.set_ready(reached).await;
-            log_readiness(reached);
-            serving = reached;
-        }
+#[tonic::async_trait]
+impl Dependency for Engine {
+    fn name(&self) -> &'static str {
+        "graph engine"
     }
-}
 
-fn log_readiness(reached: bool) {
-    if reached {
-        tracing::info!("graph engine back; SERVING");
-    } else {
-        tracing::warn!("graph engine lost; NOT_SERVING until it is back");
+    fn location(&self) -> String {
+        self.url.clone()
+    }
+
+    async fn connect(&self) -> Result<(), Unreached> {
+        self.store.probe().await.map_err(|failure| match failure {
+            Failure::Refused(reason) => Unreached::Unusable(reason),
+            other => Unreached::Unreachable(other.into_error().to_string()),
+        })
+    }
+
+    fn is_connected(&self) -> bool {
+        self.store.is_connected()
+    }
+
+    async fn probe(&self) {
+        let _ = self.store.probe().await;
+    }
+
+    async fn trouble(&self) {
+        self.store.trouble().await;
     }
 }

@@ -171,7 +171,10 @@ async fn refused_credentials_stop_the_start() {
     .await
     .expect("a refused login ends the start");
     match served {
-        Err(ServeError::Startup(message)) => assert!(message.contains("refuses"), "{message}"),
+        Err(ServeError::Startup(message)) => assert!(
+            message.contains("cannot be used") && message.contains("uthentication"),
+            "{message}"
+        ),
         other => panic!("expected a start-up error, got {other:?}"),
     }
     // With a graph URL the data directory is neither needed nor created.

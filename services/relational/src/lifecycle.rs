@@ -1,14 +1,16 @@
 //! The service's life beside the gRPC server: connect and migrate at start (health NOT_SERVING
-//! meanwhile), seed the demo rows when asked, report SERVING, then supervise the database.
+//! meanwhile), seed the demo rows when asked, report SERVING, then supervise the database with
+//! the shared loop of `chatmesh_runtime::dependency`.
 //!
-//! The supervisor probes the database every `--db-probe-interval` (and at once when a call found
-//! it gone). While it is lost, health is NOT_SERVING and calls answer UNAVAILABLE without waiting;
-//! the supervisor reconnects (and re-runs the idempotent migrations) until it is back, then
-//! reports SERVING again. No restart is needed.
+//! The database is probed every `--db-probe-interval` (and soon after a call found it gone).
+//! While it is lost, readiness is NOT_SERVING and calls answer UNAVAILABLE without waiting; the
+//! loop reconnects (re-running the idempotent migrations) until it is back, then reports SERVING
+//! again. No restart is needed.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use chatmesh_runtime::dependency::{self, Dependency, Unreached};
 use chatmesh_runtime::{CancellationToken, Health};
 
 use crate::error::Error;
@@ -23,52 +25,29 @@ pub(crate) struct Plan {
 }
 
 /// Runs until `stop` is cancelled. Fails only when the database cannot be used at start for a
-/// reason other than being unreachable (bad credentials, a migration that does not apply).
+/// reason other than being unreachable (bad credentials, a migration that does not apply), or
+/// the demo rows cannot be inserted.
 pub(crate) async fn run(
     store: Arc<dyn RelationalStore>,
     health: Health,
     plan: Plan,
     stop: CancellationToken,
 ) -> Result<(), String> {
-    if !connect_at_start(store.as_ref(), plan.probe_interval, &stop).await? {
-        return Ok(());
-    }
-    if plan.seed_demo {
-        seed(store.as_ref()).await?;
-    }
-    if stop.is_cancelled() {
-        return Ok(());
-    }
-    health.set_serving().await;
-    tracing::info!(engine = store.engine(), "database ready; SERVING");
-    supervise(store, health, plan.probe_interval, stop).await;
-    Ok(())
-}
-
-/// Connects, retrying every `interval` while the database is unreachable. `Ok(false)` when `stop`
-/// came first; an error for any other reason the database cannot be opened.
-async fn connect_at_start(
-    store: &dyn RelationalStore,
-    interval: Duration,
-    stop: &CancellationToken,
-) -> Result<bool, String> {
-    let mut reported = false;
-    loop {
-        match store.connect().await {
-            Ok(()) => return Ok(true),
-            Err(Error::Unavailable(reason)) => {
-                if !reported {
-                    tracing::warn!(engine = store.engine(), %reason,
-                        "database unreachable at start; NOT_SERVING, retrying");
-                    reported = true;
-                }
-                if !pause(interval, stop).await {
-                    return Ok(false);
-                }
+    let engine = Database(store.clone());
+    let seed_demo = plan.seed_demo;
+    dependency::run(
+        &engine,
+        &health,
+        plan.probe_interval,
+        &stop,
+        move || async move {
+            if seed_demo {
+                seed(store.as_ref()).await?;
             }
-            Err(e) => return Err(format!("cannot open the database: {e}")),
-        }
-    }
+            Ok(())
+        },
+    )
+    .await
 }
 
 async fn seed(store: &dyn RelationalStore) -> Result<(), String> {
@@ -79,75 +58,35 @@ async fn seed(store: &dyn RelationalStore) -> Result<(), String> {
     Ok(())
 }
 
-/// Keeps health in step with the database until `stop` is cancelled.
-async fn supervise(
-    store: Arc<dyn RelationalStore>,
-    health: Health,
-    interval: Duration,
-    stop: CancellationToken,
-) {
-    let mut serving = true;
-    loop {
-        let go_on = if store.is_connected() {
-            if !serving && !stop.is_cancelled() {
-                health.set_ready(true).await;
-                tracing::info!(engine = store.engine(), "database back; SERVING");
-                serving = true;
-            }
-            watch(store.as_ref(), interval, &stop).await
-        } else {
-            if serving {
-                report_lost(&health, store.engine()).await;
-                serving = false;
-            }
-            reconnect(store.as_ref(), interval, &stop).await
-        };
-        if !go_on {
-            return;
-        }
-    }
-}
+/// The database as the shared lifecycle sees it.
+struct Database(Arc<dyn RelationalStore>);
 
-/// Waits for the next probe (or for a call to report trouble), then probes a connected
-/// database. False when `stop` came first.
-async fn watch(store: &dyn RelationalStore, interval: Duration, stop: &CancellationToken) -> bool {
-    tokio::select! {
-        () = stop.cancelled() => return false,
-        () = tokio::time::sleep(interval) => {}
-        () = store.trouble() => {}
+#[tonic::async_trait]
+impl Dependency for Database {
+    fn name(&self) -> &'static str {
+        "database"
     }
-    if store.is_connected() {
-        let _ = store.probe().await;
+
+    fn location(&self) -> String {
+        self.0.engine().to_owned()
     }
-    true
-}
 
-/// One reconnection attempt, and a pause after a failed one. False when `stop` came first.
-async fn reconnect(
-    store: &dyn RelationalStore,
-    interval: Duration,
-    stop: &CancellationToken,
-) -> bool {
-    match store.connect().await {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::debug!(error = %e, "reconnect failed");
-            pause(interval, stop).await
-        }
+    async fn connect(&self) -> Result<(), Unreached> {
+        self.0.connect().await.map_err(|e| match e {
+            Error::Unavailable(reason) => Unreached::Unreachable(reason),
+            other => Unreached::Unusable(other.to_string()),
+        })
     }
-}
 
-async fn report_lost(health: &Health, engine: &str) {
-    // Readiness only: liveness ("") stays SERVING so an orchestrator takes the pod out of
-    // rotation instead of restarting a process that is only waiting.
-    health.set_ready(false).await;
-    tracing::warn!(engine, "database lost; NOT_SERVING until it is back");
-}
+    fn is_connected(&self) -> bool {
+        self.0.is_connected()
+    }
 
-/// Sleeps for `interval`; false when `stop` is cancelled first.
-async fn pause(interval: Duration, stop: &CancellationToken) -> bool {
-    tokio::select! {
-        () = stop.cancelled() => false,
-        () = tokio::time::sleep(interval) => true,
+    async fn probe(&self) {
+        let _ = self.0.probe().await;
+    }
+
+    async fn trouble(&self) {
+        self.0.trouble().await;
     }
 }

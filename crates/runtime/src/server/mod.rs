@@ -34,6 +34,7 @@ use tonic::transport::Server;
 use tower::layer::util::{Identity, Stack};
 use tower_service::Service;
 
+pub mod dependency;
 mod fallback;
 pub(crate) mod health;
 pub mod loading;

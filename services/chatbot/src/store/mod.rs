@@ -7,8 +7,8 @@
 //! shared by every chatbot replica, so a follow-up may reach any of them). Both keep the same
 //! semantics, which `suite.rs` checks on each with one test body: a TTL since last use, the last
 //! [`MAX_TURNS`] turns, isolation per session id, and every concurrent turn recorded. A store
-//! kept outside the process also implements [`Database`], what `crate::lifecycle` needs to
-//! connect it, watch it and get it back.
+//! kept outside the process also implements the runtime's [`Dependency`], what
+//! `crate::lifecycle` needs to connect it, watch it and get it back.
 
 mod clock;
 mod memory;
@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chatmesh_runtime::auth::Secret;
+use chatmesh_runtime::dependency::Dependency;
 
 use crate::conversation::{Entity, Session, TurnRecord};
 
@@ -67,27 +68,6 @@ pub(crate) trait SessionStore: Send + Sync + 'static {
     async fn sweep(&self) -> Result<u64, StoreError>;
 }
 
-/// What `crate::lifecycle` needs from a store kept outside the process.
-#[tonic::async_trait]
-pub(crate) trait Database: Send + Sync + 'static {
-    /// The engine's name, for logs.
-    fn engine(&self) -> &'static str;
-
-    /// Opens (or reopens) the database and applies pending migrations. `Unavailable` when it
-    /// cannot be reached; `Internal` when it can but cannot be used (credentials, migrations).
-    async fn connect(&self) -> Result<(), StoreError>;
-
-    /// Whether the store is connected: while it is not, calls answer UNAVAILABLE at once.
-    fn is_connected(&self) -> bool;
-
-    /// Checks on a fresh connection that the database answers; a failure disconnects the store.
-    async fn probe(&self) -> Result<(), StoreError>;
-
-    /// Resolves when a call found the database misbehaving, so that a probe need not wait its
-    /// turn. The call itself never disconnects the store: only a probe decides that.
-    async fn trouble(&self);
-}
-
 /// Checks a `--session-url`: a `postgres://` (or `postgresql://`) URL that sqlx can use.
 pub(crate) fn check_url(url: &str) -> Result<(), String> {
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
@@ -124,11 +104,11 @@ pub(crate) struct Settings {
 /// The store, and what the lifecycle must keep connected (nothing for memory).
 pub(crate) struct Opened {
     pub(crate) sessions: Arc<dyn SessionStore>,
-    pub(crate) database: Option<Arc<dyn Database>>,
+    pub(crate) database: Option<Arc<dyn Dependency>>,
 }
 
 /// The session store `settings` ask for, on the system's clock. A PostgreSQL store is not
-/// connected yet (see [`Database::connect`]); an unusable URL is an error.
+/// connected yet (see [`Dependency::connect`]); an unusable URL is an error.
 pub(crate) fn open(settings: &Settings) -> Result<Opened, StoreError> {
     open_with(settings, Clock::default())
 }

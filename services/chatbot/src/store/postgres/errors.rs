@@ -1,8 +1,9 @@
-//! What a PostgreSQL failure means for a call and for the store. Every failure reaches the
-//! caller as a [`StoreError`]: `Unavailable` when a retry may work (the database is away, slow
-//! or busy), `Internal` when it will not (a schema someone changed, a row that does not decode).
-//! Separately, `trouble` says whether the failure hints that the database itself is gone (a
-//! broken connection, a server shutting down): that wakes the probe, which alone decides.
+//! What a PostgreSQL failure means for a call and for the store, in the session store's words.
+//! `chatmesh_postgres::sort` reads the failure; here it becomes a [`StoreError`]
+//! (`Unavailable` when a retry may work, `Internal` when it will not) and `trouble`, whether the
+//! database itself may be gone: that wakes the probe, which alone decides.
+
+use chatmesh_postgres::{Meaning, sort};
 
 use super::super::StoreError;
 
@@ -16,72 +17,22 @@ pub(super) struct Failure {
 
 /// Sorts `err`.
 pub(super) fn classify(err: &sqlx::Error) -> Failure {
-    let unavailable = |trouble: bool, message: String| Failure {
-        error: StoreError::Unavailable(message),
-        trouble,
-    };
-    match err {
-        sqlx::Error::Database(db) => {
-            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
-            let message = db.message().to_owned();
-            if is_connection_trouble(&code) {
-                unavailable(true, message)
-            } else if is_transient(&code) {
-                unavailable(false, format!("the database is busy: {message}"))
-            } else {
-                Failure {
-                    error: StoreError::Internal(format!("database error {code}: {message}")),
-                    trouble: false,
-                }
-            }
-        }
-        sqlx::Error::PoolTimedOut => unavailable(
-            true,
-            "no database connection was free or could be opened in time".into(),
+    let sorted = sort(err);
+    let message = sorted.message;
+    let (error, trouble) = match sorted.meaning {
+        Meaning::Gone => (StoreError::Unavailable(message), true),
+        Meaning::Busy => (
+            StoreError::Unavailable(format!("the database is busy: {message}")),
+            false,
         ),
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => unavailable(true, err.to_string()),
-        _ => Failure {
-            error: StoreError::Internal(err.to_string()),
-            trouble: false,
-        },
-    }
-}
-
-/// Connection exceptions (class 08), administrator shutdown and crash recovery (57P01–57P03),
-/// too many connections (53300), a database that does not exist (3D000) or does not accept
-/// connections now (55000, `ALLOW_CONNECTIONS false` during maintenance).
-fn is_connection_trouble(code: &str) -> bool {
-    code.starts_with("08")
-        || matches!(
-            code,
-            "57P01" | "57P02" | "57P03" | "53300" | "3D000" | "55000"
-        )
-}
-
-/// Serialization failure, deadlock, lock or statement timeout, out of memory or disk: this
-/// statement failed, the next may not.
-fn is_transient(code: &str) -> bool {
-    matches!(
-        code,
-        "40001" | "40P01" | "55P03" | "57014" | "53100" | "53200"
-    )
+        Meaning::Broken => (StoreError::Internal(message), false),
+    };
+    Failure { error, trouble }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn codes_are_sorted() {
-        assert!(is_connection_trouble("08006") && is_connection_trouble("57P01"));
-        assert!(is_connection_trouble("55000"));
-        assert!(!is_connection_trouble("23505") && !is_connection_trouble("57014"));
-        assert!(is_transient("57014") && is_transient("40P01") && !is_transient("42P01"));
-    }
 
     #[test]
     fn broken_wires_are_trouble_and_decoding_is_not() {

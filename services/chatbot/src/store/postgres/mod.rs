@@ -5,9 +5,9 @@
 //! connect, after a failed probe) every call fails at once; while connected, each call gets the
 //! store's timeout for finding a connection AND its statement's answer (PostgreSQL's own
 //! `statement_timeout` is set to the same, so the server gives up too). A call that fails on the
-//! wire or times out wakes the probe ([`Database::trouble`]) but does not disconnect the store:
+//! wire or times out wakes the probe ([`Dependency::trouble`]) but does not disconnect the store:
 //! only a failed probe on a fresh connection does. Schema changes are the versioned migrations
-//! of `migrations/postgres/`, applied by [`Database::connect`] under sqlx's advisory lock (so
+//! of `migrations/postgres/`, applied by [`Dependency::connect`] under sqlx's advisory lock (so
 //! replicas starting together apply them once), recorded in their own table so that the
 //! sessions may share a database with the relational service's orders.
 
@@ -26,7 +26,9 @@ use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::sync::Notify;
 
-use super::{Clock, Database, SessionStore, Settings, StoreError};
+use chatmesh_runtime::dependency::{Dependency, Unreached};
+
+use super::{Clock, SessionStore, Settings, StoreError};
 use crate::conversation::{Entity, Session, TurnRecord};
 use connections::Connections;
 use errors::classify;
@@ -198,13 +200,10 @@ impl SessionStore for PgSessions {
     }
 }
 
-#[tonic::async_trait]
-impl Database for PgSessions {
-    fn engine(&self) -> &'static str {
-        "postgres"
-    }
-
-    async fn connect(&self) -> Result<(), StoreError> {
+impl PgSessions {
+    /// Opens (or reopens) the database and applies pending migrations. `Unavailable` when it
+    /// cannot be reached; `Internal` when it can but cannot be used (credentials, migrations).
+    async fn open(&self) -> Result<(), StoreError> {
         // A pool of one, for the migrator's sake (it takes a pool or a connection it can borrow
         // for any lifetime); it closes once the migrations are applied.
         let opening = PgPoolOptions::new()
@@ -229,11 +228,8 @@ impl Database for PgSessions {
         Ok(())
     }
 
-    fn is_connected(&self) -> bool {
-        self.connected.load(Ordering::SeqCst)
-    }
-
-    async fn probe(&self) -> Result<(), StoreError> {
+    /// Checks on a fresh connection that the database answers; a failure disconnects the store.
+    async fn check(&self) -> Result<(), StoreError> {
         let probe = async {
             let mut conn = self.connections.open().await?;
             let answered = statements::probe(&mut conn).await;
@@ -253,6 +249,32 @@ impl Database for PgSessions {
             self.disconnect();
         }
         outcome
+    }
+}
+
+#[tonic::async_trait]
+impl Dependency for PgSessions {
+    fn name(&self) -> &'static str {
+        "session database"
+    }
+
+    fn location(&self) -> String {
+        "postgres".to_owned()
+    }
+
+    async fn connect(&self) -> Result<(), Unreached> {
+        self.open().await.map_err(|e| match e {
+            StoreError::Unavailable(reason) => Unreached::Unreachable(reason),
+            other => Unreached::Unusable(other.to_string()),
+        })
+    }
+
+    fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::SeqCst)
+    }
+
+    async fn probe(&self) {
+        let _ = self.check().await;
     }
 
     async fn trouble(&self) {
