@@ -17,6 +17,10 @@ pub enum GraphError {
     /// The caller's deadline passed while the request ran; nothing was changed.
     #[error("{0}")]
     DeadlineExceeded(String),
+    /// The caller went away (cancelled, or its connection dropped) while the request ran; its
+    /// work stopped and nothing was changed. Nobody reads this answer: it ends the work.
+    #[error("{0}")]
+    Cancelled(String),
     /// A request or an intermediate result is over a server limit.
     #[error("{0}")]
     ResourceExhausted(String),

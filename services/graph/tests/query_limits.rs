@@ -2,8 +2,9 @@
 //! operator's monitoring would see them (issue #18): its resident memory and CPU time are read
 //! from `/proc`. An exploding query ends with RESOURCE_EXHAUSTED at its memory budget while
 //! other queries are answered; queries at once stay within the total; memory goes back after
-//! the spike; and a write whose deadline passes in a late stage (a slow WHERE before CREATE) is
-//! rolled back. (A call the client drops does not yet stop its query: not covered here.)
+//! the spike; a write whose deadline passes in a late stage (a slow WHERE before CREATE) is
+//! rolled back; and a call the client drops stops using CPU at once (its walk stops at the
+//! next step).
 //!
 //! The graph is shaped like the benchmark workload's organisation (1,000 people in 40 teams, a
 //! management tree): about 60,000 paths of one or two hops, so the exploding query of the issue
@@ -263,4 +264,41 @@ async fn a_write_whose_deadline_passes_in_a_late_stage_changes_nothing() {
     write(&mut c, "CREATE (:After)").await;
     assert_eq!(count(&mut c, "MATCH (m:Marker) RETURN count(m)").await, 0);
     assert_eq!(count(&mut c, "MATCH (n) RETURN count(n)").await, nodes + 1);
+}
+
+#[tokio::test]
+async fn a_call_the_client_drops_stops_using_cpu() {
+    let spawned = start(&[]).await;
+    let mut c = spawned.client.clone();
+    org_graph(&mut c).await;
+    // A read that would take minutes: 40,000 rows, each against 100,000 numbers.
+    let slow = pb::ExecuteQueryRequest {
+        parameters: HashMap::from([("ids".to_owned(), ints(100_000))]),
+        ..request(
+            "MATCH (p:Person), (t:Team) WHERE NOT p.i IN $ids RETURN count(*)",
+            pb::AccessMode::Read,
+        )
+    };
+    let idle = spawned.process.usage().cpu;
+    let call = tokio::spawn(async move { c.execute_query(slow).await });
+    // Working on it: its CPU time grows.
+    let started = Instant::now();
+    while spawned.process.usage().cpu < idle + Duration::from_millis(300) {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the query never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    call.abort();
+    assert!(call.await.unwrap_err().is_cancelled());
+    // The reset reaches the server at once; from then on the process should be idle.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = spawned.process.usage().cpu;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let spent = spawned.process.usage().cpu - before;
+    assert!(
+        spent < Duration::from_millis(150),
+        "the process spent {spent:?} of CPU in the second after the call was dropped"
+    );
 }

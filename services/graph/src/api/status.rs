@@ -12,6 +12,7 @@ pub fn status(error: GraphError) -> Status {
         GraphError::NotFound(m) => Status::not_found(m),
         GraphError::FailedPrecondition(m) => Status::failed_precondition(m),
         GraphError::DeadlineExceeded(m) => Status::deadline_exceeded(m),
+        GraphError::Cancelled(m) => Status::cancelled(m),
         GraphError::ResourceExhausted(m) => Status::resource_exhausted(m),
         GraphError::Unavailable(m) => Status::unavailable(m),
         GraphError::Aborted(m) => Status::aborted(m),

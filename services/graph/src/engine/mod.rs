@@ -1,7 +1,7 @@
 //! The in-memory graph engine, below Cypher and the store: [`state`] (the petgraph graph with
 //! our own stable ids, and the [`Mutation`]s that change it), [`txn`] (a write transaction that
 //! can undo itself), [`traverse`] (neighbour walks and shortest paths), [`schema`] (the GetSchema
-//! counts), [`budget`] (the deadline check every long walk shares) and [`memory`] (the memory
+//! counts), [`budget`] (the deadline and caller checks every long walk shares) and [`memory`] (the memory
 //! budget of Cypher queries). It knows nothing of logs, locks, Cypher or protobuf.
 
 mod budget;
@@ -12,6 +12,7 @@ mod traverse;
 mod txn;
 
 pub use budget::Budget;
+pub(crate) use budget::{AbandonOnDrop, watched};
 pub(crate) use memory::{MemoryPool, QueryMemory};
 pub(crate) use schema::summarize;
 pub(crate) use state::Mutation;

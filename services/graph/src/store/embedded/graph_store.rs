@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 
 use super::EmbeddedGraph;
+use crate::engine::{AbandonOnDrop, watched};
 use crate::error::{GraphError, Result};
 use crate::model::{
     CypherQuery, FoundPath, NeighborQuery, Neighbors, Node, NodeUpdate, PathQuery, Properties,
@@ -19,15 +20,21 @@ use crate::store::GraphStore;
 const INLINE_NEIGHBOR_STEPS: usize = 512;
 
 impl EmbeddedGraph {
-    /// Runs `call` on the blocking pool (it may lock, fsync or walk far).
+    /// Runs `call` on the blocking pool (it may lock, fsync or walk far). Dropping the returned
+    /// future (the caller went away) stops the call's walks at their next step
+    /// ([`watched`]); a write stopped that way is rolled back like one past its deadline.
     async fn blocking<T: Send + 'static>(
         &self,
         call: impl FnOnce(&EmbeddedGraph) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let graph = self.clone();
-        tokio::task::spawn_blocking(move || call(&graph))
+        let abandon = AbandonOnDrop::default();
+        let flag = abandon.flag();
+        let answer = tokio::task::spawn_blocking(move || watched(flag, || call(&graph)))
             .await
-            .map_err(|e| GraphError::Internal(format!("store task failed: {e}")))?
+            .map_err(|e| GraphError::Internal(format!("store task failed: {e}")))?;
+        drop(abandon);
+        answer
     }
 }
 
