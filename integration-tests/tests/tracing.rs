@@ -1,8 +1,9 @@
 //! Tracing across service hops, over real sockets: three gRPC servers, each a `GrpcServer` of
 //! the shared runtime, forward one unary call front → middle → back through
 //! `chatmesh_runtime::channel::TracedChannel`, the way chatbot → router → backend do. An OTLP
-//! collector inside the test receives the spans: one server span per hop, all in one trace,
-//! each hop the child of the one before it, named after the gRPC method and carrying its status.
+//! collector inside the test receives the spans: one SERVER span per hop and one CLIENT span per
+//! call between hops, all in one trace, each the child of the one before it (server → client →
+//! server …), named after the gRPC method; the server spans carry the status.
 //! Then the real thing: one chat through the chatbot, the router and the graph (started in this
 //! process) is one trace, each hop's span descending from the previous hop's.
 
@@ -14,7 +15,7 @@ use chatmesh_integration_tests::testing::sleep_service_server::{SleepService, Sl
 use chatmesh_integration_tests::testing::{SleepRequest, SleepResponse};
 use chatmesh_runtime::channel::{ClientArgs, TracedChannel, connect_traced};
 use chatmesh_runtime::{CancellationToken, GrpcServer, ServerArgs, ServiceInfo};
-use chatmesh_test_support::otlp::{self, KIND_SERVER, ReceivedSpan, TestExport};
+use chatmesh_test_support::otlp::{self, KIND_CLIENT, KIND_SERVER, ReceivedSpan, TestExport};
 use chatmesh_test_support::serve::{Running, loopback_listener};
 
 const SPAN_NAME: &str = "chatmesh.testing.v1.SleepService/Sleep";
@@ -133,17 +134,34 @@ fn chain_from(spans: &[ReceivedSpan], front_parent: &str) -> Vec<ReceivedSpan> {
     chain
 }
 
+/// Spans in one chain: three hops and the two calls between them.
+const CHAIN_SPANS: usize = 5;
+
 fn assert_hop_spans(chain: &[ReceivedSpan], trace_id: &str) {
-    assert_eq!(chain.len(), 3, "front → middle → back: {chain:#?}");
-    for span in chain {
+    assert_eq!(
+        chain.len(),
+        CHAIN_SPANS,
+        "front → call → middle → call → back: {chain:#?}"
+    );
+    for (position, span) in chain.iter().enumerate() {
         assert_eq!(span.trace_id, trace_id);
         assert_eq!(span.name, SPAN_NAME);
-        assert_eq!(span.kind, KIND_SERVER, "{span:?}");
         assert_eq!(span.service_name, "tracing-test", "{span:?}");
         assert_eq!(
             span.attributes.get("rpc.system").map(String::as_str),
             Some("grpc")
         );
+        if position % 2 == 1 {
+            // A call: the CLIENT span the next hop's SERVER span hangs off.
+            assert_eq!(span.kind, KIND_CLIENT, "{span:?}");
+            assert_eq!(
+                span.attributes.get("rpc.method").map(String::as_str),
+                Some("Sleep"),
+                "{span:?}"
+            );
+            continue;
+        }
+        assert_eq!(span.kind, KIND_SERVER, "{span:?}");
         assert_eq!(
             span.attributes
                 .get("rpc.grpc.status_code")
@@ -166,10 +184,16 @@ async fn a_call_with_traceparent_continues_the_callers_trace_across_three_hops()
     )
     .await;
 
-    let spans = export.wait_for_trace(&trace_id, 3, EXPORT_LIMIT).await;
+    let spans = export
+        .wait_for_trace(&trace_id, CHAIN_SPANS, EXPORT_LIMIT)
+        .await;
     let chain = chain_from(&spans, &caller_span);
     assert_hop_spans(&chain, &trace_id);
-    assert_eq!(spans.len(), 3, "no other span in the trace: {spans:#?}");
+    assert_eq!(
+        spans.len(),
+        CHAIN_SPANS,
+        "no other span in the trace: {spans:#?}"
+    );
     for hop in hops {
         hop.stop().await.expect("clean stop");
     }
@@ -191,7 +215,9 @@ async fn a_call_without_traceparent_starts_one_trace_shared_by_all_hops() {
             roots.first().map(|root| root.trace_id.clone())
         })
         .await;
-    let spans = export.wait_for_trace(&trace_id, 3, EXPORT_LIMIT).await;
+    let spans = export
+        .wait_for_trace(&trace_id, CHAIN_SPANS, EXPORT_LIMIT)
+        .await;
     let chain = chain_from(&spans, "");
     assert_hop_spans(&chain, &trace_id);
     for hop in hops {
@@ -242,9 +268,15 @@ async fn one_chat_is_one_trace_through_chatbot_router_and_backend() {
         .into_inner();
     assert!(answer.answer.contains("Grace Hopper"), "{answer:?}");
 
-    let is_chat = |s: &ReceivedSpan| s.name == "chatmesh.chat.v1.ChatService/Chat";
-    let is_route = |s: &ReceivedSpan| s.name == "chatmesh.router.v1.RouterService/Route";
-    let is_graph = |s: &ReceivedSpan| s.name.starts_with("chatmesh.graph.v1.GraphService/");
+    // The hops' SERVER spans; each call between hops also has a CLIENT span of the same name.
+    let is_chat =
+        |s: &ReceivedSpan| s.kind == KIND_SERVER && s.name == "chatmesh.chat.v1.ChatService/Chat";
+    let is_route = |s: &ReceivedSpan| {
+        s.kind == KIND_SERVER && s.name == "chatmesh.router.v1.RouterService/Route"
+    };
+    let is_graph = |s: &ReceivedSpan| {
+        s.kind == KIND_SERVER && s.name.starts_with("chatmesh.graph.v1.GraphService/")
+    };
     let trace = export
         .wait_until(EXPORT_LIMIT, |export| {
             let trace = export.trace(&trace_id);
@@ -274,6 +306,15 @@ async fn one_chat_is_one_trace_through_chatbot_router_and_backend() {
             Some("0"),
             "{span:?}"
         );
+    }
+    // Each hop's SERVER span is the child of the caller's CLIENT span of the same method.
+    for span in [route].into_iter().chain(backend.iter().copied()) {
+        let parent = trace
+            .iter()
+            .find(|s| s.span_id == span.parent_span_id)
+            .unwrap_or_else(|| panic!("no parent of {span:?} in {trace:#?}"));
+        assert_eq!(parent.kind, KIND_CLIENT, "{parent:?}");
+        assert_eq!(parent.name, span.name, "{parent:?}");
     }
     // Workflow steps may sit between the hops; each hop descends from the one before it.
     let route_line = ancestry(route, &trace);

@@ -1,14 +1,15 @@
 //! Span export from `chatmesh up` (#19.2): with `OTEL_EXPORTER_OTLP_ENDPOINT` set, the
 //! one-process mesh exports spans like the separate binaries do, so one chat shows up at the
 //! collector as one trace through the chatbot, the router and a backend, each hop's server span
-//! naming its service in the `service.name` attribute.
+//! naming its service in the `service.name` attribute, and each hop's call a CLIENT span whose
+//! child is the callee's SERVER span (what trace back ends draw service-graph edges from).
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use chatmesh_test_support::otlp::{self, KIND_SERVER};
+use chatmesh_test_support::otlp::{self, KIND_CLIENT, KIND_SERVER};
 use common::{Up, chatmesh, text};
 
 /// The test process's own spans go to the same collector under this name; the mesh's carry
@@ -58,7 +59,38 @@ fn up_exports_one_trace_through_chatbot_router_and_a_backend() {
         names.contains("graph"),
         "the question is the graph's: {names:?}"
     );
-    for span in export.trace(&trace_id) {
+    let spans = export.trace(&trace_id);
+    for span in &spans {
         assert_eq!(span.service_name, "chatmesh", "{span:?}");
+    }
+    // Every hop after the first: the callee's SERVER span hangs off a CLIENT span of the same
+    // method name, which hangs off the caller's SERVER span's tree.
+    for (hop, method) in [
+        ("router", "chatmesh.router.v1.RouterService/Route"),
+        ("graph", "chatmesh.graph.v1.GraphService/"),
+    ] {
+        let server = spans
+            .iter()
+            .find(|s| {
+                s.kind == KIND_SERVER
+                    && s.attributes.get("service.name").map(String::as_str) == Some(hop)
+            })
+            .unwrap_or_else(|| panic!("no {hop} server span in {spans:#?}"));
+        let parent = spans
+            .iter()
+            .find(|s| s.span_id == server.parent_span_id)
+            .unwrap_or_else(|| {
+                panic!("the {hop} server span's parent is not in the trace: {spans:#?}")
+            });
+        assert_eq!(parent.kind, KIND_CLIENT, "{hop}: {parent:?}");
+        assert!(parent.name.starts_with(method), "{hop}: {parent:?}");
+        assert_eq!(
+            parent.name, server.name,
+            "client and server spans share the method name"
+        );
+        assert_eq!(
+            parent.attributes.get("rpc.system").map(String::as_str),
+            Some("grpc")
+        );
     }
 }

@@ -25,6 +25,9 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 /// `SPAN_KIND_SERVER` in OTLP.
 pub const KIND_SERVER: i32 = 2;
 
+/// `SPAN_KIND_CLIENT` in OTLP.
+pub const KIND_CLIENT: i32 = 3;
+
 /// One span as the collector received it, ids in lowercase hex.
 #[derive(Debug, Clone)]
 pub struct ReceivedSpan {

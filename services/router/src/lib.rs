@@ -224,6 +224,7 @@ pub async fn serve_on(
     let pools_stop = CancellationToken::new();
     let _stop_pools = pools_stop.clone().drop_guard();
     let (backends, pools) = connect_backends(&config, &pools_stop).await?;
+    let backend_metrics = Arc::new(pool::metrics::BackendMetrics::new(pools.clone()));
     let registry = tools::ToolRegistry::new(backends.clone())
         .with_router(std::sync::Arc::new(classifier.clone()));
     let api = RouterServiceServer::new(api::RouterApi::new(
@@ -237,6 +238,7 @@ pub async fn serve_on(
         .await?
         .add_service(api)
         .add_http(mcp::http::router(registry, &config.mcp, shutdown.clone()))
+        .add_metrics(backend_metrics)
         .edge([mcp::http::PATH], &config.edge)?
         .callers(CALLERS)?;
     server.health().set_serving().await;
@@ -260,7 +262,7 @@ pub mod mcp_stdio {
     }
 }
 
-/// Not API: what the router's own integration tests, fuzz targets (`fuzz/`) and example
+/// Not API: what the router's own integration tests, fuzz targets (the root `fuzz/`) and example
 /// (`examples/router_overhead.rs`) reach inside for. It may change with any commit.
 #[doc(hidden)]
 pub mod internals {

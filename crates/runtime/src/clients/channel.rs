@@ -2,10 +2,14 @@
 //! the `chatmesh` command: connect timeout, HTTP/2 keepalive, TCP_NODELAY, and lazy connection
 //! so a service can start before the services it calls. Service-to-service calls go through a
 //! [`TracedChannel`], which carries the caller's trace context (`traceparent`) to the callee and
-//! the caller's own token ([`ClientArgs::token`]) when it has one. When [`ClientArgs::tls`] is
+//! the caller's own token ([`ClientArgs::token`]) when it has one. While spans are exported, each
+//! call also gets a CLIENT span (named after the method, like the callee's SERVER span, which
+//! becomes its child), so trace back ends draw the edges between services. When [`ClientArgs::tls`] is
 //! set, channels connect over mutual TLS (see [`crate::tls`]); the client certificate then names
 //! the caller.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -14,6 +18,8 @@ use tonic::body::Body;
 use tonic::transport::channel::ResponseFuture;
 use tonic::transport::{Channel, Endpoint};
 use tower_service::Service;
+use tracing::Instrument as _;
+use tracing::field::Empty;
 
 use super::bearer::{BearerToken, ServiceTokenArgs};
 use crate::setting::{ConfigError, parse_duration};
@@ -198,16 +204,103 @@ impl From<Channel> for TracedChannel {
 impl Service<http::Request<Body>> for TracedChannel {
     type Response = http::Response<Body>;
     type Error = tonic::transport::Error;
-    type Future = ResponseFuture;
+    type Future = TracedFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
-        trace_context::inject_current(request.headers_mut());
         self.token.apply(request.headers_mut());
-        self.inner.call(request)
+        if !trace_context::enabled() {
+            return TracedFuture::Plain {
+                call: self.inner.call(request),
+            };
+        }
+        let span = client_span(&request);
+        span.in_scope(|| trace_context::inject_current(request.headers_mut()));
+        let call = self.inner.call(request);
+        let recorded = span.clone();
+        TracedFuture::Spanned {
+            call: Box::pin(
+                async move {
+                    let answer = call.await;
+                    record_outcome(&recorded, &answer);
+                    answer
+                }
+                .instrument(span),
+            ),
+        }
+    }
+}
+
+/// The CLIENT span of one call, with the RPC attributes of the OpenTelemetry conventions.
+fn client_span(request: &http::Request<Body>) -> tracing::Span {
+    let path = request.uri().path().trim_start_matches('/');
+    let (service, method) = path.split_once('/').unwrap_or((path, ""));
+    // DEBUG and the server spans' target: exported whatever `--log` says, logged only when asked.
+    tracing::debug_span!(
+        target: crate::telemetry::observe::TARGET,
+        "rpc.client",
+        otel.name = path,
+        otel.kind = "client",
+        rpc.system = "grpc",
+        rpc.service = service,
+        rpc.method = method,
+        server.address = request.uri().host().unwrap_or_default(),
+        server.port = request.uri().port_u16().unwrap_or_default(),
+        rpc.grpc.status_code = Empty,
+        otel.status_code = Empty,
+    )
+}
+
+/// Writes the status a call ended with into its span: the `grpc-status` of a Trailers-Only
+/// answer (an error status) or a transport failure. A status in the trailers of a streamed
+/// body is not seen here: such a call is marked by the callee's SERVER span.
+fn record_outcome(span: &tracing::Span, answer: &CallResult) {
+    match answer {
+        Ok(response) => {
+            let code = response
+                .headers()
+                .get("grpc-status")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<i64>().ok());
+            if let Some(code) = code {
+                span.record("rpc.grpc.status_code", code);
+                if code != 0 {
+                    span.record("otel.status_code", "ERROR");
+                }
+            }
+        }
+        Err(_) => {
+            span.record("otel.status_code", "ERROR");
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of a [`TracedChannel`] call: the channel's own when spans are not exported,
+    /// else the same call inside its CLIENT span.
+    #[project = TracedFutureProjection]
+    pub enum TracedFuture {
+        /// No span export: nothing added.
+        Plain { #[pin] call: ResponseFuture },
+        /// The call in its CLIENT span.
+        Spanned { call: Pin<Box<dyn Future<Output = CallResult> + Send>> },
+    }
+}
+
+/// What a channel call ends with.
+type CallResult = Result<http::Response<Body>, tonic::transport::Error>;
+
+impl Future for TracedFuture {
+    type Output = CallResult;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            TracedFutureProjection::Plain { call } => call.poll(cx),
+            TracedFutureProjection::Spanned { call } => call.as_mut().poll(cx),
+        }
     }
 }
 

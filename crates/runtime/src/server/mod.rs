@@ -51,7 +51,7 @@ use crate::edge::gate::EdgePaths;
 use crate::edge::message_limit::MessageLimitLayer;
 use crate::edge::rate_limit::{RateLimitLayer, RateLimiter};
 use crate::edge::shed::{ShedLayer, Shedder};
-use crate::telemetry::metrics::{self, RpcMetrics};
+use crate::telemetry::metrics::{self, MetricsSource, RpcMetrics};
 use crate::telemetry::observe::ObserveLayer;
 use crate::tls::ServerTls;
 use health::Health;
@@ -97,12 +97,22 @@ pub struct GrpcServer {
     health: Health,
     routes: RoutesBuilder,
     http: Option<axum::Router>,
-    /// The gRPC services served, whose methods get their own metric series.
-    services: Vec<&'static str>,
+    /// What `/metrics` reports beyond the requests: the services' method names, the service's
+    /// own families.
+    observed: Observed,
     /// mTLS on the port, when configured.
     tls: Option<ServerTls>,
     /// Authentication and rate limits on the public paths, when the service named them.
     edge: EdgeLayers,
+}
+
+/// What a server's metrics know besides its requests.
+#[derive(Default)]
+struct Observed {
+    /// The gRPC services served, whose methods get their own metric series.
+    services: Vec<&'static str>,
+    /// The service's own families ([`GrpcServer::add_metrics`]).
+    sources: Vec<Arc<dyn MetricsSource>>,
 }
 
 /// The layers guarding a server's edge paths (both off until [`GrpcServer::edge`]) and its own
@@ -130,12 +140,15 @@ impl GrpcServer {
             health,
             routes,
             http: None,
-            services: vec![
-                info.fqn,
-                "grpc.health.v1.Health",
-                "grpc.reflection.v1.ServerReflection",
-                "grpc.reflection.v1alpha.ServerReflection",
-            ],
+            observed: Observed {
+                services: vec![
+                    info.fqn,
+                    "grpc.health.v1.Health",
+                    "grpc.reflection.v1.ServerReflection",
+                    "grpc.reflection.v1alpha.ServerReflection",
+                ],
+                sources: Vec::new(),
+            },
             tls,
             edge: EdgeLayers::default(),
         })
@@ -205,8 +218,8 @@ impl GrpcServer {
         S::Future: Send + 'static,
     {
         self.routes.add_service(service);
-        if !self.services.contains(&S::NAME) {
-            self.services.push(S::NAME);
+        if !self.observed.services.contains(&S::NAME) {
+            self.observed.services.push(S::NAME);
         }
         self
     }
@@ -223,6 +236,12 @@ impl GrpcServer {
         self
     }
 
+    /// Adds the service's own families to `GET /metrics` (after the server's).
+    pub fn add_metrics(mut self, source: Arc<dyn MetricsSource>) -> Self {
+        self.observed.sources.push(source);
+        self
+    }
+
     /// Serves on `listener` until `shutdown` is cancelled, then drains (see the module docs).
     pub async fn serve(
         self,
@@ -235,7 +254,7 @@ impl GrpcServer {
             health,
             routes,
             http,
-            services,
+            observed,
             tls,
             edge,
         } = self;
@@ -244,7 +263,7 @@ impl GrpcServer {
             .map(|a| a.to_string())
             .unwrap_or_default();
         let closing = CancellationToken::new();
-        let router = build_router(info, &args, routes, http, services, edge, closing.clone());
+        let router = build_router(info, &args, routes, http, observed, edge, closing.clone());
         let stop_accepting = drain(info, health, args.drain_delay, shutdown, closing.clone());
         tracing::info!(service = info.name, addr = %addr, "serving {}", info.fqn);
         let incoming = crate::tls::server::incoming(listener, tls);
@@ -266,11 +285,21 @@ fn build_router(
     args: &ServerArgs,
     routes: RoutesBuilder,
     http: Option<axum::Router>,
-    services: Vec<&'static str>,
+    observed: Observed,
     edge: EdgeLayers,
     closing: CancellationToken,
 ) -> tonic::transport::server::Router<Stack<ServerLayers, Identity>> {
-    let metrics = Arc::new(RpcMetrics::new(services));
+    let described: [&[u8]; 4] = [
+        info.file_descriptor_set,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+    ];
+    let metrics = Arc::new(
+        RpcMetrics::new(observed.services)
+            .described(info.name, &described)
+            .with_sources(observed.sources),
+    );
     let layers = layers(info, args, edge, metrics.clone(), closing);
     let mut http_routes = metrics_route(metrics);
     if let Some(extras) = http {

@@ -7,10 +7,14 @@
 //! serves get a slot, and at most [`MAX_METHODS`] of them, so a client sending made-up paths
 //! cannot grow the output; those requests are counted under `method="unknown"`.
 //!
+//! The same counts are also exposed under the names dashboards already know, with the process
+//! collector's families and a build-info gauge ([`super::conventions`]).
+//!
 //! Hand-written rather than on the `prometheus` or `metrics` crates: one fixed family of series
 //! per server (each `GrpcServer` in `chatmesh up` has its own), no global registry, and a hot
 //! path of a few relaxed atomic adds, which those crates' label lookups would not keep.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +22,7 @@ use std::time::Duration;
 
 use tonic::Code;
 
+use super::conventions::{self, GO_CODE_NAMES};
 use crate::status;
 
 /// Most methods that get their own series; the rest count as `unknown`.
@@ -39,16 +44,48 @@ pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8"
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct MethodId(Option<usize>);
 
-/// Latency histogram of one (method, code) pair: bucket counts (not cumulative; the last one is
-/// `+Inf`) and the sum of durations in nanoseconds. The count is the sum of the buckets.
+/// More series for a server's `GET /metrics`, rendered after the server's own: what a service
+/// counts beyond requests (the router's calls to its backends). Must write complete families
+/// (`# HELP`, `# TYPE`, samples) in the text format.
+pub trait MetricsSource: Send + Sync {
+    /// Appends this source's families to `out`.
+    fn render(&self, out: &mut String);
+}
+
+/// A latency histogram with the server's buckets (100 µs to 10 s), lock-free: bucket counts
+/// (not cumulative; the last one is `+Inf`) and the sum of durations in nanoseconds. The count
+/// is the sum of the buckets.
 #[derive(Default)]
-struct Histogram {
+pub struct Histogram {
     buckets: [AtomicU64; BUCKETS.len() + 1],
     sum_nanos: AtomicU64,
 }
 
+impl std::fmt::Debug for Histogram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Histogram")
+            .field("count", &self.count())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Histogram {
-    fn observe(&self, elapsed: Duration) {
+    /// How many durations were observed.
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum()
+    }
+
+    /// Writes `{name}_bucket`, `_sum` and `_count` with `labels` (`key="value",…`, escaped);
+    /// nothing when no duration was observed.
+    pub fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let count = self.count();
+        if count > 0 {
+            render_histogram(out, name, labels, self, count);
+        }
+    }
+
+    /// Counts one duration.
+    pub fn observe(&self, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
         let bucket = BUCKETS
             .iter()
@@ -64,14 +101,17 @@ impl Histogram {
 struct MethodStats {
     service: Box<str>,
     method: Box<str>,
+    /// go-grpc-prometheus' `grpc_type`: unary, client_stream, server_stream or bidi_stream.
+    kind: &'static str,
     by_code: [Histogram; status::CODE_NAMES.len()],
 }
 
 impl MethodStats {
-    fn new(service: &str, method: &str) -> Self {
+    fn new(service: &str, method: &str, kind: &'static str) -> Self {
         Self {
             service: service.into(),
             method: method.into(),
+            kind,
             by_code: Default::default(),
         }
     }
@@ -79,10 +119,16 @@ impl MethodStats {
 
 /// The metrics of one server.
 pub(crate) struct RpcMetrics {
+    /// The server's short name, for `chatmesh_build_info`.
+    name: &'static str,
     services: Vec<String>,
+    /// Each known method's `grpc_type`, by path; a method missing here counts as unary.
+    kinds: HashMap<String, &'static str>,
     slots: Box<[OnceLock<MethodStats>]>,
     unknown: MethodStats,
     http: [AtomicU64; HTTP_CLASSES.len()],
+    /// The service's own families, rendered last.
+    sources: Vec<std::sync::Arc<dyn MetricsSource>>,
 }
 
 impl std::fmt::Debug for RpcMetrics {
@@ -101,11 +147,28 @@ impl RpcMetrics {
         S: Into<String>,
     {
         Self {
+            name: "",
             services: services.into_iter().map(Into::into).collect(),
+            kinds: HashMap::new(),
             slots: (0..MAX_METHODS).map(|_| OnceLock::new()).collect(),
-            unknown: MethodStats::new("unknown", "unknown"),
+            unknown: MethodStats::new("unknown", "unknown", "unary"),
             http: Default::default(),
+            sources: Vec::new(),
         }
+    }
+
+    /// Adds the service's own families (see [`MetricsSource`]).
+    pub(crate) fn with_sources(mut self, sources: Vec<std::sync::Arc<dyn MetricsSource>>) -> Self {
+        self.sources = sources;
+        self
+    }
+
+    /// Names the server (`chatmesh_build_info`) and learns each method's streaming kind from
+    /// the encoded `FileDescriptorSet`s that describe its services.
+    pub(crate) fn described(mut self, name: &'static str, sets: &[&[u8]]) -> Self {
+        self.name = name;
+        self.kinds = conventions::method_types(sets);
+        self
     }
 
     /// The slot of the gRPC method at `path` (`/package.Service/Method`), claiming a free one
@@ -127,7 +190,8 @@ impl RpcMetrics {
             }
             // Racing threads agree: whoever initialises the slot first wins, the others see
             // its value and either match it or move on to the next slot.
-            let stats = slot.get_or_init(|| MethodStats::new(service, method));
+            let kind = self.kinds.get(path).copied().unwrap_or("unary");
+            let stats = slot.get_or_init(|| MethodStats::new(service, method, kind));
             if is_path_of(path, &stats.service, &stats.method) {
                 return MethodId(Some(index));
             }
@@ -166,9 +230,9 @@ impl RpcMetrics {
             "counter",
             "gRPC requests answered, by service, method and status code.",
         );
-        for_each_series(&methods, |labels, histogram, count| {
+        for_each_series(&methods, |stats, code, _, count| {
+            let labels = chatmesh_labels(stats, code);
             let _ = writeln!(out, "chatmesh_rpc_requests_total{{{labels}}} {count}");
-            let _ = histogram;
         });
         header(
             &mut out,
@@ -176,24 +240,40 @@ impl RpcMetrics {
             "histogram",
             "Time from a gRPC request's arrival to its status, by service, method and status code.",
         );
-        for_each_series(&methods, |labels, histogram, count| {
-            let mut cumulative = 0;
-            for (bound, bucket) in BUCKETS.iter().zip(&histogram.buckets) {
-                cumulative += bucket.load(Ordering::Relaxed);
-                let _ = writeln!(
-                    out,
-                    "chatmesh_rpc_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "chatmesh_rpc_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}"
+        for_each_series(&methods, |stats, code, histogram, count| {
+            let labels = chatmesh_labels(stats, code);
+            render_histogram(
+                &mut out,
+                "chatmesh_rpc_duration_seconds",
+                &labels,
+                histogram,
+                count,
             );
-            let sum = histogram.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
-            let _ = writeln!(out, "chatmesh_rpc_duration_seconds_sum{{{labels}}} {sum}");
-            let _ = writeln!(
-                out,
-                "chatmesh_rpc_duration_seconds_count{{{labels}}} {count}"
+        });
+        header(
+            &mut out,
+            "grpc_server_handled_total",
+            "counter",
+            "Total number of RPCs completed on the server, regardless of success or failure.",
+        );
+        for_each_series(&methods, |stats, code, _, count| {
+            let labels = go_labels(stats, code);
+            let _ = writeln!(out, "grpc_server_handled_total{{{labels}}} {count}");
+        });
+        header(
+            &mut out,
+            "grpc_server_handling_seconds",
+            "histogram",
+            "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
+        );
+        for_each_series(&methods, |stats, code, histogram, count| {
+            let labels = go_labels(stats, code);
+            render_histogram(
+                &mut out,
+                "grpc_server_handling_seconds",
+                &labels,
+                histogram,
+                count,
             );
         });
         header(
@@ -209,21 +289,64 @@ impl RpcMetrics {
                 "chatmesh_http_requests_total{{class=\"{class}\"}} {count}"
             );
         }
+        conventions::render_build_info(&mut out, self.name);
+        conventions::render_process(&mut out);
+        for source in &self.sources {
+            source.render(&mut out);
+        }
         out
     }
 }
 
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+/// One histogram's `_bucket` (cumulative), `_sum` and `_count` lines.
+fn render_histogram(out: &mut String, name: &str, labels: &str, histogram: &Histogram, count: u64) {
+    let mut cumulative = 0;
+    for (bound, bucket) in BUCKETS.iter().zip(&histogram.buckets) {
+        cumulative += bucket.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+    }
+    let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {count}");
+    let sum = histogram.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+    let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}");
+    let _ = writeln!(out, "{name}_count{{{labels}}} {count}");
+}
+
+/// chatmesh's labels: `service`, `method`, `code` (the canonical upper-case name).
+fn chatmesh_labels(stats: &MethodStats, code: usize) -> String {
+    format!(
+        "service=\"{}\",method=\"{}\",code=\"{}\"",
+        escape(&stats.service),
+        escape(&stats.method),
+        status::CODE_NAMES[code]
+    )
+}
+
+/// go-grpc-prometheus' labels: `grpc_type`, `grpc_service`, `grpc_method`, `grpc_code` (Go's name).
+fn go_labels(stats: &MethodStats, code: usize) -> String {
+    format!(
+        "grpc_type=\"{}\",grpc_service=\"{}\",grpc_method=\"{}\",grpc_code=\"{}\"",
+        stats.kind,
+        escape(&stats.service),
+        escape(&stats.method),
+        GO_CODE_NAMES[code]
+    )
+}
+
+/// Writes a family's `# HELP` and `# TYPE` lines.
+pub fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
-/// Calls `f(labels, histogram, count)` for every (method, code) that counted a request. The
-/// count is read from the buckets once, so a series' `+Inf` bucket and `_count` agree even
+/// Calls `f(stats, code, histogram, count)` for every (method, code) that counted a request.
+/// The count is read from the buckets once, so a series' `+Inf` bucket and `_count` agree even
 /// while requests are being counted.
-fn for_each_series(methods: &[&MethodStats], mut f: impl FnMut(&str, &Histogram, u64)) {
+fn for_each_series(
+    methods: &[&MethodStats],
+    mut f: impl FnMut(&MethodStats, usize, &Histogram, u64),
+) {
     for stats in methods {
-        for (code, histogram) in status::CODE_NAMES.iter().zip(&stats.by_code) {
+        for (code, histogram) in stats.by_code.iter().enumerate() {
             let count: u64 = histogram
                 .buckets
                 .iter()
@@ -232,18 +355,13 @@ fn for_each_series(methods: &[&MethodStats], mut f: impl FnMut(&str, &Histogram,
             if count == 0 {
                 continue;
             }
-            let labels = format!(
-                "service=\"{}\",method=\"{}\",code=\"{code}\"",
-                escape(&stats.service),
-                escape(&stats.method)
-            );
-            f(&labels, histogram, count);
+            f(stats, code, histogram, count);
         }
     }
 }
 
 /// Escapes a label value (backslash, double quote, newline), as the text format requires.
-fn escape(value: &str) -> String {
+pub fn escape(value: &str) -> String {
     value
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -323,6 +441,32 @@ mod tests {
         assert!(
             !text.contains("INTERNAL"),
             "series without requests are left out"
+        );
+    }
+
+    #[test]
+    fn the_go_grpc_prometheus_family_counts_the_same_requests() {
+        let metrics = RpcMetrics::new(["grpc.health.v1.Health"])
+            .described("graph", &[tonic_health::pb::FILE_DESCRIPTOR_SET]);
+        let check = metrics.method_id("/grpc.health.v1.Health/Check");
+        let watch = metrics.method_id("/grpc.health.v1.Health/Watch");
+        metrics.record_grpc(check, Code::Ok, Duration::from_micros(300));
+        metrics.record_grpc(check, Code::NotFound, Duration::from_micros(300));
+        metrics.record_grpc(watch, Code::Cancelled, Duration::from_secs(3));
+        let text = metrics.render();
+        let unary = r#"grpc_type="unary",grpc_service="grpc.health.v1.Health",grpc_method="Check""#;
+        for line in [
+            format!("grpc_server_handled_total{{{unary},grpc_code=\"OK\"}} 1\n"),
+            format!("grpc_server_handled_total{{{unary},grpc_code=\"NotFound\"}} 1\n"),
+            format!("grpc_server_handling_seconds_bucket{{{unary},grpc_code=\"OK\",le=\"0.0005\"}} 1\n"),
+            r#"grpc_server_handled_total{grpc_type="server_stream",grpc_service="grpc.health.v1.Health",grpc_method="Watch",grpc_code="Canceled"} 1"#.to_owned() + "\n",
+            format!("chatmesh_build_info{{service=\"graph\",version=\"{}\"}} 1\n", env!("CARGO_PKG_VERSION")),
+        ] {
+            assert!(text.contains(&line), "missing {line} in {text}");
+        }
+        assert!(
+            text.contains("# TYPE process_resident_memory_bytes gauge\n"),
+            "{text}"
         );
     }
 

@@ -9,6 +9,7 @@
 //! Bottom-up: `metrics` and `trace_context` know nothing else here; `logs` and `otlp` are the two
 //! sinks; `observe` uses `metrics` and `trace_context`; this file composes the sinks.
 
+mod conventions;
 mod logs;
 pub(crate) mod metrics;
 pub(crate) mod observe;
@@ -23,6 +24,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 pub use logs::{LogFormat, parse_log_filter};
+pub use metrics::{Histogram, MetricsSource, escape as escape_label, header as metric_header};
 pub use otlp::{OTLP_ENDPOINT_ENV, otlp_endpoint_from_env};
 
 /// How long shutdown waits for the last spans to be sent.

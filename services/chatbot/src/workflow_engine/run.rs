@@ -100,7 +100,12 @@ impl<S: State> Compiled<S> {
                     elapsed: started.elapsed(),
                 });
             }
-            let span = tracing::info_span!("workflow.step", node = *name, step);
+            let span = tracing::info_span!(
+                "workflow.step",
+                otel.name = %format_args!("workflow.step {name}"),
+                node = *name,
+                step
+            );
             let update = node
                 .run(state)
                 .instrument(span)

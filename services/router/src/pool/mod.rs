@@ -10,6 +10,7 @@ pub(crate) mod breaker;
 mod health;
 mod instance;
 pub(crate) mod layers;
+pub(crate) mod metrics;
 pub(crate) mod resolve;
 pub(crate) mod retry;
 
@@ -29,6 +30,7 @@ use crate::backends::CallContext;
 use breaker::BreakerSettings;
 use instance::Instance;
 use layers::{AttemptDeadline, InstanceService};
+use metrics::CallStats;
 use resolve::Entry;
 use retry::{RetryBudget, RetrySettings};
 
@@ -58,6 +60,8 @@ pub(crate) struct Pool {
     instances: RwLock<Vec<Arc<Instance>>>,
     settings: PoolSettings,
     budget: RetryBudget,
+    /// What `/metrics` reports of this pool's calls.
+    stats: CallStats,
     stop: CancellationToken,
     /// Whether new instances get a health watch (always, outside unit tests).
     watch_health: bool,
@@ -78,6 +82,7 @@ impl Pool {
             target,
             fqn,
             budget: RetryBudget::new(&settings.retry),
+            stats: CallStats::default(),
             entries,
             instances: RwLock::new(Vec::new()),
             settings,
@@ -246,8 +251,29 @@ impl Pool {
     }
 
     /// Makes one logical call: `op` sends the request on the instance service it is given,
-    /// with the attempt's deadline. `idempotent` calls are retried on UNAVAILABLE.
+    /// with the attempt's deadline. `idempotent` calls are retried on UNAVAILABLE. Counted in
+    /// the pool's [`CallStats`] (a call its caller drops is not counted: it has no outcome).
     pub(crate) async fn call<T, F, Fut>(
+        &self,
+        ctx: &CallContext,
+        idempotent: bool,
+        op: F,
+    ) -> Result<T, Status>
+    where
+        F: Fn(InstanceService, AttemptDeadline) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, Status>>,
+    {
+        let started = Instant::now();
+        let outcome = self.attempts(ctx, idempotent, op).await;
+        let code = outcome
+            .as_ref()
+            .map_or_else(Status::code, |_| tonic::Code::Ok);
+        self.stats.finished(code, started.elapsed());
+        outcome
+    }
+
+    /// [`Pool::call`]'s attempts.
+    async fn attempts<T, F, Fut>(
         &self,
         ctx: &CallContext,
         idempotent: bool,
@@ -314,6 +340,7 @@ impl Pool {
                     status
                 });
             }
+            self.stats.retried();
             let pause = retry::backoff(&self.settings.retry, tried.len() as u32);
             tokio::time::sleep_until((Instant::now() + pause).min(deadline)).await;
         }
@@ -361,6 +388,7 @@ mod tests {
             target,
             fqn: "test.Service",
             budget: RetryBudget::new(&settings.retry),
+            stats: CallStats::default(),
             entries: resolve::parse_spec(spec).unwrap(),
             instances: RwLock::new(Vec::new()),
             settings,
@@ -482,6 +510,23 @@ mod tests {
             1,
             "a non-idempotent call is not retried"
         );
+
+        // What the router's /metrics says of these three calls.
+        let mut text = String::new();
+        use chatmesh_runtime::telemetry::MetricsSource as _;
+        metrics::BackendMetrics::new(vec![Arc::clone(&pool)]).render(&mut text);
+        for line in [
+            "chatmesh_backend_calls_total{backend=\"relational\",code=\"OK\"} 1\n",
+            "chatmesh_backend_calls_total{backend=\"relational\",code=\"NOT_FOUND\"} 1\n",
+            "chatmesh_backend_calls_total{backend=\"relational\",code=\"UNAVAILABLE\"} 1\n",
+            "chatmesh_backend_call_duration_seconds_count{backend=\"relational\",code=\"OK\"} 1\n",
+            "chatmesh_backend_retries_total{backend=\"relational\"} 1\n",
+            // The calls above bypass the instances' breaker layer: both circuits stay closed.
+            "chatmesh_backend_addresses{backend=\"relational\",circuit=\"CLOSED\"} 2\n",
+            "chatmesh_backend_addresses{backend=\"relational\",circuit=\"OPEN\"} 0\n",
+        ] {
+            assert!(text.contains(line), "missing {line} in {text}");
+        }
         stop.cancel();
     }
 }
