@@ -70,7 +70,9 @@ class Service:
 
 
 @pytest.fixture(scope="session")
-def chatbot_url(tmp_path_factory) -> str:
+def mesh(tmp_path_factory):
+    """The four services behind the chatbot, and the chatbot: {"router": url, "chatbot": url,
+    "data": the folder of their data and logs}."""
     data = tmp_path_factory.mktemp("mesh")
     started: list[Service] = []
     try:
@@ -91,21 +93,47 @@ def chatbot_url(tmp_path_factory) -> str:
         chatbot = Service("chatbot", ["--router-addr", router.url], data)
         started.append(chatbot)
         wait_answering(chatbot.url)
-        yield chatbot.url
+        yield {"router": router.url, "chatbot": chatbot.url, "data": data}
     finally:
         for service in reversed(started):
             service.stop()
 
 
-def wait_answering(url: str, limit: float = 30.0) -> None:
+@pytest.fixture(scope="session")
+def chatbot_url(mesh) -> str:
+    return mesh["chatbot"]
+
+
+SECURED_TOKEN = "web-page-token-3f9c2a"
+
+
+@pytest.fixture(scope="session")
+def secured_chatbot_url(mesh) -> str:
+    """A second chatbot on the same router that asks users for a bearer token (SECURED_TOKEN)."""
+    tokens = mesh["data"] / "users"
+    tokens.write_text(SECURED_TOKEN + "\n")
+    log_dir = mesh["data"] / "secured"
+    log_dir.mkdir()
+    chatbot = Service(
+        "chatbot", ["--router-addr", mesh["router"], "--auth-tokens-file", str(tokens)], log_dir
+    )
+    try:
+        wait_answering(chatbot.url, token=SECURED_TOKEN)
+        yield chatbot.url
+    finally:
+        chatbot.stop()
+
+
+def wait_answering(url: str, limit: float = 30.0, token: str | None = None) -> None:
     """Waits until a graph question gets a non-fallback answer (every backend has loaded)."""
     deadline = time.monotonic() + limit
     body = json.dumps({"session_id": "warm-up", "message": "who manages Alan Turing?"}).encode()
     last = None
     while time.monotonic() < deadline:
-        request = urllib.request.Request(
-            f"{url}/v1/chat", data=body, headers={"content-type": "application/json"}
-        )
+        headers = {"content-type": "application/json"}
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(f"{url}/v1/chat", data=body, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=5) as response:
                 last = json.load(response)

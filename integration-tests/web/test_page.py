@@ -1,5 +1,6 @@
 """The chatbot's web page in headless Chromium (Debian's chromium + chromium-driver, driven by
-selenium): type a question, see the answer, its sources and the backend that answered."""
+selenium): type a question, see the answer, its sources and the backend that answered; on a
+chatbot that asks for a token, the page says so, takes the token and then answers."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import SECURED_TOKEN
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +63,29 @@ def test_a_question_shows_the_answer_its_sources_and_the_backend(browser, chatbo
     sources = [s.text for s in turn.find_elements(By.CSS_SELECTOR, ".sources .source")]
     assert sources[0] == "order 100001: Order 100001", sources
     assert "answered by relational" in turn.find_element(By.CLASS_NAME, "backend").text
+
+
+def test_a_chatbot_that_asks_for_a_token_gets_it_from_the_page(browser, secured_chatbot_url):
+    browser.get(secured_chatbot_url + "/")
+    WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.ID, "message")))
+    browser.execute_script("sessionStorage.clear()")
+    browser.refresh()
+    WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.ID, "message")))
+
+    turn = ask(browser, "Who manages Alan Turing?", 1)
+    assert "asks for an access token" in turn.find_element(By.CLASS_NAME, "answer").text
+    assert browser.find_element(By.ID, "auth").get_attribute("open") is not None
+
+    token = browser.find_element(By.ID, "token")
+    token.send_keys("not-the-token", Keys.TAB)
+    turn = ask(browser, "Who manages Alan Turing?", 2)
+    assert "was refused" in turn.find_element(By.CLASS_NAME, "answer").text
+
+    token.clear()
+    token.send_keys(SECURED_TOKEN, Keys.TAB)
+    turn = ask(browser, "Who manages Alan Turing?", 3)
+    assert "Grace Hopper" in turn.find_element(By.CLASS_NAME, "answer").text
+    assert "answered by graph" in turn.find_element(By.CLASS_NAME, "backend").text
+    # The form is usable again once the answer is in.
+    assert browser.find_element(By.ID, "send").is_enabled()
+    assert browser.execute_script("return sessionStorage.getItem('chatmesh-token')") == SECURED_TOKEN

@@ -2,14 +2,18 @@
 //! their tools as a subprocess. It serves the tools of a running router: `tools/list` is the
 //! router's `ListTools` and `tools/call` its `CallTool`, so the tools, their schemas and their
 //! argument checks are exactly those of the router's gRPC API and of its `/mcp` endpoint.
-//! stdout carries the protocol; logs go to stderr.
+//! stdout carries the protocol; logs go to stderr. A router that checks its callers is reached
+//! with mTLS (`--tls-*`, the certificate names the caller) or a peer token (`--service-token*`).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use chatmesh_router::mcp_stdio::{self, RemoteTools};
-use chatmesh_runtime::channel::{ClientArgs, connect_lazy};
+use chatmesh_runtime::auth::ServiceTokenArgs;
+use chatmesh_runtime::channel::{ClientArgs, connect_traced};
 use chatmesh_runtime::config::parse_duration;
+use chatmesh_runtime::probe::client_tls;
+use chatmesh_runtime::tls::TlsFileArgs;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct McpArgs {
@@ -26,13 +30,22 @@ pub(crate) struct McpArgs {
     timeout: Duration,
     #[command(flatten)]
     client: ClientArgs,
+    /// mTLS towards a router that requires client certificates (e.g. `chatmesh certs` output).
+    #[command(flatten)]
+    tls: TlsFileArgs,
+    /// With mTLS: the name the router's certificate must carry [default: the address's host].
+    #[arg(long, value_name = "NAME")]
+    tls_server_name: Option<String>,
+    /// The caller's token, for a router that checks callers by peer token.
+    #[command(flatten)]
+    token: ServiceTokenArgs,
 }
 
 pub(crate) async fn run(args: McpArgs) -> ExitCode {
-    let channel = match connect_lazy(&args.router_addr, &args.client) {
+    let channel = match channel(&args) {
         Ok(channel) => channel,
         Err(e) => {
-            eprintln!("chatmesh mcp: --router-addr: {e}");
+            eprintln!("chatmesh mcp: {e}");
             return ExitCode::from(chatmesh_runtime::cli::EXIT_CONFIG);
         }
     };
@@ -45,4 +58,12 @@ pub(crate) async fn run(args: McpArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The channel to the router: mTLS and the token when given, connected on first use.
+fn channel(args: &McpArgs) -> Result<chatmesh_runtime::channel::TracedChannel, String> {
+    let mut client = args.client.clone();
+    client.tls = client_tls(&args.tls, args.tls_server_name.as_deref())?;
+    client.with_token(&args.token).map_err(|e| e.to_string())?;
+    connect_traced(&args.router_addr, &client).map_err(|e| format!("--router-addr: {e}"))
 }

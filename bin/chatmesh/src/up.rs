@@ -332,6 +332,19 @@ fn print_endpoints(args: &UpArgs, addrs: &[SocketAddr]) {
             info.name, info.fqn
         );
     }
+    let scheme = if transport == "-plaintext" {
+        "http"
+    } else {
+        "https"
+    };
+    let (chatbot, router) = (connectable(addrs[0]), connectable(addrs[1]));
+    println!(
+        "  web page:   {scheme}://{chatbot}/   (HTTP API: POST /v1/chat, described at /openapi.json)"
+    );
+    println!("  MCP:        {scheme}://{router}/mcp   (Streamable HTTP, for agents)");
+    println!(
+        "  metrics:    {scheme}://HOST:PORT/metrics on each of the ports above (Prometheus text)"
+    );
     let graph = connectable(addrs[2]);
     println!(
         "  health:     grpcurl {transport} -d '{{\"service\":\"{}\"}}' {graph} grpc.health.v1.Health/Check",

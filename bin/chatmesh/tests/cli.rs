@@ -54,6 +54,13 @@ fn up_serves_all_five_and_stops_cleanly_on_sigint() {
             "unknown service"
         );
     }
+    for shown in [
+        format!("web page:   http://{}/", addrs[0]),
+        format!("MCP:        http://{}/mcp", addrs[1]),
+        "/metrics on each of the ports above".to_owned(),
+    ] {
+        assert!(up.banner().contains(&shown), "{shown}: {}", up.banner());
+    }
     for name in ["graph", "vector", "relational"] {
         assert!(up.data_dir().join(name).is_dir(), "{name} data dir created");
     }

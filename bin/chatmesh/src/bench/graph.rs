@@ -13,8 +13,8 @@ use std::sync::Arc;
 use chatmesh_proto::graph as pb;
 use chatmesh_proto::graph::graph_service_client::GraphServiceClient;
 use chatmesh_proto::graph::value::Kind;
+use chatmesh_runtime::channel::TracedChannel;
 use serde::Deserialize;
-use tonic::transport::Channel;
 
 use super::runner::{MakeWorker, Worker};
 
@@ -98,7 +98,7 @@ fn quoted(name: &str) -> String {
 }
 
 async fn write(
-    client: &mut GraphServiceClient<Channel>,
+    client: &mut GraphServiceClient<TracedChannel>,
     cypher: String,
     parameters: HashMap<String, pb::Value>,
 ) -> Result<pb::QueryStats, String> {
@@ -115,7 +115,7 @@ async fn write(
 }
 
 /// Loads the workload's graph with MERGE (a second run changes nothing).
-pub(crate) async fn load_graph(path: &Path, channel: Channel) -> Result<String, String> {
+pub(crate) async fn load_graph(path: &Path, channel: TracedChannel) -> Result<String, String> {
     let raw = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let workload: Workload =
         serde_json::from_str(&raw).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -181,7 +181,7 @@ pub(crate) async fn load_graph(path: &Path, channel: Channel) -> Result<String, 
 }
 
 /// Ids of every `Person` node, for scenarios that start at a random person.
-async fn person_ids(channel: Channel) -> Result<Vec<u64>, String> {
+async fn person_ids(channel: TracedChannel) -> Result<Vec<u64>, String> {
     let response = GraphServiceClient::new(channel)
         .execute_query(pb::ExecuteQueryRequest {
             cypher: "MATCH (p:Person) RETURN id(p)".into(),
@@ -222,7 +222,7 @@ impl Rng {
 }
 
 /// The worker factory for a graph scenario (it reads the people's ids from the service).
-pub(crate) async fn scenario(name: &str, channel: Channel) -> Result<MakeWorker, String> {
+pub(crate) async fn scenario(name: &str, channel: TracedChannel) -> Result<MakeWorker, String> {
     match name {
         "graph-neighbors" => {
             let ids = Arc::new(person_ids(channel).await?);

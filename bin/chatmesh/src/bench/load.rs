@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use chatmesh_proto::relational as pb;
 use chatmesh_proto::relational::relational_service_client::RelationalServiceClient;
+use chatmesh_runtime::channel::TracedChannel;
 use serde::Deserialize;
 use tonic::Code;
-use tonic::transport::Channel;
 
 #[derive(Deserialize)]
 struct Workload {
@@ -65,7 +65,7 @@ fn requests(path: &Path) -> Result<Vec<pb::CreateOrderRequest>, String> {
 /// Loads the workload at `path` through `channel` with `concurrency` calls in flight.
 pub(crate) async fn load_orders(
     path: &Path,
-    channel: Channel,
+    channel: TracedChannel,
     concurrency: usize,
 ) -> Result<String, String> {
     let requests = Arc::new(requests(path)?);

@@ -17,9 +17,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use chatmesh_runtime::channel::{ClientArgs, endpoint};
+use chatmesh_runtime::auth::ServiceTokenArgs;
+use chatmesh_runtime::channel::{ClientArgs, TracedChannel, connect};
 use chatmesh_runtime::config::parse_duration;
-use tonic::transport::Channel;
+use chatmesh_runtime::probe::client_tls;
+use chatmesh_runtime::tls::TlsFileArgs;
 
 use runner::{Plan, Until};
 
@@ -65,6 +67,36 @@ pub(crate) struct BenchArgs {
     /// Ids that exist (1..=N), for scenarios that read or change existing rows.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     ids: i64,
+    /// How to reach a service that checks its callers (the subcommands take these from the
+    /// environment: CHATMESH_TLS_CA, CHATMESH_TLS_CERT, CHATMESH_TLS_KEY, CHATMESH_SERVICE_TOKEN).
+    #[command(flatten)]
+    caller: CallerArgs,
+}
+
+/// mTLS and the peer token, for services that check who calls them (docs/security.md).
+#[derive(Debug, Clone, clap::Args)]
+struct CallerArgs {
+    /// mTLS towards services that require client certificates (e.g. `chatmesh certs` output).
+    #[command(flatten)]
+    tls: TlsFileArgs,
+    /// With mTLS: the name the service's certificate must carry [default: the address's host].
+    #[arg(long, value_name = "NAME")]
+    tls_server_name: Option<String>,
+    /// The caller's token (`authorization: Bearer`), for services that check peer tokens.
+    #[command(flatten)]
+    token: ServiceTokenArgs,
+}
+
+impl CallerArgs {
+    /// The client settings these ask for.
+    fn client(&self) -> Result<ClientArgs, String> {
+        let mut client = ClientArgs {
+            tls: client_tls(&self.tls, self.tls_server_name.as_deref())?,
+            ..ClientArgs::default()
+        };
+        client.with_token(&self.token).map_err(|e| e.to_string())?;
+        Ok(client)
+    }
 }
 
 /// A vector service and the workload file, for the vector subcommands.
@@ -120,12 +152,12 @@ enum BenchCommand {
     },
 }
 
-async fn connect(addr: &str) -> Result<Channel, String> {
-    endpoint(addr, &ClientArgs::default())
-        .map_err(|e| e.to_string())?
-        .connect()
+/// A channel connected now, with the caller's TLS and token.
+async fn connect_to(addr: &str, client: &ClientArgs) -> Result<TracedChannel, String> {
+    let channel = connect(addr, client)
         .await
-        .map_err(|e| format!("cannot connect to {addr}: {e}"))
+        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    Ok(TracedChannel::new(channel).with_token(client.token.clone()))
 }
 
 pub(crate) async fn run(args: BenchArgs) -> ExitCode {
@@ -141,6 +173,12 @@ pub(crate) async fn run(args: BenchArgs) -> ExitCode {
 
 /// Runs the command; `Ok(false)` when some measured call failed.
 async fn execute(args: BenchArgs) -> Result<bool, String> {
+    let client = args.caller.client()?;
+    let connect = |addr: &str| {
+        let addr = addr.to_owned();
+        let client = client.clone();
+        async move { connect_to(&addr, &client).await }
+    };
     match args.command {
         Some(BenchCommand::LoadOrders {
             addr,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use chatmesh_proto::relational as pb;
 use chatmesh_proto::relational::relational_service_client::RelationalServiceClient;
+use chatmesh_runtime::channel::TracedChannel;
 use prost_types::FieldMask;
 use tonic::Code;
 
@@ -114,7 +115,7 @@ fn updater(
     index: usize,
     concurrency: usize,
     ids: i64,
-    client: RelationalServiceClient<tonic::transport::Channel>,
+    client: RelationalServiceClient<TracedChannel>,
 ) -> Worker {
     let mine: Vec<i64> = (0..IDS_PER_UPDATER)
         .map(|k| 1 + index as i64 + k * concurrency as i64)

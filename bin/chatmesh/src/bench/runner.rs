@@ -11,16 +11,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use chatmesh_runtime::channel::TracedChannel;
 use futures::future::BoxFuture;
 use tokio::time::Instant;
-use tonic::transport::Channel;
 
 /// One call of a scenario: its outcome is the gRPC status.
 pub(crate) type Call = BoxFuture<'static, Result<(), tonic::Status>>;
 /// A worker's call generator.
 pub(crate) type Worker = Box<dyn FnMut() -> Call + Send>;
 /// Makes worker `index` on `channel`.
-pub(crate) type MakeWorker = Arc<dyn Fn(usize, Channel) -> Worker + Send + Sync>;
+pub(crate) type MakeWorker = Arc<dyn Fn(usize, TracedChannel) -> Worker + Send + Sync>;
 
 /// When the measurement ends.
 #[derive(Debug, Clone, Copy)]
@@ -80,7 +80,7 @@ impl Report {
 }
 
 /// Runs `make` with `plan` over `channels` (workers take them round-robin).
-pub(crate) async fn run(plan: Plan, channels: &[Channel], make: MakeWorker) -> Report {
+pub(crate) async fn run(plan: Plan, channels: &[TracedChannel], make: MakeWorker) -> Report {
     let start = Instant::now();
     let measure_from = start + plan.warmup;
     let budget = Arc::new(AtomicU64::new(match plan.until {
@@ -194,7 +194,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_run_counts_calls_and_failures() {
-        let channel = Channel::from_static("http://127.0.0.1:1").connect_lazy();
+        let channel = TracedChannel::new(
+            tonic::transport::Channel::from_static("http://127.0.0.1:1").connect_lazy(),
+        );
         let make: MakeWorker = Arc::new(|index, _channel| {
             let mut n = 0u64;
             Box::new(move || {

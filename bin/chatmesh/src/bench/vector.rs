@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use chatmesh_proto::vector as pb;
 use chatmesh_proto::vector::vector_service_client::VectorServiceClient;
+use chatmesh_runtime::channel::TracedChannel;
 use serde::Deserialize;
 use tonic::Code;
-use tonic::transport::Channel;
 
 use super::runner::{MakeWorker, Worker};
 
@@ -58,7 +58,7 @@ pub(crate) fn questions(path: &Path) -> Result<Vec<String>, String> {
 }
 
 /// Creates the FAQ collection (256 dimensions, cosine, hashing-v1) and upserts the texts.
-pub(crate) async fn load_faqs(path: &Path, channel: Channel) -> Result<String, String> {
+pub(crate) async fn load_faqs(path: &Path, channel: TracedChannel) -> Result<String, String> {
     let items = items(path)?;
     let mut client = VectorServiceClient::new(channel);
     let create = pb::CreateCollectionRequest {
@@ -126,7 +126,7 @@ fn search(question: &str) -> pb::SearchRequest {
 
 /// Recall@5 of the service's `near_text` answers against exact cosine search over the same
 /// embedder's vectors.
-pub(crate) async fn recall(path: &Path, channel: Channel) -> Result<String, String> {
+pub(crate) async fn recall(path: &Path, channel: TracedChannel) -> Result<String, String> {
     let items = items(path)?;
     let questions = questions(path)?;
     let mut client = VectorServiceClient::new(channel).max_decoding_message_size(64 << 20);

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chatmesh_proto::router::router_service_client::RouterServiceClient;
 use chatmesh_proto::router::{CallToolRequest, CallToolResponse, ListToolsRequest, Tool};
-use tonic::transport::Channel;
+use chatmesh_runtime::channel::TracedChannel;
 
 use crate::backends::CallContext;
 use chatmesh_runtime::status::code_name;
@@ -76,15 +76,16 @@ impl ToolSource for ToolRegistry {
 /// The tools of a router reached over gRPC.
 #[derive(Debug, Clone)]
 pub struct RemoteTools {
-    client: RouterServiceClient<Channel>,
+    client: RouterServiceClient<TracedChannel>,
     timeout: Duration,
 }
 
 impl RemoteTools {
-    /// Tools served by the router behind `channel`; each call gets `timeout` as its deadline.
-    pub fn new(channel: Channel, timeout: Duration) -> Self {
+    /// Tools served by the router behind `channel` (a [`TracedChannel`] carries the caller's
+    /// token); each call gets `timeout` as its deadline.
+    pub fn new(channel: impl Into<TracedChannel>, timeout: Duration) -> Self {
         Self {
-            client: RouterServiceClient::new(channel),
+            client: RouterServiceClient::new(channel.into()),
             timeout,
         }
     }
