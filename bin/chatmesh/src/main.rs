@@ -4,6 +4,7 @@
 //! `certs` writes a development CA and service certificates for mTLS.
 
 mod bench;
+mod caller;
 mod certs;
 mod chat;
 mod health;

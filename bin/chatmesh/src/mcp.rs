@@ -9,11 +9,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chatmesh_router::mcp_stdio::{self, RemoteTools};
-use chatmesh_runtime::auth::ServiceTokenArgs;
 use chatmesh_runtime::channel::{ClientArgs, connect_traced};
 use chatmesh_runtime::config::parse_duration;
-use chatmesh_runtime::probe::client_tls;
-use chatmesh_runtime::tls::TlsFileArgs;
+
+use crate::caller::CallerArgs;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct McpArgs {
@@ -30,15 +29,9 @@ pub(crate) struct McpArgs {
     timeout: Duration,
     #[command(flatten)]
     client: ClientArgs,
-    /// mTLS towards a router that requires client certificates (e.g. `chatmesh certs` output).
+    /// How to reach a router that checks its callers.
     #[command(flatten)]
-    tls: TlsFileArgs,
-    /// With mTLS: the name the router's certificate must carry [default: the address's host].
-    #[arg(long, value_name = "NAME")]
-    tls_server_name: Option<String>,
-    /// The caller's token, for a router that checks callers by peer token.
-    #[command(flatten)]
-    token: ServiceTokenArgs,
+    caller: CallerArgs,
 }
 
 pub(crate) async fn run(args: McpArgs) -> ExitCode {
@@ -62,8 +55,6 @@ pub(crate) async fn run(args: McpArgs) -> ExitCode {
 
 /// The channel to the router: mTLS and the token when given, connected on first use.
 fn channel(args: &McpArgs) -> Result<chatmesh_runtime::channel::TracedChannel, String> {
-    let mut client = args.client.clone();
-    client.tls = client_tls(&args.tls, args.tls_server_name.as_deref())?;
-    client.with_token(&args.token).map_err(|e| e.to_string())?;
+    let client = args.caller.client(args.client.clone())?;
     connect_traced(&args.router_addr, &client).map_err(|e| format!("--router-addr: {e}"))
 }

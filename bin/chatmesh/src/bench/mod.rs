@@ -17,12 +17,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use chatmesh_runtime::auth::ServiceTokenArgs;
 use chatmesh_runtime::channel::{ClientArgs, TracedChannel, connect};
 use chatmesh_runtime::config::parse_duration;
-use chatmesh_runtime::probe::client_tls;
-use chatmesh_runtime::tls::TlsFileArgs;
 
+use crate::caller::CallerArgs;
 use runner::{Plan, Until};
 
 #[derive(Debug, clap::Args)]
@@ -71,32 +69,6 @@ pub(crate) struct BenchArgs {
     /// environment: CHATMESH_TLS_CA, CHATMESH_TLS_CERT, CHATMESH_TLS_KEY, CHATMESH_SERVICE_TOKEN).
     #[command(flatten)]
     caller: CallerArgs,
-}
-
-/// mTLS and the peer token, for services that check who calls them (docs/security.md).
-#[derive(Debug, Clone, clap::Args)]
-struct CallerArgs {
-    /// mTLS towards services that require client certificates (e.g. `chatmesh certs` output).
-    #[command(flatten)]
-    tls: TlsFileArgs,
-    /// With mTLS: the name the service's certificate must carry [default: the address's host].
-    #[arg(long, value_name = "NAME")]
-    tls_server_name: Option<String>,
-    /// The caller's token (`authorization: Bearer`), for services that check peer tokens.
-    #[command(flatten)]
-    token: ServiceTokenArgs,
-}
-
-impl CallerArgs {
-    /// The client settings these ask for.
-    fn client(&self) -> Result<ClientArgs, String> {
-        let mut client = ClientArgs {
-            tls: client_tls(&self.tls, self.tls_server_name.as_deref())?,
-            ..ClientArgs::default()
-        };
-        client.with_token(&self.token).map_err(|e| e.to_string())?;
-        Ok(client)
-    }
 }
 
 /// A vector service and the workload file, for the vector subcommands.
@@ -173,7 +145,7 @@ pub(crate) async fn run(args: BenchArgs) -> ExitCode {
 
 /// Runs the command; `Ok(false)` when some measured call failed.
 async fn execute(args: BenchArgs) -> Result<bool, String> {
-    let client = args.caller.client()?;
+    let client = args.caller.client(ClientArgs::default())?;
     let connect = |addr: &str| {
         let addr = addr.to_owned();
         let client = client.clone();

@@ -224,58 +224,41 @@ impl RpcMetrics {
             .chain(std::iter::once(&self.unknown))
             .collect();
         let mut out = String::with_capacity(4096);
-        header(
-            &mut out,
-            "chatmesh_rpc_requests_total",
-            "counter",
-            "gRPC requests answered, by service, method and status code.",
-        );
-        for_each_series(&methods, |stats, code, _, count| {
-            let labels = chatmesh_labels(stats, code);
-            let _ = writeln!(out, "chatmesh_rpc_requests_total{{{labels}}} {count}");
-        });
-        header(
-            &mut out,
-            "chatmesh_rpc_duration_seconds",
-            "histogram",
-            "Time from a gRPC request's arrival to its status, by service, method and status code.",
-        );
-        for_each_series(&methods, |stats, code, histogram, count| {
-            let labels = chatmesh_labels(stats, code);
-            render_histogram(
-                &mut out,
-                "chatmesh_rpc_duration_seconds",
-                &labels,
-                histogram,
-                count,
-            );
-        });
-        header(
-            &mut out,
-            "grpc_server_handled_total",
-            "counter",
-            "Total number of RPCs completed on the server, regardless of success or failure.",
-        );
-        for_each_series(&methods, |stats, code, _, count| {
-            let labels = go_labels(stats, code);
-            let _ = writeln!(out, "grpc_server_handled_total{{{labels}}} {count}");
-        });
-        header(
-            &mut out,
-            "grpc_server_handling_seconds",
-            "histogram",
-            "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
-        );
-        for_each_series(&methods, |stats, code, histogram, count| {
-            let labels = go_labels(stats, code);
-            render_histogram(
-                &mut out,
-                "grpc_server_handling_seconds",
-                &labels,
-                histogram,
-                count,
-            );
-        });
+        // The same counts twice: under chatmesh's names, and under go-grpc-prometheus' names
+        // and labels, which dashboards query.
+        for (counter, histogram, labels) in [
+            (
+                (
+                    "chatmesh_rpc_requests_total",
+                    "gRPC requests answered, by service, method and status code.",
+                ),
+                (
+                    "chatmesh_rpc_duration_seconds",
+                    "Time from a gRPC request's arrival to its status, by service, method and status code.",
+                ),
+                chatmesh_labels as fn(&MethodStats, usize) -> String,
+            ),
+            (
+                (
+                    "grpc_server_handled_total",
+                    "Total number of RPCs completed on the server, regardless of success or failure.",
+                ),
+                (
+                    "grpc_server_handling_seconds",
+                    "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
+                ),
+                go_labels,
+            ),
+        ] {
+            header(&mut out, counter.0, "counter", counter.1);
+            for_each_series(&methods, |stats, code, _, count| {
+                let _ = writeln!(out, "{}{{{}}} {count}", counter.0, labels(stats, code));
+            });
+            header(&mut out, histogram.0, "histogram", histogram.1);
+            for_each_series(&methods, |stats, code, buckets, count| {
+                render_histogram(&mut out, histogram.0, &labels(stats, code), buckets, count);
+            });
+        }
         header(
             &mut out,
             "chatmesh_http_requests_total",
