@@ -41,6 +41,10 @@ pub enum GraphError {
     /// A bug: a task of the store failed (panicked) before it could answer.
     #[error("{0}")]
     Internal(String),
+    /// Never leaves the store: a read tried on an async thread took more steps than such a
+    /// thread may spend, so the store runs it again on the blocking pool.
+    #[error("the request needs the blocking pool")]
+    Reschedule,
 }
 
 /// Shorthand for results in this crate.

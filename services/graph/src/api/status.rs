@@ -17,6 +17,7 @@ pub fn status(error: GraphError) -> Status {
         GraphError::Unavailable(m) => Status::unavailable(m),
         GraphError::Aborted(m) => Status::aborted(m),
         GraphError::Internal(m) => Status::internal(m),
+        GraphError::Reschedule => Status::internal("a read escaped its store; this is a bug"),
         other @ (GraphError::Storage(_) | GraphError::Corrupt(_)) => {
             tracing::error!(error = %other, "graph store failure");
             Status::internal(

@@ -2,13 +2,15 @@
 //! candidate start node, following relationship patterns (fixed or variable length) without
 //! using one relationship twice in a clause, and binding variables in copies of the row.
 //! Long searches check the caller's deadline and a cap on intermediate rows; each row found is
-//! charged to the query's memory budget.
+//! charged to the query's memory budget. A pattern's start nodes come from the engine's label
+//! and property indexes ([`Lookup`](crate::engine::GraphState::lookup)) when one applies.
 
 use super::ast::{Arrow, Expr, MAX_HOPS, NodePattern, PathPattern, RelPattern};
 use super::eval::Scope;
 use super::rval::{Bindings, RVal, equals, row_size};
 use crate::engine::Budget;
 use crate::error::{GraphError, Result, invalid};
+use crate::model::Value;
 
 /// Most rows a clause may produce before the query is refused as too large.
 pub(crate) const MAX_INTERMEDIATE_ROWS: usize = 200_000;
@@ -212,7 +214,7 @@ fn relationships_from(
             let matches = props.iter().all(|(k, v)| {
                 data.properties
                     .get(k)
-                    .is_some_and(|p| equals(&RVal::from_value(p), v) == Some(true))
+                    .is_some_and(|p| property_equals(p, v))
             });
             if matches {
                 out.push((data.id, other));
@@ -258,21 +260,63 @@ fn node_candidates(
         };
     }
     let props = evaluate_properties(scope, &pattern.properties, row)?;
-    let mut ids = Vec::new();
-    for node in scope.state.nodes() {
-        budget.tick()?;
-        if pattern.labels.iter().all(|l| node.labels.contains(l))
+    let fits = |node: &crate::model::Node| {
+        pattern.labels.iter().all(|l| node.labels.contains(l))
             && props.iter().all(|(k, v)| {
                 node.properties
                     .get(k)
-                    .is_some_and(|p| equals(&RVal::from_value(p), v) == Some(true))
+                    .is_some_and(|p| property_equals(p, v))
             })
-        {
-            ids.push(node.id);
+    };
+    // The smallest label or property index set that applies, checked node by node; a scan
+    // of every node when none does.
+    let probes: Vec<(&str, Value)> = props
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), scalar(v)?)))
+        .collect();
+    let mut ids = Vec::new();
+    match scope.state.lookup().candidates(&pattern.labels, &probes) {
+        Some(candidates) => {
+            for &id in candidates {
+                budget.tick()?;
+                if scope.state.node(id).is_ok_and(fits) {
+                    ids.push(id);
+                }
+            }
+        }
+        None => {
+            for node in scope.state.nodes() {
+                budget.tick()?;
+                if fits(node) {
+                    ids.push(node.id);
+                }
+            }
+            ids.sort_unstable();
         }
     }
-    ids.sort_unstable();
     Ok(ids)
+}
+
+/// A parameter or literal as the scalar property value it would equal, for an index probe.
+fn scalar(value: &RVal) -> Option<Value> {
+    match value {
+        RVal::Bool(b) => Some(Value::Bool(*b)),
+        RVal::Int(i) => Some(Value::Int(*i)),
+        RVal::Float(f) => Some(Value::Float(*f)),
+        RVal::String(s) => Some(Value::String(s.clone())),
+        _ => None,
+    }
+}
+
+/// Cypher equality of a stored property and a wanted value, without copying the common
+/// same-kind scalars.
+fn property_equals(property: &Value, wanted: &RVal) -> bool {
+    match (property, wanted) {
+        (Value::String(a), RVal::String(b)) => a == b,
+        (Value::Int(a), RVal::Int(b)) => a == b,
+        (Value::Bool(a), RVal::Bool(b)) => a == b,
+        _ => equals(&RVal::from_value(property), wanted) == Some(true),
+    }
 }
 
 /// Whether node `id` fits the pattern (labels, properties, an already bound variable).
@@ -294,7 +338,7 @@ fn node_matches(scope: &Scope, pattern: &NodePattern, id: u64, row: &Bindings) -
         let matches = node
             .properties
             .get(key)
-            .is_some_and(|p| equals(&RVal::from_value(p), &wanted) == Some(true));
+            .is_some_and(|p| property_equals(p, &wanted));
         if !matches {
             return Ok(false);
         }

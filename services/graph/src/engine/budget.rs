@@ -24,6 +24,8 @@ pub struct Budget {
     memory: Option<QueryMemory>,
     /// Set once the caller has gone away (see the module docs).
     abandoned: Option<Arc<AtomicBool>>,
+    /// Most steps before the work must move off the async thread ([`Budget::inline`]).
+    max_steps: u64,
 }
 
 thread_local! {
@@ -72,7 +74,14 @@ impl Budget {
             steps: Cell::new(0),
             memory: None,
             abandoned: ABANDONED.with(|slot| slot.borrow().clone()),
+            max_steps: u64::MAX,
         }
+    }
+
+    /// A budget for work tried on an async thread: past `max_steps` steps it stops with
+    /// [`GraphError::Reschedule`], and the store runs the work again on the blocking pool.
+    pub(crate) fn inline(self, max_steps: u64) -> Self {
+        Self { max_steps, ..self }
     }
 
     /// A budget ending at `deadline` that also holds the query to its share of memory.
@@ -120,6 +129,9 @@ impl Budget {
         self.check_caller()?;
         let steps = self.steps.get().wrapping_add(1);
         self.steps.set(steps);
+        if steps > self.max_steps {
+            return Err(GraphError::Reschedule);
+        }
         if steps.is_multiple_of(256)
             && let Some(deadline) = self.deadline
             && Instant::now() >= deadline

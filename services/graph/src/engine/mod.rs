@@ -1,10 +1,12 @@
 //! The in-memory graph engine, below Cypher and the store: [`state`] (the petgraph graph with
-//! our own stable ids, and the [`Mutation`]s that change it), [`txn`] (a write transaction that
+//! our own stable ids, and the [`Mutation`]s that change it), [`lookup`] (its label and
+//! property indexes), [`txn`] (a write transaction that
 //! can undo itself), [`traverse`] (neighbour walks and shortest paths), [`schema`] (the GetSchema
 //! counts), [`budget`] (the deadline and caller checks every long walk shares) and [`memory`] (the memory
 //! budget of Cypher queries). It knows nothing of logs, locks, Cypher or protobuf.
 
 mod budget;
+mod lookup;
 mod memory;
 mod schema;
 mod state;

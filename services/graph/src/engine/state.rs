@@ -12,6 +12,7 @@ use petgraph::Direction as PetDirection;
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableGraph};
 use petgraph::visit::{EdgeRef, IntoEdgeReferences};
 
+use super::lookup::Lookup;
 use crate::error::{GraphError, Result, node_not_found, relationship_not_found};
 use crate::model::{Node, Properties, Relationship, Value};
 
@@ -102,6 +103,7 @@ pub struct GraphState {
     edges: HashMap<u64, EdgeIndex>,
     next_node_id: u64,
     next_relationship_id: u64,
+    lookup: Lookup,
 }
 
 impl GraphState {
@@ -117,6 +119,11 @@ impl GraphState {
     /// The petgraph itself, for the walks of this layer.
     pub(super) fn graph(&self) -> &StableGraph<Node, EdgeData> {
         &self.graph
+    }
+
+    /// The label and property indexes of the nodes, for pattern matching.
+    pub(crate) fn lookup(&self) -> &Lookup {
+        &self.lookup
     }
 
     /// The id counters: the next node id and the next relationship id.
@@ -279,6 +286,10 @@ impl GraphState {
             Mutation::SetNodeProperty { id, key, value } => {
                 let index = self.node_index(id)?;
                 let old = set_property(&mut self.graph[index].properties, key.clone(), value);
+                self.lookup.remove_property(id, &key, &old);
+                if let Some(new) = self.graph[index].properties.get(&key) {
+                    self.lookup.add_property(id, &key, new);
+                }
                 Ok(Mutation::SetNodeProperty {
                     id,
                     key,
@@ -293,6 +304,11 @@ impl GraphState {
                 } else {
                     labels.remove(&label)
                 };
+                if present {
+                    self.lookup.add_label(id, &label);
+                } else {
+                    self.lookup.remove_label(id, &label);
+                }
                 Ok(Mutation::SetNodeLabel {
                     id,
                     label,
@@ -316,6 +332,7 @@ impl GraphState {
         if id == 0 || self.nodes.contains_key(&id) {
             return Err(GraphError::Corrupt(format!("node id {id} is taken")));
         }
+        self.lookup.add_node(&node);
         let index = self.graph.add_node(node);
         self.nodes.insert(id, index);
         self.next_node_id = self.next_node_id.max(id.saturating_add(1));
@@ -371,6 +388,7 @@ impl GraphState {
             .remove_node(index)
             .ok_or_else(|| node_not_found(id))?;
         self.nodes.remove(&id);
+        self.lookup.remove_node(&node);
         Ok(Mutation::CreateNode {
             id,
             labels: node.labels,

@@ -1,6 +1,7 @@
 //! [`GraphStore`] for the embedded store: where each call runs. Writes fsync and long reads
 //! walk far, so they run on the blocking pool; small reads (one node, one relationship, a
-//! ListNeighbors walk of at most [`INLINE_NEIGHBOR_STEPS`] relationships) are answered on the
+//! ListNeighbors walk of at most [`INLINE_NEIGHBOR_STEPS`] relationships, a read-only Cypher
+//! query of at most [`INLINE_QUERY_STEPS`] steps) are answered on the
 //! async thread when the read lock is free, as the hand-off would cost more than the read
 //! (docs/benchmarks.md measures both).
 
@@ -18,6 +19,11 @@ use crate::store::GraphStore;
 /// Most relationships a ListNeighbors walk may take on an async thread; a longer walk starts
 /// again on the blocking pool.
 const INLINE_NEIGHBOR_STEPS: usize = 512;
+
+/// Most budget steps (candidate nodes, pattern steps, rows) a read-only Cypher query may take on
+/// an async thread; a longer one starts again on the blocking pool. The chat path's lookup of a
+/// person by name takes a handful through the label and property indexes.
+const INLINE_QUERY_STEPS: u64 = 1024;
 
 impl EmbeddedGraph {
     /// Runs `call` on the blocking pool (it may lock, fsync or walk far). Dropping the returned
@@ -100,7 +106,10 @@ impl GraphStore for EmbeddedGraph {
     }
 
     async fn query(&self, query: CypherQuery) -> Result<QueryResult> {
-        self.blocking(move |graph| graph.query(&query)).await
+        match self.try_query(&query, INLINE_QUERY_STEPS) {
+            Some(answer) => answer,
+            None => self.blocking(move |graph| graph.query(&query)).await,
+        }
     }
 
     async fn flush(&self) -> Result<()> {

@@ -285,6 +285,22 @@ impl EmbeddedGraph {
     /// Parses and runs one Cypher statement: a read under the read lock, a statement with a
     /// writing clause as one write transaction (refused unless the access mode allows it).
     pub fn query(&self, query: &CypherQuery) -> Result<QueryResult> {
+        self.parse_and_run(query, None)
+    }
+
+    /// [`EmbeddedGraph::query`] when it can answer without waiting: a read (no writing clause)
+    /// that finds the read lock free and finishes within `max_steps` steps of its budget.
+    /// `None` leaves it to the blocking method.
+    pub fn try_query(&self, query: &CypherQuery, max_steps: u64) -> Option<Result<QueryResult>> {
+        match self.parse_and_run(query, Some(max_steps)) {
+            Err(GraphError::Reschedule) => None,
+            answer => Some(answer),
+        }
+    }
+
+    /// Parses and runs a query; with `inline` steps, only as a read that needs no waiting and
+    /// ends within them (else [`GraphError::Reschedule`]).
+    fn parse_and_run(&self, query: &CypherQuery, inline: Option<u64>) -> Result<QueryResult> {
         let statement = cypher::parse(&query.text)?;
         let writes = statement.first_write();
         if let Some(clause) = writes
@@ -294,7 +310,13 @@ impl EmbeddedGraph {
                 "the query writes ({clause}) but access_mode is READ; send ACCESS_MODE_WRITE to allow writes"
             )));
         }
-        let budget = Budget::with_memory(query.deadline, QueryMemory::new(&self.inner.memory));
+        if inline.is_some() && writes.is_some() {
+            return Err(GraphError::Reschedule);
+        }
+        let mut budget = Budget::with_memory(query.deadline, QueryMemory::new(&self.inner.memory));
+        if let Some(max_steps) = inline {
+            budget = budget.inline(max_steps);
+        }
         let run = |graph: cypher::Graph| {
             cypher::execute(
                 graph,
@@ -311,6 +333,11 @@ impl EmbeddedGraph {
                 budget.check()?;
                 Ok(output)
             })?
+        } else if inline.is_some() {
+            let output = self
+                .try_read(|state| run(cypher::Graph::Read(state)))
+                .ok_or(GraphError::Reschedule)??;
+            (output, WriteStats::default())
         } else {
             let output = self.read(|state| run(cypher::Graph::Read(state)))?;
             (output, WriteStats::default())

@@ -220,3 +220,117 @@ fn queries_stop_at_the_deadline_and_writes_roll_back() {
         .rows;
     assert_eq!(rows[0].values[0], QueryValue::Int(65536));
 }
+
+#[test]
+fn indexed_lookups_follow_writes_rollbacks_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |store: &EmbeddedGraph, text: &str| {
+        store.query(&CypherQuery {
+            text: text.into(),
+            parameters: Default::default(),
+            access_mode: AccessMode::Write,
+            row_limit: None,
+            deadline: None,
+        })
+    };
+    // Ids of the nodes a pattern finds, through the label and property indexes.
+    let ids = |store: &EmbeddedGraph, pattern: &str| -> Vec<QueryValue> {
+        let text = format!("MATCH (n{pattern}) RETURN id(n) ORDER BY id(n)");
+        run(store, &text)
+            .unwrap()
+            .rows
+            .into_iter()
+            .map(|mut row| row.values.remove(0))
+            .collect()
+    };
+    let store = EmbeddedGraph::open(dir.path(), StoreOptions::default()).unwrap();
+    run(
+        &store,
+        "CREATE (:Person {name: 'Ada', n: 1.0}), (:Person {name: 'Bo', n: 2}), (:Team {name: 'Ada'})",
+    )
+    .unwrap();
+    let (ada, bo, team) = (QueryValue::Int(1), QueryValue::Int(2), QueryValue::Int(3));
+    assert_eq!(ids(&store, ":Person {name: 'Ada'}"), vec![ada.clone()]);
+    assert_eq!(
+        ids(&store, " {name: 'Ada'}"),
+        vec![ada.clone(), team.clone()]
+    );
+    // 1 = 1.0 in Cypher: an integer finds the node whose property is the float.
+    assert_eq!(ids(&store, " {n: 1}"), vec![ada.clone()]);
+    assert_eq!(ids(&store, " {n: 2.0}"), vec![bo.clone()]);
+
+    run(&store, "MATCH (n {name: 'Bo'}) SET n.name = 'Cy', n:Admin").unwrap();
+    assert_eq!(ids(&store, ":Person {name: 'Bo'}"), vec![]);
+    assert_eq!(ids(&store, ":Admin {name: 'Cy'}"), vec![bo.clone()]);
+    run(&store, "MATCH (n:Admin) REMOVE n:Admin, n.n").unwrap();
+    assert_eq!(ids(&store, ":Admin"), vec![]);
+    assert_eq!(ids(&store, " {n: 2}"), vec![]);
+
+    // A write that fails half-way leaves the indexes as the graph: unchanged.
+    let err = run(
+        &store,
+        "MATCH (n:Person {name: 'Ada'}), (t:Team) SET n.name = 'Zed', t:Gone \
+         CREATE (n)-[:IN]->(t) DELETE n",
+    )
+    .unwrap_err();
+    assert!(matches!(err, GraphError::FailedPrecondition(_)), "{err}");
+    assert_eq!(ids(&store, " {name: 'Zed'}"), vec![]);
+    assert_eq!(ids(&store, ":Gone"), vec![]);
+    assert_eq!(ids(&store, ":Person {name: 'Ada'}"), vec![ada.clone()]);
+
+    run(&store, "MATCH (t:Team) DELETE t").unwrap();
+    assert_eq!(ids(&store, " {name: 'Ada'}"), vec![ada.clone()]);
+    store.flush().unwrap();
+    drop(store);
+    // Rebuilt from the snapshot and the log.
+    let store = EmbeddedGraph::open(dir.path(), StoreOptions::default()).unwrap();
+    assert_eq!(ids(&store, ":Person {name: 'Ada'}"), vec![ada]);
+    assert_eq!(ids(&store, ":Person {name: 'Cy'}"), vec![bo]);
+    assert_eq!(ids(&store, ":Team"), vec![]);
+}
+
+#[test]
+fn quick_queries_answer_like_blocking_ones_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedGraph::open(dir.path(), StoreOptions::default()).unwrap();
+    let query = |text: &str, access_mode| CypherQuery {
+        text: text.into(),
+        parameters: Default::default(),
+        access_mode,
+        row_limit: None,
+        deadline: None,
+    };
+    let garbage = "NOT CYPHER AT ALL";
+    assert!(
+        store
+            .try_query(&query(garbage, AccessMode::Read), 64)
+            .is_some_and(|r| r.is_err())
+    );
+    let write = query(
+        "CREATE (:N {k: 1}), (:N {k: 2}), (:N {k: 3})",
+        AccessMode::Write,
+    );
+    assert!(
+        store.try_query(&write, 1 << 20).is_none(),
+        "writes never run inline"
+    );
+    store.query(&write).unwrap();
+    let read = query("MATCH (n:N {k: 2}) RETURN id(n)", AccessMode::Read);
+    let inline = store.try_query(&read, 64).expect("small enough").unwrap();
+    assert_eq!(inline.rows, store.query(&read).unwrap().rows);
+    // Past its steps a read gives way, whole: no partial answer.
+    let wide = query(
+        "MATCH (a:N), (b:N), (c:N) RETURN count(*)",
+        AccessMode::Read,
+    );
+    assert!(store.try_query(&wide, 8).is_none());
+    let rows = store.query(&wide).unwrap().rows;
+    assert_eq!(rows[0].values[0], QueryValue::Int(27));
+    // A write in READ mode is refused the same way inline.
+    let sneaky = query("CREATE (:N)", AccessMode::Read);
+    let err = store
+        .try_query(&sneaky, 64)
+        .expect("refused at once")
+        .unwrap_err();
+    assert!(matches!(err, GraphError::InvalidArgument(_)), "{err}");
+}
