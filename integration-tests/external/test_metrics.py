@@ -6,6 +6,7 @@ there with the labels they group by: chatmesh's own, go-grpc-prometheus' gRPC se
 
 from __future__ import annotations
 
+import urllib.error
 import urllib.request
 
 import grpc
@@ -74,3 +75,35 @@ def test_metrics_parse_and_carry_the_families_dashboards_use(mesh: dict[str, str
         assert values and values[0].value > 0, f"{family}: {families.get(family)}"
     cpu = samples("process_cpu_seconds", "process_cpu_seconds_total")
     assert cpu and cpu[0].value > 0
+
+
+def test_http_requests_get_latency_histograms_by_route(mesh: dict[str, str]) -> None:
+    addr = mesh["chatbot"]
+    body = b'{"message": "status of order 1"}'
+    request = urllib.request.Request(
+        f"http://{addr}/v1/chat", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(f"http://{addr}/no/such/page", timeout=10)
+    assert missing.value.code == 404
+    _scrape(addr)  # so that the next scrape shows the previous one under route="/metrics"
+    families = _scrape(addr)
+    samples = families.get("chatmesh_http_request_duration_seconds", [])
+
+    def count(route: str, method: str, cls: str) -> float:
+        wanted = {"route": route, "method": method, "class": cls}
+        found = [
+            s.value
+            for s in samples
+            if s.name == "chatmesh_http_request_duration_seconds_count"
+            and all(s.labels.get(k) == v for k, v in wanted.items())
+        ]
+        return found[0] if found else 0
+
+    assert count("/v1/chat", "POST", "2xx") >= 1, samples
+    assert count("unmatched", "GET", "4xx") >= 1, samples
+    assert count("/metrics", "GET", "2xx") >= 1, samples
+    # The raw path never becomes a label.
+    assert not [s for s in samples if s.labels.get("route") == "/no/such/page"]

@@ -51,6 +51,7 @@ use crate::edge::gate::EdgePaths;
 use crate::edge::message_limit::MessageLimitLayer;
 use crate::edge::rate_limit::{RateLimitLayer, RateLimiter};
 use crate::edge::shed::{ShedLayer, Shedder};
+use crate::telemetry::http_metrics;
 use crate::telemetry::metrics::{self, MetricsSource, RpcMetrics};
 use crate::telemetry::observe::ObserveLayer;
 use crate::tls::ServerTls;
@@ -305,6 +306,8 @@ fn build_router(
     if let Some(extras) = http {
         http_routes = http_routes.merge(extras);
     }
+    // Each matched route names its template on the response, for the HTTP latency histogram.
+    let http_routes = http_routes.route_layer(axum::middleware::from_fn(http_metrics::tag_route));
     let router = routes.routes().into_axum_router().merge(http_routes);
     let routes = Routes::from(router.fallback(fallback::unknown_path));
     Server::builder()

@@ -1,6 +1,6 @@
 //! Request metrics of one server, exposed as Prometheus text on `GET /metrics`: how many gRPC
 //! requests each method answered with each status code, and how long they took (a histogram),
-//! plus a count of the plain HTTP requests (the HTTP extras, `/metrics` itself) by status class.
+//! plus the plain HTTP requests (the HTTP extras, `/metrics` itself: [`super::http_metrics`]).
 //!
 //! The hot path takes no lock: every method gets a slot of atomic counters the first time it is
 //! seen, and later requests find it with a short scan. Only methods of the services this server
@@ -23,6 +23,7 @@ use std::time::Duration;
 use tonic::Code;
 
 use super::conventions::{self, GO_CODE_NAMES};
+use super::http_metrics::{HttpMetrics, HttpRoute};
 use crate::status;
 
 /// Most methods that get their own series; the rest count as `unknown`.
@@ -33,9 +34,6 @@ const BUCKETS: [f64; 16] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
     5.0, 10.0,
 ];
-
-/// HTTP status classes of the plain HTTP requests (the `class` label).
-const HTTP_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
 /// The `Content-Type` of the text exposition format.
 pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -126,7 +124,7 @@ pub(crate) struct RpcMetrics {
     kinds: HashMap<String, &'static str>,
     slots: Box<[OnceLock<MethodStats>]>,
     unknown: MethodStats,
-    http: [AtomicU64; HTTP_CLASSES.len()],
+    http: HttpMetrics,
     /// The service's own families, rendered last.
     sources: Vec<std::sync::Arc<dyn MetricsSource>>,
 }
@@ -152,7 +150,7 @@ impl RpcMetrics {
             kinds: HashMap::new(),
             slots: (0..MAX_METHODS).map(|_| OnceLock::new()).collect(),
             unknown: MethodStats::new("unknown", "unknown", "unary"),
-            http: Default::default(),
+            http: HttpMetrics::default(),
             sources: Vec::new(),
         }
     }
@@ -208,10 +206,15 @@ impl RpcMetrics {
         stats.by_code[code].observe(elapsed);
     }
 
-    /// Counts one plain HTTP request answered with `status`.
-    pub(crate) fn record_http(&self, status: http::StatusCode) {
-        let class = usize::from(status.as_u16() / 100).clamp(1, HTTP_CLASSES.len()) - 1;
-        self.http[class].fetch_add(1, Ordering::Relaxed);
+    /// Counts one plain HTTP request (see [`HttpMetrics::record`]).
+    pub(crate) fn record_http(
+        &self,
+        route: Option<&HttpRoute>,
+        method: &http::Method,
+        status: http::StatusCode,
+        elapsed: Duration,
+    ) {
+        self.http.record(route, method, status, elapsed);
     }
 
     /// The Prometheus text exposition of everything counted so far. Series that never counted a
@@ -259,19 +262,7 @@ impl RpcMetrics {
                 render_histogram(&mut out, histogram.0, &labels(stats, code), buckets, count);
             });
         }
-        header(
-            &mut out,
-            "chatmesh_http_requests_total",
-            "counter",
-            "Plain HTTP requests (not gRPC) answered, by status class.",
-        );
-        for (class, counter) in HTTP_CLASSES.iter().zip(&self.http) {
-            let count = counter.load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "chatmesh_http_requests_total{{class=\"{class}\"}} {count}"
-            );
-        }
+        self.http.render(&mut out);
         conventions::render_build_info(&mut out, self.name);
         conventions::render_process(&mut out);
         for source in &self.sources {

@@ -1,6 +1,7 @@
 //! What a service tells about itself, set up once per process: log lines (`logs`), span export
 //! over OTLP (`otlp`), W3C trace context across hops (`trace_context`), and per request a span
-//! and the metrics behind `GET /metrics` (`observe`, `metrics`: the server's outermost layer).
+//! and the metrics behind `GET /metrics` (`observe`, `metrics`, `http_metrics`: the server's
+//! outermost layer).
 //!
 //! [`init`] installs the log and, when an OTLP endpoint is given
 //! (`OTEL_EXPORTER_OTLP_ENDPOINT`), the span export, which switches trace-context propagation on.
@@ -10,6 +11,7 @@
 //! sinks; `observe` uses `metrics` and `trace_context`; this file composes the sinks.
 
 mod conventions;
+pub(crate) mod http_metrics;
 mod logs;
 pub(crate) mod metrics;
 pub(crate) mod observe;

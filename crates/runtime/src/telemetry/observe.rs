@@ -35,6 +35,7 @@ use tracing::Instrument;
 use tracing::field::Empty;
 use tracing::instrument::Instrumented;
 
+use super::http_metrics::HttpRoute;
 use super::metrics::{MethodId, RpcMetrics, parse_code};
 use super::trace_context;
 use crate::status::is_grpc;
@@ -117,7 +118,7 @@ where
                 http.response.status_code = Empty,
                 otel.status_code = Empty,
             );
-            (span, Kind::Http)
+            (span, Kind::Http(request.method().clone()))
         };
         trace_context::adopt_parent(&span, request.headers());
         let future = span.in_scope(|| self.inner.call(request));
@@ -134,10 +135,10 @@ where
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Kind {
     Grpc(MethodId),
-    Http,
+    Http(http::Method),
 }
 
 /// Records a request's outcome once: in the metrics and on its span, which it keeps open until
@@ -163,11 +164,15 @@ impl Recorder {
         }
     }
 
-    fn finish_http(&mut self, status: http::StatusCode) {
+    fn finish_http(&mut self, status: http::StatusCode, route: Option<&HttpRoute>) {
+        let Kind::Http(method) = &self.kind else {
+            return;
+        };
         if std::mem::replace(&mut self.done, true) {
             return;
         }
-        self.metrics.record_http(status);
+        let elapsed = self.start.elapsed();
+        self.metrics.record_http(route, method, status, elapsed);
         self.span
             .record("http.response.status_code", status.as_u16());
         if status.is_server_error() {
@@ -225,8 +230,8 @@ where
                 return Poll::Ready(Err(e));
             }
         };
-        if let Kind::Http = recorder.kind {
-            recorder.finish_http(response.status());
+        if let Kind::Http(_) = recorder.kind {
+            recorder.finish_http(response.status(), response.extensions().get());
             return Poll::Ready(Ok(response));
         }
         if let Some(value) = response.headers().get(GRPC_STATUS) {
