@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use super::index::Index;
+use super::scan::ScanMatrix;
 use crate::error::Result;
 use crate::model::{CollectionSpec, Filter, Metric, Object, UpsertCounts, dot, object_field};
 
@@ -41,6 +42,8 @@ pub struct Collection {
     slots: Vec<Option<Slot>>,
     index: Index,
     full_scan_floats: usize,
+    /// The column layout for exact scans, while the collection is small enough for them.
+    scan: Option<ScanMatrix>,
 }
 
 impl Collection {
@@ -52,11 +55,12 @@ impl Collection {
 
     fn with_index(spec: CollectionSpec, index: Index) -> Self {
         Self {
-            spec,
             ids: HashMap::new(),
             slots: Vec::new(),
+            scan: Some(ScanMatrix::new(spec.metric, spec.dimension)),
             index,
             full_scan_floats: FULL_SCAN_FLOATS,
+            spec,
         }
     }
 
@@ -92,12 +96,33 @@ impl Collection {
                 .collect();
             collection.index.insert(&points);
         }
+        collection.rebuild_scan();
         collection
+    }
+
+    /// Lays every slot out for exact scans again (dead slots as zeros), or drops the layout
+    /// when the collection is past the scan size.
+    fn rebuild_scan(&mut self) {
+        self.scan = None;
+        if self.slots.len() * self.spec.dimension > self.full_scan_floats {
+            return;
+        }
+        let metric = self.spec.metric;
+        let mut scan = ScanMatrix::new(metric, self.spec.dimension);
+        let zeros = vec![0.0; self.spec.dimension];
+        for slot in &self.slots {
+            match slot {
+                Some(slot) => scan.push(&metric.prepare(&slot.object.vector)),
+                None => scan.push(&zeros),
+            }
+        }
+        self.scan = Some(scan);
     }
 
     /// Changes the size below which searches scan exactly (benchmarks and tests of the index).
     pub fn set_full_scan_threshold(&mut self, floats: usize) {
         self.full_scan_floats = floats;
+        self.rebuild_scan();
     }
 
     /// Records the embedder that built the vectors from now on (a re-embedding).
@@ -181,6 +206,11 @@ impl Collection {
             let norm = dot(&object.vector, &object.vector).sqrt();
             self.slots.push(Some(Slot { object, norm }));
         }
+        if self.slots.len() * self.spec.dimension > self.full_scan_floats {
+            self.scan = None;
+        } else if let Some(scan) = &mut self.scan {
+            prepared.iter().for_each(|v| scan.push(v));
+        }
         let points: Vec<(&[f32], usize)> = prepared
             .iter()
             .enumerate()
@@ -225,6 +255,14 @@ impl Collection {
         // filter applied while it walks the graph, and a scan if it came back short.
         let scan = candidates * self.spec.dimension <= self.full_scan_floats
             || candidates * 20 < self.slots.len();
+        let order = |a: &Hit, b: &Hit| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| self.object(a.slot).id.cmp(&self.object(b.slot).id))
+        };
+        if scan && let Some(matrix) = self.scan.as_ref().filter(|m| m.len() == self.slots.len()) {
+            return self.scan_search(matrix, &query, k, &keep, order);
+        }
         let mut slots = if scan {
             Vec::new()
         } else if filter.is_none() && self.tombstones() == 0 {
@@ -235,21 +273,41 @@ impl Collection {
         if slots.len() < wanted {
             slots = (0..self.slots.len()).filter(|&s| keep(s)).collect();
         }
-        let mut hits: Vec<Hit> = slots
+        let hits: Vec<Hit> = slots
             .into_iter()
             .map(|slot| self.score(&query, slot))
             .collect();
-        let order = |a: &Hit, b: &Hit| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| self.object(a.slot).id.cmp(&self.object(b.slot).id))
-        };
-        if hits.len() > k {
-            hits.select_nth_unstable_by(k - 1, order);
-            hits.truncate(k);
+        best(hits, k, order)
+    }
+
+    /// The exact scan through the column layout: ranks every slot, keeps the best live ones
+    /// that pass `keep` (twice `k`, so that rounding between the layout's sums and the metric's
+    /// kernels cannot push a hit out), and scores those with the metric's kernels.
+    fn scan_search(
+        &self,
+        matrix: &ScanMatrix,
+        query: &[f32],
+        k: usize,
+        keep: &dyn Fn(usize) -> bool,
+        order: impl Fn(&Hit, &Hit) -> std::cmp::Ordering,
+    ) -> Vec<Hit> {
+        let keys = matrix.rank(query);
+        let mut ranked: Vec<(f32, usize)> = keys
+            .into_iter()
+            .enumerate()
+            .filter(|&(slot, _)| keep(slot))
+            .map(|(slot, key)| (key, slot))
+            .collect();
+        let shortlist = k.saturating_mul(2).max(k + 8);
+        if ranked.len() > shortlist {
+            ranked.select_nth_unstable_by(shortlist - 1, |a, b| b.0.total_cmp(&a.0));
+            ranked.truncate(shortlist);
         }
-        hits.sort_by(order);
-        hits
+        let hits = ranked
+            .into_iter()
+            .map(|(_, slot)| self.score(query, slot))
+            .collect();
+        best(hits, k, order)
     }
 
     fn score(&self, prepared_query: &[f32], slot: usize) -> Hit {
@@ -278,6 +336,20 @@ impl Collection {
     }
 }
 
+/// The `k` best of `hits` in `order`, sorted.
+fn best(
+    mut hits: Vec<Hit>,
+    k: usize,
+    order: impl Fn(&Hit, &Hit) -> std::cmp::Ordering,
+) -> Vec<Hit> {
+    if hits.len() > k {
+        hits.select_nth_unstable_by(k - 1, &order);
+        hits.truncate(k);
+    }
+    hits.sort_by(order);
+    hits
+}
+
 /// The live objects of a collection, to be re-indexed without its tombstones.
 pub struct CompactionSource {
     spec: CollectionSpec,
@@ -290,5 +362,82 @@ impl CompactionSource {
         let mut fresh = Collection::new(self.spec);
         fresh.apply_upsert(self.objects);
         fresh
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(id: usize, vector: Vec<f32>) -> Object {
+        Object {
+            id: format!("o{id:03}"),
+            vector,
+            payload: Default::default(),
+            text: None,
+        }
+    }
+
+    /// Every live object scored with the metric's kernel, best first (score, then id).
+    fn brute_force(collection: &Collection, query: &[f32], k: usize) -> Vec<(String, f32)> {
+        let metric = collection.spec().metric;
+        let q = metric.prepare(query);
+        let mut all: Vec<(String, f32)> = collection
+            .objects()
+            .map(|(_, o)| {
+                (
+                    o.id.clone(),
+                    metric.score_and_distance(&q, &metric.prepare(&o.vector)).0,
+                )
+            })
+            .collect();
+        all.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        all.truncate(k);
+        all
+    }
+
+    #[test]
+    fn the_column_scan_finds_what_scoring_every_object_finds() {
+        let vector = |i: usize| -> Vec<f32> {
+            (0..24)
+                .map(|d| (((i * 31 + d * 17) % 13) as f32 - 6.0) * 0.5)
+                .collect()
+        };
+        for metric in [Metric::Cosine, Metric::L2, Metric::Dot] {
+            let mut collection = Collection::new(CollectionSpec::new("c", 24, metric));
+            collection.apply_upsert((0..150).map(|i| object(i, vector(i))).collect());
+            // Replaced objects leave tombstones; deleted ones leave holes; copies tie.
+            collection.apply_upsert((0..40).map(|i| object(i * 3, vector(i + 500))).collect());
+            collection.apply_delete(
+                &(0..30)
+                    .map(|i| format!("o{:03}", i * 5))
+                    .collect::<Vec<_>>(),
+            );
+            collection.apply_upsert(vec![object(900, vector(7)), object(901, vector(7))]);
+            assert!(collection.scan.is_some());
+            for (q, k) in [(3, 5), (77, 10), (7, 3), (123, 200)] {
+                let mut query = vector(q);
+                query[5] = 0.0; // a sparse component, skipped by the scan
+                let found = collection.search(&query, k, 64, None);
+                let expected = brute_force(&collection, &query, k);
+                let ids: Vec<&str> = found
+                    .iter()
+                    .map(|h| collection.object(h.slot).id.as_str())
+                    .collect();
+                let wanted: Vec<&str> = expected.iter().map(|(id, _)| id.as_str()).collect();
+                assert_eq!(ids, wanted, "{metric:?} q={q} k={k}");
+                for (hit, (_, score)) in found.iter().zip(&expected) {
+                    assert!(
+                        (hit.score - score).abs() < 1e-5,
+                        "{metric:?}: {} vs {score}",
+                        hit.score
+                    );
+                }
+            }
+            // Past the scan size the layout goes, and search still answers (through HNSW).
+            collection.set_full_scan_threshold(10);
+            assert!(collection.scan.is_none());
+            assert_eq!(collection.search(&vector(3), 5, 64, None).len(), 5);
+        }
     }
 }

@@ -18,6 +18,7 @@
 mod collection;
 mod index;
 mod records;
+mod scan;
 mod snapshot;
 mod vector_store;
 
