@@ -313,7 +313,9 @@ fn build_router(
     Server::builder()
         .accept_http1(true)
         .max_concurrent_streams(Some(args.limits.max_concurrent_streams))
-        .http2_keepalive_interval(Some(args.keepalive_interval))
+        .http2_keepalive_interval(
+            Some(args.keepalive_interval).filter(|interval| !interval.is_zero()),
+        )
         .http2_keepalive_timeout(Some(args.keepalive_timeout))
         .layer(layers)
         .add_routes(routes)

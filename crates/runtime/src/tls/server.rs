@@ -82,6 +82,11 @@ impl ServerTls {
     }
 }
 
+/// Idle time after which the kernel probes an accepted connection (TCP keepalive), so that a
+/// client that vanished does not hold its connection for ever; HTTP/2 pings are off by default
+/// (`--keepalive-interval`).
+const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
+
 /// The connections `GrpcServer` serves: TLS ones when `tls` is set, plain TCP otherwise.
 pub fn incoming(
     listener: TcpListener,
@@ -94,6 +99,7 @@ pub fn incoming(
             .left_stream(),
         None => TcpIncoming::from(listener)
             .with_nodelay(Some(true))
+            .with_keepalive(Some(TCP_KEEPALIVE))
             .map(|c| c.map(Accepted::Plain))
             .right_stream(),
     }
@@ -119,6 +125,8 @@ async fn accept_loop(
             }
         };
         let _ = tcp.set_nodelay(true);
+        let keepalive = socket2::TcpKeepalive::new().with_time(TCP_KEEPALIVE);
+        let _ = socket2::SockRef::from(&tcp).set_tcp_keepalive(&keepalive);
         let (tls, accepted) = (tls.clone(), accepted.clone());
         tokio::spawn(async move {
             let acceptor = TlsAcceptor::from(tls.config());
