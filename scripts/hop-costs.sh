@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# What each hop of the chat path costs: the five release processes as ../shared/peers/side-by-side.sh
+# runs them, then the lean load generator against each hop on its own (a backend call, the
+# router's Route, the chatbot's Chat, with the side-by-side bodies) and, per cell, every process's
+# CPU time and context switches per call (from /proc). A cell that calls one process shows what
+# that hop costs by itself; the Route and Chat cells show what the hops above add.
+#
+#   scripts/hop-costs.sh [CONCURRENCY=16] [SECS=4] [ROUNDS=1]
+#
+# BIN=dir runs other release binaries (an A/B of two builds in one sitting). Needs the request
+# bodies side-by-side.sh writes into target/peers/run/ (run it once first) and its Python venv.
+# Ports 2217x, loopback only.
+set -euo pipefail
+C=${1:-16}; SECS=${2:-4}; ROUNDS=${3:-1}
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+B=${BIN:-$ROOT/target/release}
+R=$ROOT/target/peers/run
+LG=$ROOT/target/peers/cargo/release/loadgen
+PY=$ROOT/target/peers/venv/bin/python
+WL=$ROOT/../shared/bench/workload.json
+[ -x "$B/chatmesh-chatbot" ] || { echo "build first: cargo build --release --workspace" >&2; exit 2; }
+[ -x "$LG" ] && [ -x "$PY" ] && [ -f "$R/chat.hex" ] || {
+    echo "run ../shared/peers/side-by-side.sh once first (it writes the request bodies)" >&2; exit 2; }
+
+W=$(mktemp -d); PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
+trap cleanup EXIT
+P_CHAT=22171 P_ROUTER=22172 P_GRAPH=22173 P_VECTOR=22174 P_REL=22175
+start() { "$@" >"$W/$(basename "$1").log" 2>&1 & PIDS+=($!); }
+start "$B/chatmesh-graph" --listen 127.0.0.1:$P_GRAPH --data-dir "$W/graph" --log warn
+start "$B/chatmesh-vector" --listen 127.0.0.1:$P_VECTOR --data-dir "$W/vector" --log warn
+start "$B/chatmesh-relational" --listen 127.0.0.1:$P_REL --database-url "sqlite://$W/rel.db" --log warn
+start "$B/chatmesh-router" --listen 127.0.0.1:$P_ROUTER --graph-addr http://127.0.0.1:$P_GRAPH \
+    --vector-addr http://127.0.0.1:$P_VECTOR --relational-addr http://127.0.0.1:$P_REL \
+    --default-collection faq --log warn
+start "$B/chatmesh-chatbot" --listen 127.0.0.1:$P_CHAT --router-addr http://127.0.0.1:$P_ROUTER --log warn
+NAMES=(graph vector relational router chatbot)
+for p in $P_CHAT $P_ROUTER $P_GRAPH $P_VECTOR $P_REL; do
+    for _ in $(seq 100); do "$B/chatmesh" health --addr 127.0.0.1:$p -q && break; sleep 0.1; done
+done
+"$B/chatmesh" bench load-graph --addr 127.0.0.1:$P_GRAPH --workload "$WL" >/dev/null
+"$B/chatmesh" bench load-faqs --addr 127.0.0.1:$P_VECTOR --workload "$WL" >/dev/null
+"$B/chatmesh" bench load-orders --addr 127.0.0.1:$P_REL --workload "$WL" >/dev/null
+
+# The router's Route bodies and the graph's person lookup, from the chat questions.
+PYTHONPATH=$R "$PY" - "$W" "$R" <<'EOF'
+import sys
+from chatmesh.chat.v1 import chat_pb2
+from chatmesh.router.v1 import router_pb2
+from chatmesh.graph.v1 import graph_pb2
+w, r = sys.argv[1], sys.argv[2]
+chats = [chat_pb2.ChatRequest.FromString(bytes.fromhex(l.strip())) for l in open(f"{r}/chat.hex")]
+def write(name, msgs):
+    with open(f"{w}/{name}.hex", "w") as f:
+        f.writelines(m.SerializeToString().hex() + "\n" for m in msgs)
+write("route", [router_pb2.RouteRequest(query=c.message, session_id=c.session_id) for c in chats])
+prefix = "who manages "
+write("person", [graph_pb2.ExecuteQueryRequest(
+    cypher="MATCH (p:Person {name: $name}) RETURN id(p)", access_mode=1, row_limit=1,
+    parameters={"name": graph_pb2.Value(string_value=c.message[len(prefix):].rstrip("?"))})
+    for c in chats if c.message.startswith(prefix)])
+EOF
+
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }          # clock ticks (1/100 s)
+switches() { cat /proc/"$1"/task/*/status | awk '/ctxt_switches/ {s += $2} END {print s}'; }
+cell() {
+    local name=$1 url=$2 bodies=$3 before=() sw=() out n costs=""
+    for p in "${PIDS[@]}"; do before+=("$(cpu "$p")"); sw+=("$(switches "$p")"); done
+    out=$("$LG" grpc --url "http://127.0.0.1:$url" --bodies "$bodies" --concurrency "$C" \
+        --duration "$SECS" --warmup 1 | tail -1)
+    n=$(echo "$out" | sed -n 's/.*"requests":\([0-9]*\).*/\1/p'); n=$((n > 0 ? n : 1))
+    for i in "${!PIDS[@]}"; do
+        local us=$(( ($(cpu "${PIDS[$i]}") - before[i]) * 10000000 / n / 1000 ))
+        local cs=$(( ($(switches "${PIDS[$i]}") - sw[i]) * 10 / n ))
+        [ "$us" -gt 0 ] && costs+=" ${NAMES[$i]} ${us} µs/$((cs / 10)).$((cs % 10)) cs"
+    done
+    printf '%-24s %s\n%24s cpu and context switches per call:%s\n' "$name" "$out" "" "$costs"
+}
+echo "# hop costs at c=$C, ${SECS}s cells, $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg), binaries $B"
+for round in $(seq "$ROUNDS"); do
+    echo "## round $round"
+    cell "graph Health/Check" $P_GRAPH/grpc.health.v1.Health/Check "$R/health.hex"
+    cell "graph person by name" $P_GRAPH/chatmesh.graph.v1.GraphService/ExecuteQuery "$W/person.hex"
+    cell "graph ListNeighbors d2" $P_GRAPH/chatmesh.graph.v1.GraphService/ListNeighbors "$R/neighbors.hex"
+    cell "vector Search" $P_VECTOR/chatmesh.vector.v1.VectorService/Search "$R/search.hex"
+    cell "relational GetOrder" $P_REL/chatmesh.relational.v1.RelationalService/GetOrder "$R/order.hex"
+    cell "router Route (chat mix)" $P_ROUTER/chatmesh.router.v1.RouterService/Route "$W/route.hex"
+    cell "chatbot Chat (chat mix)" $P_CHAT/chatmesh.chat.v1.ChatService/Chat "$R/chat.hex"
+done
