@@ -22,25 +22,10 @@ WL=$ROOT/../shared/bench/workload.json
 [ -x "$LG" ] && [ -x "$PY" ] && [ -f "$R/chat.hex" ] || {
     echo "run ../shared/peers/side-by-side.sh once first (it writes the request bodies)" >&2; exit 2; }
 
-W=$(mktemp -d); PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
-trap cleanup EXIT
-P_CHAT=22171 P_ROUTER=22172 P_GRAPH=22173 P_VECTOR=22174 P_REL=22175
-start() { "$@" >"$W/$(basename "$1").log" 2>&1 & PIDS+=($!); }
-start "$B/chatmesh-graph" --listen 127.0.0.1:$P_GRAPH --data-dir "$W/graph" --log warn
-start "$B/chatmesh-vector" --listen 127.0.0.1:$P_VECTOR --data-dir "$W/vector" --log warn
-start "$B/chatmesh-relational" --listen 127.0.0.1:$P_REL --database-url "sqlite://$W/rel.db" --log warn
-start "$B/chatmesh-router" --listen 127.0.0.1:$P_ROUTER --graph-addr http://127.0.0.1:$P_GRAPH \
-    --vector-addr http://127.0.0.1:$P_VECTOR --relational-addr http://127.0.0.1:$P_REL \
-    --default-collection faq --log warn
-start "$B/chatmesh-chatbot" --listen 127.0.0.1:$P_CHAT --router-addr http://127.0.0.1:$P_ROUTER --log warn
+P_BASE=22170
+# shellcheck source=scripts/release-mesh.sh
+source "$ROOT/scripts/release-mesh.sh"
 NAMES=(graph vector relational router chatbot)
-for p in $P_CHAT $P_ROUTER $P_GRAPH $P_VECTOR $P_REL; do
-    for _ in $(seq 100); do "$B/chatmesh" health --addr 127.0.0.1:$p -q && break; sleep 0.1; done
-done
-"$B/chatmesh" bench load-graph --addr 127.0.0.1:$P_GRAPH --workload "$WL" >/dev/null
-"$B/chatmesh" bench load-faqs --addr 127.0.0.1:$P_VECTOR --workload "$WL" >/dev/null
-"$B/chatmesh" bench load-orders --addr 127.0.0.1:$P_REL --workload "$WL" >/dev/null
 
 # The router's Route bodies and the graph's person lookup, from the chat questions.
 PYTHONPATH=$R "$PY" - "$W" "$R" <<'EOF'
@@ -65,14 +50,18 @@ cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }          # clock ticks (1/100
 switches() { cat /proc/"$1"/task/*/status | awk '/ctxt_switches/ {s += $2} END {print s}'; }
 cell() {
     local name=$1 url=$2 bodies=$3 before=() sw=() out n costs=""
+    "$LG" grpc --url "http://127.0.0.1:$url" --bodies "$bodies" --concurrency "$C" \
+        --duration "$SECS" --warmup 1 >"$W/cell.json" &
+    local load=$!
+    sleep 1  # the warm-up second is not counted in the calls, so not in the CPU time either
     for p in "${PIDS[@]}"; do before+=("$(cpu "$p")"); sw+=("$(switches "$p")"); done
-    out=$("$LG" grpc --url "http://127.0.0.1:$url" --bodies "$bodies" --concurrency "$C" \
-        --duration "$SECS" --warmup 1 | tail -1)
+    wait "$load"
+    out=$(tail -1 "$W/cell.json")
     n=$(echo "$out" | sed -n 's/.*"requests":\([0-9]*\).*/\1/p'); n=$((n > 0 ? n : 1))
     for i in "${!PIDS[@]}"; do
         local us=$(( ($(cpu "${PIDS[$i]}") - before[i]) * 10000000 / n / 1000 ))
         local cs=$(( ($(switches "${PIDS[$i]}") - sw[i]) * 10 / n ))
-        [ "$us" -gt 0 ] && costs+=" ${NAMES[$i]} ${us} µs/$((cs / 10)).$((cs % 10)) cs"
+        if [ "$us" -gt 0 ]; then costs+=" ${NAMES[$i]} ${us} µs/$((cs / 10)).$((cs % 10)) cs"; fi
     done
     printf '%-24s %s\n%24s cpu and context switches per call:%s\n' "$name" "$out" "" "$costs"
 }

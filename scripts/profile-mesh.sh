@@ -21,24 +21,9 @@ WL=$ROOT/../shared/bench/workload.json
     echo "run ../shared/peers/side-by-side.sh once first (it writes the request bodies)" >&2; exit 2; }
 command -v perf >/dev/null || { echo "perf is missing (apt-get install linux-perf)" >&2; exit 2; }
 
-W=$(mktemp -d); PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
-trap cleanup EXIT
-P_CHAT=22161 P_ROUTER=22162 P_GRAPH=22163 P_VECTOR=22164 P_REL=22165
-start() { "$@" >"$W/$(basename "$1").log" 2>&1 & PIDS+=($!); }
-start "$B/chatmesh-graph" --listen 127.0.0.1:$P_GRAPH --data-dir "$W/graph" --log warn
-start "$B/chatmesh-vector" --listen 127.0.0.1:$P_VECTOR --data-dir "$W/vector" --log warn
-start "$B/chatmesh-relational" --listen 127.0.0.1:$P_REL --database-url "sqlite://$W/rel.db" --log warn
-start "$B/chatmesh-router" --listen 127.0.0.1:$P_ROUTER --graph-addr http://127.0.0.1:$P_GRAPH \
-    --vector-addr http://127.0.0.1:$P_VECTOR --relational-addr http://127.0.0.1:$P_REL \
-    --default-collection faq --log warn
-start "$B/chatmesh-chatbot" --listen 127.0.0.1:$P_CHAT --router-addr http://127.0.0.1:$P_ROUTER --log warn
-for p in $P_CHAT $P_ROUTER $P_GRAPH $P_VECTOR $P_REL; do
-    for _ in $(seq 100); do "$B/chatmesh" health --addr 127.0.0.1:$p -q && break; sleep 0.1; done
-done
-"$B/chatmesh" bench load-graph --addr 127.0.0.1:$P_GRAPH --workload "$WL" >/dev/null
-"$B/chatmesh" bench load-faqs --addr 127.0.0.1:$P_VECTOR --workload "$WL" >/dev/null
-"$B/chatmesh" bench load-orders --addr 127.0.0.1:$P_REL --workload "$WL" >/dev/null
+P_BASE=22160
+# shellcheck source=scripts/release-mesh.sh
+source "$ROOT/scripts/release-mesh.sh"
 
 case "$CELL" in
 chat) URL=$P_CHAT/chatmesh.chat.v1.ChatService/Chat ;;
