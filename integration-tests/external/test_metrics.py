@@ -79,12 +79,12 @@ def test_metrics_parse_and_carry_the_families_dashboards_use(mesh: dict[str, str
 
 def test_http_requests_get_latency_histograms_by_route(mesh: dict[str, str]) -> None:
     addr = mesh["chatbot"]
-    body = b'{"message": "status of order 1"}'
+    body = b'{"session_id": "metrics", "message": "how do I reset my password?"}'
     request = urllib.request.Request(
         f"http://{addr}/v1/chat", data=body, headers={"Content-Type": "application/json"}
     )
     with urllib.request.urlopen(request, timeout=10) as answer:
-        assert answer.status == 200
+        assert answer.status == 200, answer.read()
     with pytest.raises(urllib.error.HTTPError) as missing:
         urllib.request.urlopen(f"http://{addr}/no/such/page", timeout=10)
     assert missing.value.code == 404
