@@ -6,6 +6,17 @@ use std::collections::BTreeSet;
 use super::*;
 use crate::model::{AccessMode, Direction, QueryValue, Value, Weight};
 
+/// A statement with no parameters, row limit or deadline.
+fn cypher(text: &str, access_mode: AccessMode) -> CypherQuery {
+    CypherQuery {
+        text: text.into(),
+        parameters: Default::default(),
+        access_mode,
+        row_limit: None,
+        deadline: None,
+    }
+}
+
 #[test]
 fn survives_reopen_through_log_and_snapshot() {
     let dir = tempfile::tempdir().unwrap();
@@ -185,11 +196,8 @@ fn queries_stop_at_the_deadline_and_writes_roll_back() {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedGraph::open(dir.path(), StoreOptions::default()).unwrap();
     let query = |text: &str, deadline| CypherQuery {
-        text: text.into(),
-        parameters: Default::default(),
-        access_mode: AccessMode::Write,
-        row_limit: None,
         deadline,
+        ..cypher(text, AccessMode::Write)
     };
     store
         .query(&query(
@@ -224,15 +232,7 @@ fn queries_stop_at_the_deadline_and_writes_roll_back() {
 #[test]
 fn indexed_lookups_follow_writes_rollbacks_and_reopen() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |store: &EmbeddedGraph, text: &str| {
-        store.query(&CypherQuery {
-            text: text.into(),
-            parameters: Default::default(),
-            access_mode: AccessMode::Write,
-            row_limit: None,
-            deadline: None,
-        })
-    };
+    let run = |store: &EmbeddedGraph, text: &str| store.query(&cypher(text, AccessMode::Write));
     // Ids of the nodes a pattern finds, through the label and property indexes.
     let ids = |store: &EmbeddedGraph, pattern: &str| -> Vec<QueryValue> {
         let text = format!("MATCH (n{pattern}) RETURN id(n) ORDER BY id(n)");
@@ -293,13 +293,7 @@ fn indexed_lookups_follow_writes_rollbacks_and_reopen() {
 fn quick_queries_answer_like_blocking_ones_or_not_at_all() {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedGraph::open(dir.path(), StoreOptions::default()).unwrap();
-    let query = |text: &str, access_mode| CypherQuery {
-        text: text.into(),
-        parameters: Default::default(),
-        access_mode,
-        row_limit: None,
-        deadline: None,
-    };
+    let query = cypher;
     let garbage = "NOT CYPHER AT ALL";
     assert!(
         store

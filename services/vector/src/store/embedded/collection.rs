@@ -120,9 +120,16 @@ impl Collection {
     }
 
     /// Changes the size below which searches scan exactly (benchmarks and tests of the index).
+    /// The column layout is built or dropped only when the new size changes whether the
+    /// collection fits (the store sets this right after `restore`, which built it already).
     pub fn set_full_scan_threshold(&mut self, floats: usize) {
         self.full_scan_floats = floats;
-        self.rebuild_scan();
+        let fits = self.slots.len() * self.spec.dimension <= floats;
+        match (self.scan.is_some(), fits) {
+            (true, false) => self.scan = None,
+            (false, true) => self.rebuild_scan(),
+            _ => {}
+        }
     }
 
     /// Records the embedder that built the vectors from now on (a re-embedding).
