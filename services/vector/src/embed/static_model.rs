@@ -16,6 +16,7 @@
 //! `scripts/fetch-model.sh` puts the files in place before the service starts.
 
 use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
 use half::f16;
@@ -66,10 +67,8 @@ impl StaticModel {
                 dir.display()
             ));
         }
-        let fingerprint = fingerprint(&[
-            &std::fs::read(&tokenizer_path).unwrap_or_default(),
-            &weights,
-        ]);
+        let fingerprint = fingerprint(&[&tokenizer_path, &weights_path])
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
         let base = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -195,18 +194,30 @@ fn unit(mut v: Vec<f32>) -> Vec<f32> {
     v
 }
 
-/// The first 12 hex digits of the SHA-256 of the model files, in order.
-fn fingerprint(parts: &[&[u8]]) -> String {
+/// The first 12 hex digits of the SHA-256 of the model files, in order. The files are read
+/// through a small buffer, not through the map: hashing the map would make every page of the
+/// weights resident in the process (16 MB), where serving touches only the rows of the tokens
+/// it meets.
+fn fingerprint(files: &[&Path]) -> std::io::Result<String> {
     let mut hash = Sha256::new();
-    for part in parts {
-        hash.update((part.len() as u64).to_le_bytes());
-        hash.update(part);
+    let mut buffer = vec![0u8; 64 * 1024];
+    for path in files {
+        let mut file = File::open(path)?;
+        hash.update(file.metadata()?.len().to_le_bytes());
+        loop {
+            let n = file.read(&mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            hash.update(&buffer[..n]);
+        }
     }
-    hash.finalize()
+    Ok(hash
+        .finalize()
         .iter()
         .take(6)
         .map(|b| format!("{b:02x}"))
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]
@@ -226,6 +237,26 @@ mod tests {
         assert_eq!(first_sentence("How do I reset my password?"), None);
         assert_eq!(first_sentence("no sentence marks here"), None);
         assert_eq!(first_sentence("  What? "), None);
+    }
+
+    #[test]
+    fn the_fingerprint_hashes_each_files_length_and_bytes_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&a, b"tokens").unwrap();
+        std::fs::write(&b, &big).unwrap();
+        let mut expected = Sha256::new();
+        for part in [&b"tokens"[..], &big] {
+            expected.update((part.len() as u64).to_le_bytes());
+            expected.update(part);
+        }
+        let expected: String = expected.finalize()[..6]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(fingerprint(&[&a, &b]).unwrap(), expected);
+        assert_ne!(fingerprint(&[&b, &a]).unwrap(), expected);
     }
 
     #[test]
