@@ -30,10 +30,11 @@ where
         Ok(config) => config,
         Err(exit) => return exit,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = config.server().worker_threads {
+        builder.worker_threads(usize::from(threads));
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("{binary}: cannot start the async runtime: {e}");
@@ -58,6 +59,10 @@ where
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    tracing::info!(
+        workers = runtime.metrics().num_workers(),
+        "async runtime started"
+    );
     let exit = runtime.block_on(async move {
         let token = shutdown::on_signal();
         match serve(config, token).await {

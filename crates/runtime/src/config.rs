@@ -102,6 +102,12 @@ pub struct ServerArgs {
           default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 
+    /// Threads that run requests [default: one per CPU this process may use]. When several
+    /// chatmesh processes share a machine's cores, fewer each is faster (docs/benchmarks.md).
+    #[arg(long, env = "CHATMESH_WORKER_THREADS", value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub worker_threads: Option<u16>,
+
     /// mTLS: off unless the CA, certificate and key are given.
     #[command(flatten)]
     pub tls: TlsArgs,
@@ -133,6 +139,7 @@ impl ServerArgs {
             keepalive_timeout: Duration::from_secs(10),
             drain_delay: Duration::ZERO,
             shutdown_grace: Duration::from_secs(5),
+            worker_threads: None,
             tls: TlsArgs::default(),
             limits: LimitArgs::default(),
             callers: CallerArgs::default(),

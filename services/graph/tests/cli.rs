@@ -2,6 +2,7 @@
 //! unusable peer tokens included (without showing the token).
 
 use chatmesh_test_support::cli::{config_error_line, help_text};
+use chatmesh_test_support::process::Process;
 
 const BIN: &str = env!("CARGO_BIN_EXE_chatmesh-graph");
 
@@ -75,6 +76,7 @@ fn help_documents_every_setting_with_its_environment_variable() {
         "CHATMESH_DATA_DIR",
         "CHATMESH_LOG_FORMAT",
         "CHATMESH_SHUTDOWN_GRACE",
+        "CHATMESH_WORKER_THREADS",
         "CHATMESH_GRAPH_QUERY_MEMORY",
         "CHATMESH_GRAPH_TOTAL_QUERY_MEMORY",
     ] {
@@ -84,4 +86,44 @@ fn help_documents_every_setting_with_its_environment_variable() {
         help.contains("0.0.0.0:50053"),
         "--help shows the default port"
     );
+}
+
+#[test]
+fn bad_worker_threads() {
+    for bad in ["0", "many", "5000"] {
+        let line = config_error_line(BIN, &["--worker-threads", bad], &[]);
+        assert!(line.contains("--worker-threads"), "{bad}: {line}");
+    }
+    let line = config_error_line(BIN, &[], &[("CHATMESH_WORKER_THREADS", "0")]);
+    assert!(line.contains("--worker-threads"), "{line}");
+}
+
+/// The worker count the process logged at start (`async runtime started`).
+fn logged_workers(log: &std::path::Path) -> Option<u64> {
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|line| line["message"] == "async runtime started")?["workers"]
+        .as_u64()
+}
+
+#[test]
+fn the_runtime_runs_as_many_workers_as_asked() {
+    let cpus = std::thread::available_parallelism().unwrap().get() as u64;
+    for (flag, expected) in [(None, cpus), (Some("1"), 1), (Some("3"), 3)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let mut args = vec!["--data-dir", data.to_str().unwrap()];
+        args.extend(flag.map(|n| ["--worker-threads", n]).into_iter().flatten());
+        let mut graph = Process::start(
+            "chatmesh-graph",
+            &args,
+            tmp.path(),
+            std::time::Duration::from_secs(20),
+        );
+        let log = tmp.path().join("chatmesh-graph.log");
+        assert_eq!(logged_workers(&log), Some(expected), "{flag:?}");
+        assert_eq!(graph.terminate(), Some(0));
+    }
 }
