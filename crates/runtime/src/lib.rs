@@ -6,7 +6,7 @@
 //! The modules, bottom-up (each uses only those above it in this list):
 //!
 //! 1. `setting` ([`config::ConfigError`], [`auth::Secret`], shared value parsers), `status` (gRPC
-//!    code names; is a request gRPC), [`page_token`].
+//!    code names; is a request gRPC), [`page_token`], [`memory`] (freed memory back to the system).
 //! 2. [`telemetry`] (logs, OTLP export, trace context, the per-request span and metrics layer)
 //!    and [`tls`] (the `--tls-*` settings, reloadable rustls configs, the TLS accept loop).
 //! 3. `edge` (the request layers: deadline, message limit, load shedding, on the public paths
@@ -27,6 +27,7 @@ mod setting;
 
 pub mod cli;
 pub mod config;
+pub mod memory;
 pub mod page_token;
 pub mod status;
 pub mod telemetry;

@@ -140,17 +140,8 @@ impl Drop for QueryMemory {
         }
         let left = self.pool.release(self.reserved.get());
         if left == 0 && self.pool.trim.swap(false, Ordering::AcqRel) {
-            trim();
+            chatmesh_runtime::memory::release_free_memory();
         }
-    }
-}
-
-/// Hands the allocator's free pages back to the system (glibc only).
-fn trim() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks the allocator's own free lists; it takes no pointers.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
 

@@ -107,10 +107,7 @@ impl Embedders {
         let model = load_model(&dir)?;
         // Parsing the 1.8 MB tokenizer file leaves about 3 MB of freed memory in the allocator
         // that the process would otherwise keep for its lifetime; give it back once, here.
-        // SAFETY: malloc_trim only walks the allocator's own free lists; it takes no pointers.
-        unsafe {
-            libc::malloc_trim(0);
-        }
+        chatmesh_runtime::memory::release_free_memory();
         tracing::info!(
             "text embedder: {} (static model from {})",
             model.name(),
