@@ -1,6 +1,7 @@
 //! The five services as separate processes, as a deployment runs them: the backends with
 //! `--seed-demo`, the router in front of them, the chatbot in front of the router.
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -25,32 +26,9 @@ impl Mesh {
     /// Starts all five with data under `data` and waits until each is SERVING.
     pub async fn start(data: &Path, extra_router_args: &[&str]) -> Self {
         let limit = Duration::from_secs(30);
-        let dir = |name: &str| {
-            let d = data.join(name);
-            std::fs::create_dir_all(&d).expect("data folder");
-            d.display().to_string()
-        };
-        let graph_dir = dir("graph");
-        let vector_dir = dir("vector");
-        let sqlite = format!("sqlite://{}/chatmesh.db", dir("relational"));
-        let graph = Process::start(
-            "chatmesh-graph",
-            &["--data-dir", &graph_dir, "--seed-demo"],
-            data,
-            limit,
-        );
-        let vector = Process::start(
-            "chatmesh-vector",
-            &["--data-dir", &vector_dir, "--seed-demo"],
-            data,
-            limit,
-        );
-        let relational = Process::start(
-            "chatmesh-relational",
-            &["--database-url", &sqlite, "--seed-demo"],
-            data,
-            limit,
-        );
+        let graph = Backend::Graph.start(data, None);
+        let vector = Backend::Vector.start(data, None);
+        let relational = Backend::Relational.start(data, None);
         let (g, v, r) = (graph.url(), vector.url(), relational.url());
         let mut router_args = vec![
             "--graph-addr",
@@ -86,5 +64,83 @@ impl Mesh {
             wait_serving(process.addr, fqn, limit).await;
         }
         mesh
+    }
+
+    /// The process of `backend`.
+    pub fn backend(&mut self, backend: Backend) -> &mut Process {
+        match backend {
+            Backend::Graph => &mut self.graph,
+            Backend::Vector => &mut self.vector,
+            Backend::Relational => &mut self.relational,
+        }
+    }
+
+    /// Starts `backend` again, after it stopped, on the address it had and with the data it had
+    /// (its log goes to `<data>/restarted/`), and waits until it is SERVING.
+    pub async fn restart(&mut self, backend: Backend, data: &Path) {
+        let addr = self.backend(backend).addr;
+        *self.backend(backend) = backend.start(data, Some(addr));
+        wait_serving(addr, backend.fqn(), Duration::from_secs(30)).await;
+    }
+}
+
+/// One of the three data services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// chatmesh-graph.
+    Graph,
+    /// chatmesh-vector.
+    Vector,
+    /// chatmesh-relational.
+    Relational,
+}
+
+impl Backend {
+    /// All three, along the flow's order.
+    pub const ALL: [Backend; 3] = [Backend::Graph, Backend::Vector, Backend::Relational];
+
+    /// The binary's name.
+    pub fn binary(self) -> &'static str {
+        match self {
+            Backend::Graph => "chatmesh-graph",
+            Backend::Vector => "chatmesh-vector",
+            Backend::Relational => "chatmesh-relational",
+        }
+    }
+
+    /// The gRPC service's full name (what health answers for).
+    pub fn fqn(self) -> &'static str {
+        match self {
+            Backend::Graph => chatmesh_graph::INFO.fqn,
+            Backend::Vector => chatmesh_vector::INFO.fqn,
+            Backend::Relational => chatmesh_relational::INFO.fqn,
+        }
+    }
+
+    /// Starts the process with its store under `<data>/<name>` and the demo data, on `listen`
+    /// or any free port. A restart logs under `<data>/restarted/`, keeping the first log.
+    fn start(self, data: &Path, listen: Option<SocketAddr>) -> Process {
+        let name = self.binary().trim_start_matches("chatmesh-");
+        let store = data.join(name);
+        std::fs::create_dir_all(&store).expect("data folder");
+        let store = store.display().to_string();
+        let args: Vec<String> = match self {
+            Backend::Relational => vec![
+                "--database-url".into(),
+                format!("sqlite://{store}/chatmesh.db"),
+            ],
+            Backend::Graph | Backend::Vector => vec!["--data-dir".into(), store],
+        };
+        let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+        args.push("--seed-demo");
+        let limit = Duration::from_secs(30);
+        match listen {
+            None => Process::start(self.binary(), &args, data, limit),
+            Some(addr) => {
+                let logs = data.join("restarted");
+                std::fs::create_dir_all(&logs).expect("log folder");
+                Process::start_on(self.binary(), addr, &args, &logs, limit)
+            }
+        }
     }
 }
