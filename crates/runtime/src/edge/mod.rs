@@ -5,6 +5,8 @@
 //! - `deadline`: `grpc-timeout` becomes a [`deadline::Deadline`], enforced with
 //!   DEADLINE_EXCEEDED.
 //! - `message_limit`: the size of one gRPC request message, RESOURCE_EXHAUSTED beyond it.
+//! - `honest_status`: on the way out, a request that did not decode is INVALID_ARGUMENT (tonic
+//!   says INTERNAL) and a status message is at most 1 KiB.
 //! - `shed`: concurrency limit and a bounded wait queue, RESOURCE_EXHAUSTED / 503 beyond them.
 //! - `connection`: the accepted connection's facts (addresses, the client certificate's name)
 //!   into each request.
@@ -18,13 +20,15 @@
 //!
 //! Bottom-up: `refusal` and `identity` know nothing here; `connection` fills `identity`; `gate`
 //! uses `refusal`; the policies use `gate`, `refusal` and `identity` (`callers` also `auth`'s
-//! header parsing and `peer_tokens`); `deadline` and `message_limit` stand alone.
+//! header parsing and `peer_tokens`); `deadline`, `message_limit` and
+//! `honest_status` stand alone.
 
 pub(crate) mod auth;
 pub(crate) mod callers;
 pub(crate) mod connection;
 pub mod deadline;
 pub(crate) mod gate;
+pub(crate) mod honest_status;
 pub(crate) mod identity;
 pub(crate) mod message_limit;
 pub(crate) mod peer_tokens;

@@ -11,7 +11,8 @@
 //! addresses and certificate name) → WatchClose → Auth (bearer tokens on the edge paths, see
 //! [`GrpcServer::edge`]) → Callers (who may call the service's own API, see
 //! [`GrpcServer::callers`]) → RateLimit (per client, edge paths) → Deadline → Shed (concurrency
-//! limit and bounded queue) → MessageLimit (see `crate::edge`).
+//! limit and bounded queue) → MessageLimit → HonestStatus (a request that does not decode is
+//! INVALID_ARGUMENT, not INTERNAL; status messages are capped at 1 KiB) (see `crate::edge`).
 //! Each connection may carry at most `--max-concurrent-streams` calls at once.
 //!
 //! Beside the server: `fallback` (unknown paths), `health` (the status handle), `reflection`, `watch_close` (ends health
@@ -48,6 +49,7 @@ use crate::edge::callers::{CallerPolicy, CallerRules, CallersLayer};
 use crate::edge::connection::ConnectionLayer;
 use crate::edge::deadline::DeadlineLayer;
 use crate::edge::gate::EdgePaths;
+use crate::edge::honest_status::HonestStatusLayer;
 use crate::edge::message_limit::MessageLimitLayer;
 use crate::edge::rate_limit::{RateLimitLayer, RateLimiter};
 use crate::edge::shed::{ShedLayer, Shedder};
@@ -354,8 +356,11 @@ async fn grace_elapsed(closing: CancellationToken, grace: std::time::Duration) {
 
 /// The layers around every request of a server, outermost first (see the module docs).
 type ServerLayers = Stack<
-    MessageLimitLayer,
-    Stack<ShedLayer, Stack<DeadlineLayer, Stack<RateLimitLayer, GuardLayers>>>,
+    HonestStatusLayer,
+    Stack<
+        MessageLimitLayer,
+        Stack<ShedLayer, Stack<DeadlineLayer, Stack<RateLimitLayer, GuardLayers>>>,
+    >,
 >;
 
 /// The outer part of [`ServerLayers`]: observation, the connection's facts, and the guards.
@@ -384,6 +389,7 @@ fn layers(
             args.limits.max_queued_requests,
         )))
         .layer(MessageLimitLayer::new(args.max_message_bytes))
+        .layer(HonestStatusLayer)
         .into_inner()
 }
 

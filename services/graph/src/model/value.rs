@@ -95,8 +95,10 @@ pub(crate) fn check_name(name: &str, field: &str) -> Result<()> {
         return Err(invalid(format!("{field}: must not be empty")));
     }
     if name.len() > MAX_NAME_BYTES {
+        let start: String = name.chars().take(32).collect();
         return Err(invalid(format!(
-            "{field}: '{name}' is longer than {MAX_NAME_BYTES} bytes"
+            "{field}: '{start}…' is {} bytes, longer than {MAX_NAME_BYTES}",
+            name.len()
         )));
     }
     if name.chars().any(char::is_control) {
