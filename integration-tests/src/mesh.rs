@@ -75,6 +75,22 @@ impl Mesh {
         }
     }
 
+    /// Creates a vector collection of `dimension` that takes vectors only (no embedder).
+    pub async fn create_vectors_only_collection(&self, name: &str, dimension: i32) {
+        use chatmesh_proto::vector::{self as pb, vector_service_client::VectorServiceClient};
+        let channel = chatmesh_test_support::grpc::channel(self.vector.addr).await;
+        VectorServiceClient::new(channel)
+            .create_collection(pb::CreateCollectionRequest {
+                name: name.into(),
+                dimension,
+                distance: pb::Distance::Cosine as i32,
+                hnsw_config: None,
+                embedder: "none".into(),
+            })
+            .await
+            .unwrap_or_else(|s| panic!("create the collection {name}: {s:?}"));
+    }
+
     /// Starts `backend` again, after it stopped, on the address it had and with the data it had
     /// (its log goes to `<data>/restarted/`), and waits until it is SERVING.
     pub async fn restart(&mut self, backend: Backend, data: &Path) {

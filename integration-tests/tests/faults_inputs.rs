@@ -33,16 +33,7 @@ async fn hostile_requests_are_refused_precisely_and_change_nothing() {
     let data = tempfile::tempdir().unwrap();
     let mesh = Mesh::start(data.path(), &[]).await;
     let mut c = Clients::connect(&mesh).await;
-    c.vector
-        .create_collection(vec::CreateCollectionRequest {
-            name: COLLECTION.into(),
-            dimension: 4,
-            distance: vec::Distance::Cosine as i32,
-            hnsw_config: None,
-            embedder: "none".into(),
-        })
-        .await
-        .expect("create the faults collection");
+    mesh.create_vectors_only_collection(COLLECTION, 4).await;
     let before = Digest::take(&mut c).await;
 
     let mut report = Report::default();

@@ -44,7 +44,8 @@ enum Ack {
 async fn every_backend_keeps_its_acknowledged_writes_through_sigkill_and_sigterm_under_load() {
     let data = tempfile::tempdir().unwrap();
     let mut mesh = Mesh::start(data.path(), &[]).await;
-    create_fault_collection(&mesh).await;
+    mesh.create_vectors_only_collection(FAULT_COLLECTION, 4)
+        .await;
 
     // Chats through the whole mesh for the whole test; every one must be answered.
     let chats = ChatLoad::start(&mesh).await;
@@ -237,19 +238,6 @@ async fn verify(mesh: &Mesh, acked: &[Ack]) {
             }
         }
     }
-}
-
-async fn create_fault_collection(mesh: &Mesh) {
-    VectorServiceClient::new(channel(mesh.vector.addr).await)
-        .create_collection(vec::CreateCollectionRequest {
-            name: FAULT_COLLECTION.into(),
-            dimension: 4,
-            distance: vec::Distance::Cosine as i32,
-            hnsw_config: None,
-            embedder: "none".into(),
-        })
-        .await
-        .expect("create the faults collection");
 }
 
 fn graph_int(value: i64) -> graph::Value {
