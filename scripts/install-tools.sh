@@ -16,6 +16,8 @@
 #   .tools/venv           + selenium, schemathesis for the chatbot's web suite
 #                         (pins: integration-tests/web/requirements.txt)
 #   chromium, chromedriver  Debian's chromium + chromium-driver (apt, as root), for that suite
+#   protoc, protoc-gen-go, protoc-gen-go-grpc  Debian's (apt, as root), for the other-language
+#                         code generation test of the external suite
 #   .tools/venv           + mcp, the official MCP Python SDK, for the MCP suite
 #                         (pins: integration-tests/mcp/requirements.txt)
 #   cargo-deny            cargo install --locked cargo-deny@<pinned> (~/.cargo/bin), for scripts/deny.sh
@@ -279,6 +281,17 @@ else
 fi
 CHROMIUM_VER="$(chromium --version 2>/dev/null | head -1)" || die "chromium does not run"
 say "chromium" "$CHROMIUM_STATE ($CHROMIUM_VER)"
+
+# 9b. protoc and the Go plugins (apt), for the other-language code generation test
+#     (integration-tests/external/test_other_languages.py)
+if command -v protoc >/dev/null 2>&1 && command -v protoc-gen-go >/dev/null 2>&1 \
+    && command -v protoc-gen-go-grpc >/dev/null 2>&1; then
+    PROTOC_STATE="already present"
+else
+    apt_install protobuf-compiler protoc-gen-go protoc-gen-go-grpc
+    PROTOC_STATE="installed"
+fi
+say "protoc, protoc-gen-go, protoc-gen-go-grpc" "$PROTOC_STATE ($(protoc --version))"
 
 # ---------------------------------------------------------------------------
 # 10. cargo-deny for the supply-chain gate (scripts/deny.sh), from crates.io into ~/.cargo/bin
