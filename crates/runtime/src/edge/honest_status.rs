@@ -87,7 +87,8 @@ fn correct<B>(mut response: http::Response<B>) -> http::Response<B> {
 }
 
 /// `message` cut to at most [`MAX_MESSAGE_BYTES`] with an ellipsis, never inside a `%XX`
-/// escape; `None` when it is short enough already.
+/// escape nor inside the escapes of one UTF-8 character (clients decode the message as UTF-8
+/// and refuse a broken one); `None` when it is short enough already.
 fn cut(message: &[u8]) -> Option<HeaderValue> {
     const ELLIPSIS: &[u8] = b"%E2%80%A6";
     if message.len() <= MAX_MESSAGE_BYTES {
@@ -101,9 +102,41 @@ fn cut(message: &[u8]) -> Option<HeaderValue> {
     {
         end = end - 2 + back;
     }
+    // Non-ASCII bytes are always escaped, so each byte of an unfinished character at the end
+    // is one three-byte escape to drop.
+    let decoded = percent_decode(&message[..end]);
+    if let Err(error) = std::str::from_utf8(&decoded)
+        && error.error_len().is_none()
+    {
+        end -= 3 * (decoded.len() - error.valid_up_to());
+    }
     let mut cut = message[..end].to_vec();
     cut.extend_from_slice(ELLIPSIS);
     HeaderValue::from_bytes(&cut).ok()
+}
+
+/// The bytes a percent-encoded `grpc-message` stands for.
+fn percent_decode(encoded: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut decoded = Vec::with_capacity(encoded.len());
+    let mut i = 0;
+    while i < encoded.len() {
+        let escape = match encoded.get(i..i + 3) {
+            Some([b'%', high, low]) => hex(*high).zip(hex(*low)).map(|(h, l)| h << 4 | l),
+            _ => None,
+        };
+        match escape {
+            Some(byte) => {
+                decoded.push(byte);
+                i += 3;
+            }
+            None => {
+                decoded.push(encoded[i]);
+                i += 1;
+            }
+        }
+    }
+    decoded
 }
 
 #[cfg(test)]
@@ -140,26 +173,35 @@ mod tests {
     }
 
     #[test]
-    fn long_messages_are_cut_outside_escapes() {
-        for shift in 0..3 {
-            let message = format!("{}{}", "a".repeat(shift), "%C3%A9".repeat(1000));
-            let corrected = correct(answer("3", &message));
-            let sent = header(&corrected, GRPC_MESSAGE);
-            assert!(sent.len() <= MAX_MESSAGE_BYTES, "{}", sent.len());
-            assert!(sent.ends_with("%E2%80%A6"), "{sent}");
-            let kept = sent.trim_end_matches("%E2%80%A6");
-            assert!(message.starts_with(kept));
-            // Whole escapes only: every `%` is followed by two more bytes.
-            let bytes = kept.as_bytes();
-            assert!(
-                bytes
-                    .iter()
-                    .enumerate()
-                    .all(|(i, &b)| b != b'%' || i + 2 < bytes.len())
-            );
-            assert_eq!(header(&corrected, GRPC_STATUS), "3");
+    fn long_messages_are_cut_outside_escapes_and_characters() {
+        // Two-, three- and four-byte characters, shifted so the cut meets every position.
+        for character in ["é", "€", "😀"] {
+            let encoded: String = character.bytes().map(|b| format!("%{b:02X}")).collect();
+            for shift in 0..12 {
+                let message = format!("{}{}", "a".repeat(shift), encoded.repeat(400));
+                let corrected = correct(answer("3", &message));
+                let sent = header(&corrected, GRPC_MESSAGE);
+                // At most one character (four escapes) shorter than the limit allows.
+                assert!(sent.len() <= MAX_MESSAGE_BYTES, "{}", sent.len());
+                assert!(sent.len() > MAX_MESSAGE_BYTES - 12, "{}", sent.len());
+                assert!(sent.ends_with("%E2%80%A6"), "{sent}");
+                let kept = sent.trim_end_matches("%E2%80%A6");
+                assert!(message.starts_with(kept));
+                // What a client decodes is whole characters.
+                let decoded = percent_decode(sent.as_bytes());
+                let text = String::from_utf8(decoded).expect("the cut message is UTF-8");
+                assert!(text.ends_with('…'), "{text}");
+                assert_eq!(header(&corrected, GRPC_STATUS), "3");
+            }
         }
         let short = "short";
         assert_eq!(header(&correct(answer("3", short)), GRPC_MESSAGE), short);
+    }
+
+    #[test]
+    fn percent_decoding_keeps_what_is_not_an_escape() {
+        assert_eq!(percent_decode(b"a%20b%C3%A9"), "a bé".as_bytes());
+        assert_eq!(percent_decode(b"100%"), b"100%");
+        assert_eq!(percent_decode(b"%zz%4"), b"%zz%4");
     }
 }
