@@ -7,7 +7,11 @@
 //! `404 Not Found`, a gRPC call to an unknown method UNIMPLEMENTED (see `fallback`). With `--tls-*` set the port speaks only TLS and requires
 //! a client certificate from the CA (see [`crate::tls`]).
 //!
-//! Layers, outermost first: Observe (span and metrics per request) → Connection (the peer's
+//! Every port also speaks gRPC-Web (binary and text, over HTTP/1.1 or HTTP/2), so a browser or
+//! `buf curl --protocol grpcweb` calls a service with no proxy (see `grpc_web`). No CORS: the
+//! chatbot's page calls from its own origin.
+//!
+//! Layers, outermost first: GrpcWeb (gRPC-Web calls become gRPC) → Observe (span and metrics per request) → Connection (the peer's
 //! addresses and certificate name) → WatchClose → Auth (bearer tokens on the edge paths, see
 //! [`GrpcServer::edge`]) → Callers (who may call the service's own API, see
 //! [`GrpcServer::callers`]) → RateLimit (per client, edge paths) → Deadline → Shed (concurrency
@@ -15,7 +19,7 @@
 //! INVALID_ARGUMENT, not INTERNAL; status messages are capped at 1 KiB) (see `crate::edge`).
 //! Each connection may carry at most `--max-concurrent-streams` calls at once.
 //!
-//! Beside the server: `fallback` (unknown paths), `health` (the status handle), `reflection`, `watch_close` (ends health
+//! Beside the server: `grpc_web` (gRPC-Web calls), `fallback` (unknown paths), `health` (the status handle), `reflection`, `watch_close` (ends health
 //! watches at shutdown), `shutdown` (signals) and `loading` (serving while a store loads).
 //!
 //! shutdown requested → health NOT_SERVING → keep accepting for `--drain-delay` → stop accepting
@@ -37,6 +41,7 @@ use tower_service::Service;
 
 pub mod dependency;
 mod fallback;
+mod grpc_web;
 pub(crate) mod health;
 pub mod loading;
 mod reflection;
@@ -57,6 +62,7 @@ use crate::telemetry::http_metrics;
 use crate::telemetry::metrics::{self, MetricsSource, RpcMetrics};
 use crate::telemetry::observe::ObserveLayer;
 use crate::tls::ServerTls;
+use grpc_web::GrpcWebOnlyLayer;
 use health::Health;
 use watch_close::WatchCloseLayer;
 
@@ -366,7 +372,13 @@ type ServerLayers = Stack<
 /// The outer part of [`ServerLayers`]: observation, the connection's facts, and the guards.
 type GuardLayers = Stack<
     CallersLayer,
-    Stack<AuthLayer, Stack<WatchCloseLayer, Stack<ConnectionLayer, Stack<ObserveLayer, Identity>>>>,
+    Stack<
+        AuthLayer,
+        Stack<
+            WatchCloseLayer,
+            Stack<ConnectionLayer, Stack<ObserveLayer, Stack<GrpcWebOnlyLayer, Identity>>>,
+        >,
+    >,
 >;
 
 fn layers(
@@ -377,6 +389,7 @@ fn layers(
     closing: CancellationToken,
 ) -> ServerLayers {
     tower::ServiceBuilder::new()
+        .layer(GrpcWebOnlyLayer)
         .layer(ObserveLayer::new(info.name, metrics))
         .layer(ConnectionLayer)
         .layer(WatchCloseLayer::new(closing))
