@@ -105,6 +105,7 @@ async fn questions(client: &mut RouterServiceClient<Channel>) {
         panic!("{r:?}")
     };
     assert_eq!(o.order.unwrap().id, 100_001);
+    server_timing(client).await;
 
     let err = route(client, "status of order 42", None, CALL)
         .await
@@ -118,6 +119,39 @@ async fn questions(client: &mut RouterServiceClient<Channel>) {
         panic!("{r:?}")
     };
     assert!(!s.hits.is_empty());
+}
+
+/// A routed answer says in `server-timing` which backend answered and how long it took, within
+/// the time the whole call took; a failed route says nothing of the kind.
+async fn server_timing(client: &mut RouterServiceClient<Channel>) {
+    let request = |query: &str| RouteRequest {
+        query: query.into(),
+        hints: None,
+        session_id: "test".into(),
+    };
+    let started = std::time::Instant::now();
+    let response = client
+        .route(request("status of order 100001"))
+        .await
+        .unwrap();
+    let whole = started.elapsed().as_secs_f64() * 1e3;
+    let timing = response
+        .metadata()
+        .get("server-timing")
+        .expect("server-timing");
+    let timing = timing.to_str().unwrap();
+    let ms: f64 = timing
+        .strip_prefix("relational;dur=")
+        .unwrap_or_else(|| panic!("{timing}"))
+        .parse()
+        .unwrap();
+    assert!(ms > 0.0 && ms <= whole, "{timing} of {whole} ms");
+
+    let err = client
+        .route(request("status of order 42"))
+        .await
+        .unwrap_err();
+    assert!(err.metadata().get("server-timing").is_none(), "{err:?}");
 }
 
 /// A query through hints, a write the graph refuses, an empty query.

@@ -1,14 +1,16 @@
 //! The gRPC edge of the router: Route (classify, then call one backend), ListBackends (live
 //! health and breaker state of every backend address), and ListTools/CallTool delegated to the
 //! MCP tool registry. Handlers only: [`convert`] reads requests and builds pages, [`status`] is
-//! the one error mapping. Who may call is checked before the handlers (`crate::CALLERS`); a
-//! free-form query in the body (`hints.cypher`, `graph_query`) is checked here by
-//! `crate::free_query`.
+//! the one error mapping, [`timing`] tells a Route's caller how long its backend took. Who may
+//! call is checked before the handlers (`crate::CALLERS`); a free-form query in the body
+//! (`hints.cypher`, `graph_query`) is checked here by `crate::free_query`.
 
 mod convert;
 mod status;
+mod timing;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use chatmesh_proto::router::router_service_server::RouterService;
 use chatmesh_proto::router::{
@@ -85,10 +87,13 @@ impl RouterService for RouterApi {
             "routed"
         );
         let target = plan.call.target();
-        routing::execute(&self.backends, &ctx, plan)
+        let started = Instant::now();
+        let routed = routing::execute(&self.backends, &ctx, plan)
             .await
-            .map(Response::new)
-            .map_err(|status| backend_status(status, target))
+            .map_err(|status| backend_status(status, target))?;
+        let mut response = Response::new(routed);
+        timing::record(response.metadata_mut(), target, started.elapsed());
+        Ok(response)
     }
 
     async fn list_tools(
