@@ -128,19 +128,6 @@ fn bad_arguments_are_one_line_and_exit_two() {
 
 /// `POST /v1/chat` with a Cypher hint, over plain HTTP/1.1; the whole response.
 fn cypher_hint_over_http(addr: &str) -> String {
-    use std::io::{Read, Write};
     let body = r#"{"session_id":"up-cypher","message":"Who manages Alan Turing?","hints":{"target":"graph","cypher":"MATCH (m:Person)-[:MANAGES]->(p:Person {name: 'Alan Turing'}) RETURN m.name"}}"#;
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the chatbot");
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
-        .unwrap();
-    let request = format!(
-        "POST /v1/chat HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
+    common::post_json(addr, "/v1/chat", body)
 }

@@ -2,7 +2,9 @@
 //! one-process mesh exports spans like the separate binaries do, so one chat shows up at the
 //! collector as one trace through the chatbot, the router and a backend, each hop's server span
 //! naming its service in the `service.name` attribute, and each hop's call a CLIENT span whose
-//! child is the callee's SERVER span (what trace back ends draw service-graph edges from).
+//! child is the callee's SERVER span (what trace back ends draw service-graph edges from). A
+//! turn streamed over HTTP (`POST /v1/chat/stream`, the web page's call) names its trace id in
+//! its answer, and that trace holds the router's and the graph's spans.
 
 mod common;
 
@@ -10,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use chatmesh_test_support::otlp::{self, KIND_CLIENT, KIND_SERVER};
-use common::{Up, chatmesh, text};
+use common::{Up, chatmesh, post_json, text};
 
 /// The test process's own spans go to the same collector under this name; the mesh's carry
 /// `chatmesh`.
@@ -31,6 +33,19 @@ fn up_exports_one_trace_through_chatbot_router_and_a_backend() {
     ]);
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    let streamed = post_json(
+        &up.chatbot(),
+        "/v1/chat/stream",
+        r#"{"session_id":"otlp","message":"Who manages Alan Turing?"}"#,
+    );
+    let (_, rest) = streamed
+        .split_once(r#""trace_id":""#)
+        .unwrap_or_else(|| panic!("no trace id in the streamed answer: {streamed}"));
+    let streamed_trace = rest[..32].to_owned();
+    assert!(
+        streamed_trace.chars().all(|c| c.is_ascii_hexdigit()),
+        "{streamed}"
+    );
     // Stopping flushes the spans still queued.
     let (code, rest) = up.stop();
     assert_eq!(code, Some(0), "{rest}");
@@ -93,4 +108,19 @@ fn up_exports_one_trace_through_chatbot_router_and_a_backend() {
             Some("grpc")
         );
     }
+
+    // The streamed turn's trace: the chatbot's, the router's and the graph's server spans.
+    let server_hops = |export: &otlp::TestExport| {
+        let hops: BTreeSet<String> = export
+            .trace(&streamed_trace)
+            .into_iter()
+            .filter(|s| s.kind == KIND_SERVER)
+            .filter_map(|s| s.attributes.get("service.name").cloned())
+            .collect();
+        ["chatbot", "router", "graph"]
+            .iter()
+            .all(|hop| hops.contains(*hop))
+            .then_some(hops)
+    };
+    runtime.block_on(export.wait_until(Duration::from_secs(20), server_hops));
 }

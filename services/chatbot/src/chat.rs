@@ -1,20 +1,22 @@
 //! One chat turn from request to recorded answer: validate the request, load the session's
 //! last entity, run the workflow (observed, for streaming), record the turn. The gRPC and HTTP
-//! edges both call [`Chatbot`].
+//! edges both call [`Chatbot`]; their streaming calls share [`Chatbot::chat_events`].
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use chatmesh_proto::chat::ChatResponse;
 use chatmesh_proto::router::{RouteHints, Target};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::conversation::{Backend, Session, TurnRecord};
 use crate::error::ChatError;
 use crate::router_client::RouterClient;
 use crate::store::SessionStore;
 use crate::turn_workflow::{self, Turn};
-use crate::workflow_engine::{Compiled, Observer};
+use crate::workflow_engine::{Compiled, Event, Observer};
 
 /// Largest message, in bytes.
 pub(crate) const MAX_MESSAGE_BYTES: usize = 8192;
@@ -127,6 +129,15 @@ fn backend(target: i32) -> Option<Backend> {
     }
 }
 
+/// What a streamed turn sends: its workflow events in order, then its outcome.
+#[derive(Debug)]
+pub(crate) enum Progress {
+    /// A workflow node started or finished.
+    Step(Event),
+    /// The turn's answer or error; nothing follows.
+    Done(Result<ChatResponse, ChatError>),
+}
+
 /// The chatbot: the workflow and the sessions.
 pub(crate) struct Chatbot {
     workflow: Compiled<Turn>,
@@ -180,6 +191,29 @@ impl Chatbot {
         };
         self.sessions.record(&session_id, record, entity).await?;
         Ok(response)
+    }
+
+    /// Answers one message on a task of its own and sends each workflow event as it happens,
+    /// then the outcome, the last item. The task carries the caller's span (so the router call
+    /// stays in the caller's trace) and finishes the turn even when the receiver is gone: a turn
+    /// that reached the router is recorded like any other.
+    pub(crate) fn chat_events(
+        self: &Arc<Self>,
+        input: ChatInput,
+        deadline: Option<Instant>,
+    ) -> mpsc::UnboundedReceiver<Progress> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let chatbot = Arc::clone(self);
+        let turn = async move {
+            let steps = tx.clone();
+            let mut observer = move |event: Event| {
+                let _ = steps.send(Progress::Step(event));
+            };
+            let outcome = chatbot.chat(input, deadline, Some(&mut observer)).await;
+            let _ = tx.send(Progress::Done(outcome));
+        };
+        tokio::spawn(turn.in_current_span());
+        rx
     }
 
     /// A session's history.

@@ -12,12 +12,13 @@ use chatmesh_runtime::channel::TracedChannel;
 /// Routes a query to a backend and returns its result.
 #[tonic::async_trait]
 pub(crate) trait RouterClient: Send + Sync + 'static {
-    /// Calls the router; `timeout` is the time the turn has left.
+    /// Calls the router; `timeout` is the time the turn has left. The response keeps its
+    /// metadata (the router's `server-timing`).
     async fn route(
         &self,
         request: RouteRequest,
         timeout: Duration,
-    ) -> Result<RouteResponse, tonic::Status>;
+    ) -> Result<tonic::Response<RouteResponse>, tonic::Status>;
 }
 
 /// `RouterService.Route` over gRPC.
@@ -41,10 +42,10 @@ impl RouterClient for GrpcRouterClient {
         &self,
         request: RouteRequest,
         timeout: Duration,
-    ) -> Result<RouteResponse, tonic::Status> {
+    ) -> Result<tonic::Response<RouteResponse>, tonic::Status> {
         let mut request = tonic::Request::new(request);
         request.set_timeout(timeout);
         let mut client = self.client.clone();
-        client.route(request).await.map(tonic::Response::into_inner)
+        client.route(request).await
     }
 }

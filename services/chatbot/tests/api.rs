@@ -1,12 +1,11 @@
 //! The chatbot over real sockets, in front of a stand-in router (a real gRPC server on
 //! loopback that answers Route from a table): Chat, ChatStream, GetSession and DeleteSession
-//! over gRPC; `POST /v1/chat`, `/openapi.json` and the web page over HTTP/1.1 on the same port;
-//! and the fallback answers when the router is down. The stand-in router is in `common`.
+//! over gRPC, and the fallback answers when the router is down. The stand-in router is in
+//! `common`; the HTTP side of the same port is in `http.rs`.
 
 mod common;
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use chatmesh_proto::chat::{
     ChatRequest, ChatStreamRequest, DeleteSessionRequest, EventKind, GetSessionRequest, SourceKind,
@@ -15,8 +14,6 @@ use chatmesh_proto::chat::{
 use chatmesh_proto::router::{RouteHints, Target};
 use chatmesh_runtime::CancellationToken;
 use common::{ask, client};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tonic::Code;
 
 /// A stand-in router (or none) and a chatbot in front of it; returns the chatbot's address.
@@ -245,78 +242,5 @@ async fn with_the_router_down_the_answer_says_so() {
     assert_eq!(d.code, Code::Unavailable as i32);
     assert!(r.answer.contains("can't reach the router"), "{}", r.answer);
     assert!(r.explanation.is_none());
-    shutdown.cancel();
-}
-
-/// One HTTP/1.1 exchange; returns the status code and the body.
-async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
-        .await
-        .expect("response within 10 s")
-        .unwrap();
-    let text = String::from_utf8(response).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").expect("a complete response");
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    // The body may be chunked; the tests only look for JSON fragments inside it.
-    (status, body.to_owned())
-}
-
-#[tokio::test]
-async fn http_chat_openapi_and_the_page_share_the_grpc_port() {
-    let shutdown = CancellationToken::new();
-    let addr = start(true, &shutdown).await;
-    let (status, body) = http(
-        addr,
-        "POST",
-        "/v1/chat",
-        r#"{"session_id":"web-1","message":"status of order 9"}"#,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    assert!(body.contains(r#""target":"relational""#), "{body}");
-    assert!(body.contains(r#""kind":"order","id":"9""#), "{body}");
-    assert!(body.contains(r#""fallback":false"#), "{body}");
-
-    let (status, body) = http(addr, "POST", "/v1/chat", r#"{"session_id":"web-1"}"#).await;
-    assert_eq!(status, 400, "{body}");
-    assert!(body.contains(r#""code":"INVALID_ARGUMENT""#), "{body}");
-    let (status, body) = http(
-        addr,
-        "POST",
-        "/v1/chat",
-        r#"{"session_id":"a b","message":"x"}"#,
-    )
-    .await;
-    assert_eq!(status, 400);
-    assert!(body.contains("session_id"), "{body}");
-
-    let (status, body) = http(addr, "GET", "/openapi.json", "").await;
-    assert_eq!(status, 200);
-    assert!(
-        body.contains(r#""openapi":"3.1.0""#) && body.contains("/v1/chat"),
-        "{body}"
-    );
-    let (status, body) = http(addr, "GET", "/", "").await;
-    assert_eq!(status, 200);
-    assert!(body.contains("<form id=\"ask\">") && body.contains("/v1/chat"));
-
-    // gRPC still answers on the same port.
-    let mut chat = client(addr).await;
-    let session = chat
-        .get_session(GetSessionRequest {
-            session_id: "web-1".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(session.turns.len(), 1, "the HTTP turn was recorded");
     shutdown.cancel();
 }

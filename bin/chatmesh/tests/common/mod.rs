@@ -117,6 +117,24 @@ impl Drop for Up {
     }
 }
 
+/// `POST path` with a JSON `body` over plain HTTP/1.1 (no keep-alive); the whole response.
+pub(crate) fn post_json(addr: &str, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
 /// Runs `chatmesh <args>` to completion.
 pub(crate) fn chatmesh(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().unwrap()

@@ -28,6 +28,7 @@ use tracing_subscriber::{EnvFilter, Layer, Registry};
 pub use logs::{LogFormat, parse_log_filter};
 pub use metrics::{Histogram, MetricsSource, escape as escape_label, header as metric_header};
 pub use otlp::{OTLP_ENDPOINT_ENV, otlp_endpoint_from_env};
+pub use trace_context::current_trace_id;
 
 /// How long shutdown waits for the last spans to be sent.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);

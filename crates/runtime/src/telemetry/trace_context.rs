@@ -45,6 +45,20 @@ pub(crate) fn inject_current(headers: &mut http::HeaderMap) {
     TraceContextPropagator::new().inject_context(&context, &mut HeaderWriter(headers));
 }
 
+/// The current span's trace id (32 hex digits), when spans are exported: what a client can
+/// look up in its trace backend.
+pub fn current_trace_id() -> Option<String> {
+    if !enabled() {
+        return None;
+    }
+    let context = tracing::Span::current().context();
+    let span = context.span();
+    let span_context = span.span_context();
+    span_context
+        .is_valid()
+        .then(|| span_context.trace_id().to_string())
+}
+
 struct HeaderReader<'a>(&'a http::HeaderMap);
 
 impl Extractor for HeaderReader<'_> {

@@ -1,12 +1,14 @@
 //! The chatbot's edges: the gRPC `ChatService` here (requests in, [`Chatbot`] calls, responses
-//! and workflow events out), the JSON API and web page in [`http`]. [`convert`] is the only
-//! place that builds `chatmesh.chat.v1` messages; every error goes through [`status`]. Both
-//! edges ask [`free_query`] whether the caller may send a Cypher hint.
+//! and workflow events out), the JSON API and web page in [`http`] (streamed turns in
+//! [`http_stream`]). [`convert`] is the only place that builds `chatmesh.chat.v1` messages;
+//! every error goes through [`status`]. Both edges ask [`free_query`] whether the caller may
+//! send a Cypher hint.
 
 mod convert;
 pub(crate) mod free_query;
 pub(crate) mod http;
 mod http_body;
+mod http_stream;
 pub(crate) mod status;
 
 use std::pin::Pin;
@@ -21,12 +23,11 @@ use chatmesh_proto::router::RouteHints;
 use chatmesh_runtime::auth::Principal;
 use chatmesh_runtime::deadline::Deadline;
 use futures::Stream;
-use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::chat::{ChatInput, Chatbot};
-use crate::workflow_engine::Event;
+use crate::chat::{ChatInput, Chatbot, Progress};
 use convert::{answer_message, chat_input, event_message};
 use free_query::FreeQuery;
 use status::status as to_status;
@@ -88,23 +89,18 @@ impl ChatService for ChatApi {
         let caller = Principal::of(&request).cloned();
         let r = request.into_inner();
         let input = self.input(caller.as_ref(), r.session_id, r.message, r.hints)?;
-        let (tx, rx) = mpsc::unbounded_channel();
-        let chatbot = Arc::clone(&self.chatbot);
-        tokio::spawn(async move {
-            let events = tx.clone();
-            let mut observer = move |event: Event| {
-                let message = chat_stream_response::Event::WorkflowEvent(event_message(event));
-                let _ = events.send(Ok(ChatStreamResponse {
-                    event: Some(message),
-                }));
-            };
-            let outcome = chatbot.chat(input, deadline, Some(&mut observer)).await;
-            let last = outcome.map(|r| ChatStreamResponse {
+        let events = self.chatbot.chat_events(input, deadline);
+        let stream = UnboundedReceiverStream::new(events).map(|progress| match progress {
+            Progress::Step(event) => Ok(ChatStreamResponse {
+                event: Some(chat_stream_response::Event::WorkflowEvent(event_message(
+                    event,
+                ))),
+            }),
+            Progress::Done(outcome) => outcome.map_err(to_status).map(|r| ChatStreamResponse {
                 event: Some(chat_stream_response::Event::FinalAnswer(answer_message(r))),
-            });
-            let _ = tx.send(last.map_err(to_status));
+            }),
         });
-        Ok(Response::new(Box::pin(UnboundedReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(stream)))
     }
 
     async fn get_session(

@@ -38,6 +38,9 @@ pub(crate) const FALLBACK: &str = "fallback";
 /// "relational").
 pub(crate) const TARGET_METADATA: &str = "chatmesh-target";
 
+/// Metadata key on a routed answer: the backend and its time, as in `graph;dur=0.412`.
+const SERVER_TIMING: &str = "server-timing";
+
 /// Everything a turn knows, filled in step by step.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Turn {
@@ -163,8 +166,8 @@ impl Turn {
 pub(crate) enum TurnUpdate {
     /// `understand` finished.
     Understood(Understanding),
-    /// `route` got a result.
-    Routed(Box<RouteResponse>),
+    /// `route` got a result, and the router said how long its backend took (milliseconds).
+    Routed(Box<RouteResponse>, Option<f64>),
     /// `route` failed.
     Degraded(Degradation),
     /// `respond` or `fallback` composed the reply.
@@ -188,7 +191,7 @@ impl State for Turn {
     fn apply(&mut self, update: TurnUpdate) {
         match update {
             TurnUpdate::Understood(u) => self.understanding = u,
-            TurnUpdate::Routed(r) => self.routed = Some(*r),
+            TurnUpdate::Routed(r, _) => self.routed = Some(*r),
             TurnUpdate::Degraded(d) => self.degraded = Some(d),
             TurnUpdate::Replied { reply, fallback } => {
                 self.reply = Some(reply);
@@ -210,9 +213,10 @@ impl State for Turn {
                 "prefix_target": u.prefix_target.map(|t| t.as_str_name()),
                 "resolved_reference": u.resolved.as_ref().map(|e| json!({"type": e.kind, "value": e.value})),
             }),
-            TurnUpdate::Routed(r) => {
+            TurnUpdate::Routed(r, backend_ms) => {
                 let explanation = r.explanation.as_ref();
                 json!({
+                    "backend_ms": backend_ms,
                     "target": target_name(r.target),
                     "decision": explanation.map(|e| e.decision().as_str_name()),
                     "rule": explanation.map(|e| e.rule.clone()),
@@ -274,7 +278,10 @@ impl Node<Turn> for RouteNode {
                 session_id: turn.session_id.clone(),
             };
             Ok(match self.router.route(request, budget).await {
-                Ok(response) => TurnUpdate::Routed(Box::new(response)),
+                Ok(response) => {
+                    let backend_ms = backend_ms(response.metadata());
+                    TurnUpdate::Routed(Box::new(response.into_inner()), backend_ms)
+                }
                 Err(status) => TurnUpdate::Degraded(Degradation {
                     target: failed_target(&status, expected) as i32,
                     code: status.code() as i32,
@@ -283,6 +290,15 @@ impl Node<Turn> for RouteNode {
             })
         })
     }
+}
+
+/// The router's `server-timing` entry (`graph;dur=0.412`): how long its backend took, in
+/// milliseconds.
+fn backend_ms(metadata: &tonic::metadata::MetadataMap) -> Option<f64> {
+    let entry = metadata.get(SERVER_TIMING)?.to_str().ok()?;
+    let (_, rest) = entry.split_once(";dur=")?;
+    let ms = rest.split([';', ',']).next()?.trim().parse::<f64>().ok()?;
+    ms.is_finite().then_some(ms)
 }
 
 /// Which source a failed route concerns: what the router says (metadata, else its message),

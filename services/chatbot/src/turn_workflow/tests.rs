@@ -33,10 +33,14 @@ impl RouterClient for FakeRouter {
         &self,
         request: RouteRequest,
         _timeout: Duration,
-    ) -> Result<RouteResponse, tonic::Status> {
+    ) -> Result<tonic::Response<RouteResponse>, tonic::Status> {
         let answer = (self.answer)(&request);
         self.asked.lock().push(request);
-        answer
+        let mut response = tonic::Response::new(answer?);
+        response
+            .metadata_mut()
+            .insert("server-timing", "graph;dur=1.250".parse().unwrap());
+        Ok(response)
     }
 }
 
@@ -317,6 +321,10 @@ async fn events_follow_the_workflow_in_order() {
     );
     assert_eq!(events[1].delta["query"], "who manages Alan Turing?");
     assert_eq!(events[3].delta["target"], "TARGET_GRAPH");
+    assert_eq!(
+        events[3].delta["backend_ms"], 1.25,
+        "the router's server-timing"
+    );
     assert!(
         events[5].delta["answer"]
             .as_str()
@@ -352,4 +360,22 @@ async fn documents_below_the_relevance_threshold_are_an_honest_i_dont_know() {
     );
     assert!(!r.answer.contains("roll back"), "{}", r.answer);
     assert!(r.sources.is_empty());
+}
+
+#[test]
+fn the_backend_time_is_read_from_server_timing_or_left_out() {
+    let time = |entry: &str| {
+        let mut metadata = tonic::metadata::MetadataMap::new();
+        metadata.insert("server-timing", entry.parse().unwrap());
+        super::backend_ms(&metadata)
+    };
+    assert_eq!(time("graph;dur=0.412"), Some(0.412));
+    assert_eq!(time("vector;dur=12;desc=\"search\""), Some(12.0));
+    assert_eq!(time("graph;dur=NaN"), None);
+    assert_eq!(time("graph;dur="), None);
+    assert_eq!(time("graph"), None);
+    assert_eq!(
+        super::backend_ms(&tonic::metadata::MetadataMap::new()),
+        None
+    );
 }

@@ -1,7 +1,7 @@
 //! What the chatbot's socket tests share: a stand-in router (a real gRPC server on loopback that
-//! answers Route from a table: order questions get one order, anything else an unavailable
-//! graph), the chatbot in this process in front of it (the same `serve_on` the binary runs, with
-//! extra flags), a client, and a request.
+//! answers Route from a table: order questions get one order, with a `server-timing` entry as
+//! the real router sends, anything else an unavailable graph), the chatbot in this process in
+//! front of it (the same `serve_on` the binary runs, with extra flags), a client, and a request.
 
 #![allow(dead_code)]
 
@@ -35,7 +35,7 @@ impl RouterService for StandInRouter {
         else {
             return Err(Status::unavailable("graph: no healthy address"));
         };
-        Ok(Response::new(RouteResponse {
+        let mut response = Response::new(RouteResponse {
             target: Target::Relational as i32,
             result: Some(route_response::Result::RelationalOrder(GetOrderResponse {
                 order: Some(Order {
@@ -57,7 +57,12 @@ impl RouterService for StandInRouter {
             }),
             backend_address: "http://127.0.0.1:1".into(),
             attempts: 1,
-        }))
+        });
+        // What the real router says: which backend answered and how long it took.
+        response
+            .metadata_mut()
+            .insert("server-timing", "relational;dur=0.250".parse().unwrap());
+        Ok(response)
     }
 }
 
