@@ -40,10 +40,21 @@ impl Reply {
 
 /// One HTTP/1.1 exchange.
 async fn exchange(addr: SocketAddr, method: &str, path: &str, body: &str) -> Reply {
+    exchange_with(addr, method, path, "", body).await
+}
+
+/// One HTTP/1.1 exchange with `headers` (whole lines, each ending in CRLF) added.
+async fn exchange_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> Reply {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let request = format!(
         "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+         {headers}content-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).await.unwrap();
@@ -272,5 +283,27 @@ async fn http_chat_stream_refuses_bad_requests_before_streaming_and_degrades_lik
             .contains("can't reach the router"),
         "{answer}"
     );
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn http_chat_stream_asks_for_the_same_token_as_the_rest_of_the_edge() {
+    let shutdown = CancellationToken::new();
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    std::fs::write(&tokens, "stream-token-7a1\n").unwrap();
+    let router = common::router(true, &shutdown).await;
+    let tokens = tokens.display().to_string();
+    let addr = common::chatbot(&router, &["--auth-tokens-file", &tokens], &shutdown).await;
+    let body = r#"{"session_id":"web-4","message":"status of order 9"}"#;
+
+    let r = post(addr, "/v1/chat/stream", body).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(r.header("www-authenticate").is_some(), "{}", r.head);
+
+    let bearer = "authorization: Bearer stream-token-7a1\r\n";
+    let r = exchange_with(addr, "POST", "/v1/chat/stream", bearer, body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(events(&r.body).last().unwrap().0, "answer", "{}", r.body);
     shutdown.cancel();
 }
