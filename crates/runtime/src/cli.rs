@@ -128,11 +128,26 @@ pub fn report_parse_error(program: &str, err: &clap::Error, command: &clap::Comm
     ExitCode::from(EXIT_CONFIG)
 }
 
-/// Shows the per-service defaults of the shared flags in `--help`.
+/// Shows the per-service defaults of the shared flags in `--help`, and makes an environment
+/// variable set to the empty string count as unset: compose files and charts write
+/// `CHATMESH_SESSION_URL=` for a setting the operator left out (compose cannot leave a key out
+/// conditionally), which must mean the default, not an invalid value.
 fn with_service_defaults(command: clap::Command, info: &ServiceInfo) -> clap::Command {
     let listen = format!("0.0.0.0:{}", info.default_port);
     let data_dir = format!("data/{}", info.name);
     let mut command = command;
+    let empty: Vec<clap::Id> = command
+        .get_arguments()
+        .filter(|a| {
+            a.get_env()
+                .and_then(std::env::var_os)
+                .is_some_and(|value| value.is_empty())
+        })
+        .map(|a| a.get_id().clone())
+        .collect();
+    for id in empty {
+        command = command.mut_arg(id, |a| a.env(None));
+    }
     if command.get_arguments().any(|a| a.get_id() == "listen") {
         command = command.mut_arg("listen", |a| a.default_value(listen));
     }

@@ -62,3 +62,15 @@ fn help_hides_the_session_url_from_the_environment() {
     assert!(help.contains("CHATMESH_SESSION_URL"), "{help}");
     assert!(!help.contains("s3cret"), "{help}");
 }
+
+#[test]
+fn an_empty_variable_counts_as_unset() {
+    // Compose and Helm write `CHATMESH_SESSION_URL=` for a setting left out; that must mean
+    // "sessions in memory", not "an invalid URL". The zero interval shows parsing got past it.
+    let line = config_error_line(
+        BIN,
+        &["--session-sweep-interval", "0s"],
+        &[("CHATMESH_SESSION_URL", ""), ("CHATMESH_AUTH_TOKENS", "")],
+    );
+    assert!(line.contains("--session-sweep-interval"), "{line}");
+}
