@@ -3,7 +3,11 @@
 //! gRPC on loopback (the difference is the gRPC overhead per query).
 //!
 //! `cargo bench -p chatmesh-vector --bench ann -- [--points 100000] [--dimension 128]
-//! [--queries 1000] [--efs 16,32,64,128,256]`
+//! [--queries 1000] [--efs 16,32,64,128,256] [--database-url postgres://…]`
+//!
+//! With `--database-url` the service behind gRPC runs on PostgreSQL + pgvector (an HNSW index
+//! per collection, `ef` as `hnsw.ef_search`) instead of the embedded engine, so the gRPC table
+//! is that engine's recall and speed against the same exact ground truth.
 //!
 //! The data is clustered with low intrinsic dimension (100 clusters, each spread in its own
 //! 8-dimensional subspace, plus small noise), the same generator as the recall test; ground
@@ -20,6 +24,7 @@ struct Args {
     dimension: usize,
     queries: usize,
     efs: Vec<usize>,
+    database_url: Option<String>,
 }
 
 fn args() -> Args {
@@ -28,6 +33,7 @@ fn args() -> Args {
         dimension: 128,
         queries: 1000,
         efs: vec![16, 32, 64, 128, 256],
+        database_url: None,
     };
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -37,6 +43,7 @@ fn args() -> Args {
             "--points" => args.points = value.parse().expect("--points N"),
             "--dimension" => args.dimension = value.parse().expect("--dimension N"),
             "--queries" => args.queries = value.parse().expect("--queries N"),
+            "--database-url" => args.database_url = Some(value),
             "--efs" => {
                 args.efs = value
                     .split(',')
@@ -197,11 +204,13 @@ fn main() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let rows = runtime.block_on(async {
-        let config: chatmesh_vector::Config = chatmesh_runtime::cli::parse_config(
-            &chatmesh_vector::INFO,
-            ["chatmesh-vector", "--data-dir", &dir.path().display().to_string(), "--log", "warn"],
-        )
-        .unwrap();
+        let data_dir = dir.path().display().to_string();
+        let mut flags = vec!["chatmesh-vector", "--data-dir", &data_dir, "--log", "warn"];
+        if let Some(url) = &args.database_url {
+            flags.extend(["--database-url", url]);
+        }
+        let config: chatmesh_vector::Config =
+            chatmesh_runtime::cli::parse_config(&chatmesh_vector::INFO, flags).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shutdown = chatmesh_runtime::CancellationToken::new();
@@ -273,8 +282,13 @@ fn main() {
         server.await.unwrap().unwrap();
         rows
     });
+    let engine = if args.database_url.is_some() {
+        "PostgreSQL + pgvector"
+    } else {
+        "the embedded engine"
+    };
     report(
-        "Through gRPC on loopback (one client, one call at a time):",
+        &format!("Through gRPC on loopback, {engine} (one client, one call at a time):"),
         &rows,
     );
     println!("\n| ef | gRPC p50 − in-process p50 |\n| --- | --- |");
