@@ -11,12 +11,19 @@
 #   postgres:15-bookworm                   (only with --postgres) debian + apt postgresql-15 and a
 #                                          small entrypoint that honours POSTGRES_USER/PASSWORD/DB
 #                                          and PGDATA the way the official image does
+#   pgvector/pgvector:pg15                 (only with --postgres) that + pgvector: the extension as
+#                                          built on this machine for PostgreSQL 15 by
+#                                          scripts/start-postgres.sh (same Debian, same server
+#                                          ABI), copied in; the compose `postgres` and `scale`
+#                                          profiles run it
 #
 # These are stand-ins made on this machine so that CI can build and run the real files; users
 # pull the real images. On a machine where the images exist (pulled), nothing is done.
 #
 # Usage: scripts/docker-base-images.sh [--postgres] [--force]
-#   --postgres  also make postgres:15-bookworm (the compose `postgres` profile)
+#   --postgres  also make postgres:15-bookworm and pgvector/pgvector:pg15 (the compose `postgres`
+#               and `scale` profiles); runs scripts/start-postgres.sh when this machine has no
+#               pgvector build to copy yet
 #   --force     remake the images even when present
 # Needs: a running engine (scripts/docker-engine.sh), debootstrap, root, Debian's apt mirror
 # (debootstrap and apt inside the image builds). Rust toolchain: $RUST_TOOLCHAIN_DIR, else the
@@ -28,6 +35,7 @@ RUST_IMAGE="rust:1.95-slim-bookworm"
 RUST_VERSION_PREFIX="1.95."
 RUNTIME_IMAGE="gcr.io/distroless/cc-debian12:nonroot"
 POSTGRES_IMAGE="postgres:15-bookworm"
+PGVECTOR_IMAGE="pgvector/pgvector:pg15"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 CACHE="${CHATMESH_ROOTFS_CACHE:-/var/cache/chatmesh-rootfs}"
 
@@ -193,7 +201,7 @@ EOF
 fi
 
 # ---------------------------------------------------------------------------------------------
-# postgres:15-bookworm (the compose `postgres` profile)
+# postgres:15-bookworm (the base of the pgvector image below)
 if [ "$WITH_POSTGRES" -eq 1 ]; then
     if have "$POSTGRES_IMAGE"; then
         say "$POSTGRES_IMAGE" "already present"
@@ -248,5 +256,33 @@ CMD ["postgres"]
 EOF
         build -t "$POSTGRES_IMAGE" "$WORK/pg" || die "building $POSTGRES_IMAGE failed (apt inside the build needs $MIRROR)"
         say "$POSTGRES_IMAGE" "made (debian minbase + apt postgresql-15)"
+    fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+# pgvector/pgvector:pg15 (the compose `postgres` and `scale` profiles): postgres:15-bookworm +
+# pgvector. The official image is the same server with the extension built in; here the build
+# that scripts/start-postgres.sh made from Debian's source package is copied in, so no compiler
+# and no second source fetch go into the image.
+if [ "$WITH_POSTGRES" -eq 1 ]; then
+    if have "$PGVECTOR_IMAGE"; then
+        say "$PGVECTOR_IMAGE" "already present"
+    else
+        lib=/usr/lib/postgresql/15/lib
+        ext=/usr/share/postgresql/15/extension
+        if [ ! -f "$lib/vector.so" ] || [ ! -f "$ext/vector.control" ]; then
+            bash "$(dirname "${BASH_SOURCE[0]}")/start-postgres.sh" >/dev/null \
+                || die "no pgvector build to copy, and scripts/start-postgres.sh could not make one"
+        fi
+        mkdir -p "$WORK/pgvector/extension"
+        cp "$lib/vector.so" "$WORK/pgvector/"
+        cp "$ext"/vector.control "$ext"/vector--*.sql "$WORK/pgvector/extension/"
+        cat >"$WORK/pgvector/Dockerfile" <<EOF
+FROM $POSTGRES_IMAGE
+COPY vector.so /usr/lib/postgresql/15/lib/vector.so
+COPY extension/ /usr/share/postgresql/15/extension/
+EOF
+        build -t "$PGVECTOR_IMAGE" "$WORK/pgvector" || die "building $PGVECTOR_IMAGE failed"
+        say "$PGVECTOR_IMAGE" "made ($POSTGRES_IMAGE + this machine's pgvector build)"
     fi
 fi

@@ -89,17 +89,23 @@ class Container:
 class Compose:
     """`docker compose` on the stack under test: the file is `CHATMESH_COMPOSE_FILE` (the
     repository's docker-compose.yaml); the project is docker compose's own choice
-    (`COMPOSE_PROJECT_NAME`, else the file's `name:`)."""
+    (`COMPOSE_PROJECT_NAME`, else the file's `name:`); `env_file` is passed as `--env-file`, the
+    way a user starts a profile whose settings live in a file (compose.scale.env)."""
 
-    def __init__(self, env: dict[str, str] | None = None, profiles: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, env: dict[str, str] | None = None, profiles: tuple[str, ...] = (), env_file: Path | None = None
+    ) -> None:
         raw = os.environ.get("CHATMESH_COMPOSE_FILE", "").strip()
         self.file = Path(raw) if raw else REPO_ROOT / "docker-compose.yaml"
         self.env = {**client_env(), **(env or {})}
         self.profiles = profiles
+        self.env_file = env_file
         self.docker = shutil.which("docker") or "docker"
 
     def run(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
         cmd = [self.docker, "compose", "-f", str(self.file)]
+        if self.env_file is not None:
+            cmd += ["--env-file", str(self.env_file)]
         for profile in self.profiles:
             cmd += ["--profile", profile]
         cmd += list(args)

@@ -1,6 +1,6 @@
 """The `postgres` profile: the relational service on a PostgreSQL container. It runs as a
 compose project of its own on free ports, next to the stack under test, and is removed with its
-volumes at the end. Needs the `postgres:15-bookworm` image (scripts/docker-base-images.sh
+volumes at the end. Needs the `pgvector/pgvector:pg15` image (scripts/docker-base-images.sh
 --postgres makes a stand-in where it cannot be pulled)."""
 
 from __future__ import annotations
