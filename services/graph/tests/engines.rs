@@ -15,6 +15,7 @@ use tonic::Code;
 both_engines!(
     crud,
     neighbors_with_paging,
+    neighbors_of_a_node_found_by_property,
     shortest_paths,
     schema_counts,
     queries_in_both_access_modes,
@@ -211,6 +212,124 @@ async fn neighbors_with_paging(engine: Engine) {
         .await,
         Code::NotFound,
     );
+}
+
+/// ListNeighbors with `start`: the node found by label and property, the lowest id when several
+/// match, NOT_FOUND when none does, and the request's mistakes refused before any lookup.
+async fn neighbors_of_a_node_found_by_property(engine: Engine) {
+    let graph = TestGraph::start(engine, &[]).await;
+    let mut c = graph.client();
+    let ids = organisation(&mut c).await;
+    let by_name = |name: &str| pb::ListNeighborsRequest {
+        start: Some(pb::NodeMatch {
+            label: "P".into(),
+            property: "name".into(),
+            value: Some(text(name)),
+        }),
+        direction: pb::Direction::Outgoing as i32,
+        relationship_types: vec!["MANAGES".into()],
+        ..Default::default()
+    };
+    let a = c.list_neighbors(by_name("a")).await.unwrap().into_inner();
+    assert_eq!(a.start_node_id, ids[1]);
+    assert_eq!(listing(&a), [(1, ids[3]), (1, ids[4])]);
+    let by_id = c
+        .list_neighbors(pb::ListNeighborsRequest {
+            node_id: ids[1],
+            ..by_name("")
+        })
+        .await;
+    assert!(assert_code(by_id, Code::InvalidArgument).contains("start"));
+    let by_id = c
+        .list_neighbors(pb::ListNeighborsRequest {
+            node_id: ids[1],
+            start: None,
+            ..by_name("")
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (by_id.start_node_id, listing(&by_id)),
+        (ids[1], listing(&a))
+    );
+
+    // Pages of a walk from a found node follow one another like any other.
+    let mut paged = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = c
+            .list_neighbors(pb::ListNeighborsRequest {
+                page_size: 1,
+                page_token: token,
+                max_depth: 2,
+                ..by_name("boss")
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        paged.extend(listing(&page));
+        token = page.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(paged.len(), 5, "{paged:?}");
+
+    // Two nodes with one name: the lower id is the start.
+    let twin = node(&mut c, &["P"], &[("name", text("a"))]).await;
+    assert!(twin > ids[1]);
+    let again = c.list_neighbors(by_name("a")).await.unwrap().into_inner();
+    assert_eq!(again.start_node_id, ids[1]);
+
+    let missing = c.list_neighbors(by_name("nobody")).await;
+    assert!(assert_code(missing, Code::NotFound).contains("nobody"));
+    refused_starts(&mut c).await;
+}
+
+/// Mistakes in `start` are INVALID_ARGUMENT naming the field, and change nothing.
+async fn refused_starts(c: &mut common::Client) {
+    for start in [
+        pb::NodeMatch {
+            label: "P`) DETACH DELETE (n".into(),
+            property: "name".into(),
+            value: Some(text("a")),
+        },
+        pb::NodeMatch {
+            label: "P".into(),
+            property: "".into(),
+            value: Some(text("a")),
+        },
+        pb::NodeMatch {
+            label: "P".into(),
+            property: "name".into(),
+            value: None,
+        },
+    ] {
+        let refused = c
+            .list_neighbors(pb::ListNeighborsRequest {
+                start: Some(start.clone()),
+                ..Default::default()
+            })
+            .await;
+        assert!(
+            assert_code(refused, Code::InvalidArgument).contains("start."),
+            "{start:?}"
+        );
+    }
+    assert_code(
+        c.list_neighbors(pb::ListNeighborsRequest::default()).await,
+        Code::InvalidArgument,
+    );
+    let count = c
+        .execute_query(pb::ExecuteQueryRequest {
+            cypher: "MATCH (n:P) RETURN count(n)".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(count.rows[0].values[0], int(7), "nothing was deleted");
 }
 
 fn path_request(source: u64, target: u64) -> pb::FindShortestPathRequest {

@@ -175,12 +175,19 @@ impl GraphService for GraphApi {
         request: Request<pb::ListNeighborsRequest>,
     ) -> Result<Response<pb::ListNeighborsResponse>, Status> {
         let deadline = caller_deadline(&request);
-        let (query, paging) =
+        let (mut query, paging, start) =
             convert::neighbor_query(request.into_inner(), deadline).map_err(status)?;
+        let store = self.ready()?;
+        if let Some(start) = start {
+            let answer = store.query(start.lookup(deadline)).await.map_err(status)?;
+            query.node_id = start.found(&answer).map_err(status)?;
+        }
+        let start_node_id = query.node_id;
         let pager = neighbors::pager(&query, paging).map_err(status)?;
-        let found = self.ready()?.neighbors(query).await.map_err(status)?;
+        let found = store.neighbors(query).await.map_err(status)?;
         Ok(Response::new(convert::neighbors_response(
             pager.page(found),
+            start_node_id,
         )))
     }
 

@@ -5,6 +5,7 @@
 
 mod entity;
 mod query;
+mod start;
 mod value;
 mod walk;
 
@@ -12,6 +13,7 @@ pub(crate) use entity::{KeyCount, NodeUpdate};
 pub use entity::{Node, Path, Relationship, Schema};
 pub(crate) use query::not_a_parameter;
 pub use query::{AccessMode, CypherQuery, QueryResult, QueryValue, Row, WriteStats};
+pub(crate) use start::NodeMatch;
 pub(crate) use value::{
     MAX_LABELS, check_counts, check_name, check_properties, check_property_count, check_value,
     not_a_property,

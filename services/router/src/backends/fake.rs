@@ -101,11 +101,26 @@ impl GraphBackend for Fake {
         request: ListNeighborsRequest,
     ) -> Result<ListNeighborsResponse, Status> {
         self.record("graph.list_neighbors", &request);
-        if request.node_id == 0 || request.node_id as usize > PEOPLE.len() {
-            return Err(Status::not_found(format!("node {}", request.node_id)));
+        // As the graph service does: `start` finds a Person by name (ids are PEOPLE's order).
+        let start = match &request.start {
+            Some(start) => match start.value.as_ref().and_then(|v| v.kind.clone()) {
+                Some(value::Kind::StringValue(name)) => PEOPLE
+                    .iter()
+                    .position(|p| *p == name)
+                    .map_or(0, |i| i as u64 + 1),
+                _ => 0,
+            },
+            None => request.node_id,
+        };
+        if start == 0 || start as usize > PEOPLE.len() {
+            let name = request.start.as_ref().and_then(|s| s.value.clone());
+            return Err(Status::not_found(format!(
+                "start: no node {} {name:?}",
+                request.node_id
+            )));
         }
         let neighbors = (1..=PEOPLE.len() as u64)
-            .filter(|id| *id != request.node_id)
+            .filter(|id| *id != start)
             .map(|id| Neighbor {
                 node: Some(person(id)),
                 depth: 1,
@@ -114,6 +129,7 @@ impl GraphBackend for Fake {
             .collect();
         Ok(ListNeighborsResponse {
             neighbors,
+            start_node_id: start,
             ..Default::default()
         })
     }

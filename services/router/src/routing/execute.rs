@@ -1,16 +1,13 @@
-//! Running a routing [`Plan`] against the backends: one typed call (two for a person's
-//! neighbours: find the node by name, then list its neighbours) and the typed result in a
+//! Running a routing [`Plan`] against the backends: one typed call (a person's neighbours too:
+//! ListNeighbors finds the start node by label and name itself) and the typed result in a
 //! `RouteResponse`.
 
-use chatmesh_proto::graph::{AccessMode, ExecuteQueryRequest, ListNeighborsRequest, Value, value};
+use chatmesh_proto::graph::{ListNeighborsRequest, NodeMatch, Value, value};
 use chatmesh_proto::router::{RouteResponse, route_response};
 use tonic::Status;
 
 use super::{BackendCall, Plan};
 use crate::backends::{Backends, CallContext};
-
-/// Finds a Person node's id by name.
-const PERSON_BY_NAME: &str = "MATCH (p:Person {name: $name}) RETURN id(p)";
 
 /// Makes the plan's backend call and wraps the result. Backend errors are returned unchanged.
 pub(crate) async fn execute(
@@ -28,9 +25,8 @@ pub(crate) async fn execute(
             direction,
             relationship_types,
         } => {
-            let node_id = person_node_id(backends, ctx, &person_name).await?;
             let request = ListNeighborsRequest {
-                node_id,
+                start: Some(person_named(person_name)),
                 direction: direction as i32,
                 relationship_types,
                 ..Default::default()
@@ -58,27 +54,13 @@ pub(crate) async fn execute(
     })
 }
 
-async fn person_node_id(backends: &Backends, ctx: &CallContext, name: &str) -> Result<u64, Status> {
-    let request = ExecuteQueryRequest {
-        cypher: PERSON_BY_NAME.to_owned(),
-        parameters: [(
-            "name".to_owned(),
-            Value {
-                kind: Some(value::Kind::StringValue(name.to_owned())),
-            },
-        )]
-        .into(),
-        access_mode: AccessMode::Read as i32,
-        row_limit: 1,
-    };
-    let response = backends.graph.query(ctx, request).await?;
-    let id = response
-        .rows
-        .first()
-        .and_then(|row| row.values.first())
-        .and_then(|v| match v.kind {
-            Some(value::Kind::IntValue(id)) => u64::try_from(id).ok(),
-            _ => None,
-        });
-    id.ok_or_else(|| Status::not_found(format!("no Person named '{name}' in the graph")))
+/// The Person node with this name (the lowest id when several share it).
+fn person_named(name: String) -> NodeMatch {
+    NodeMatch {
+        label: "Person".to_owned(),
+        property: "name".to_owned(),
+        value: Some(Value {
+            kind: Some(value::Kind::StringValue(name)),
+        }),
+    }
 }

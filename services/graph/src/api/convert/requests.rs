@@ -11,8 +11,8 @@ use super::{names, not_negative, parameter_from_pb, properties_from_pb, value_fr
 use crate::api::neighbors::Paging;
 use crate::error::{Result, invalid};
 use crate::model::{
-    AccessMode, CypherQuery, Direction, MAX_LABELS, NeighborQuery, NodeUpdate, PathQuery,
-    Properties, Weight, check_name,
+    AccessMode, CypherQuery, Direction, MAX_LABELS, NeighborQuery, NodeMatch, NodeUpdate,
+    PathQuery, Properties, QueryValue, Weight, check_name,
 };
 
 const MAX_NEIGHBOR_DEPTH: i32 = 10;
@@ -115,11 +115,17 @@ pub(crate) fn create_relationship(
 }
 
 /// ListNeighbors: the walk, and the page asked for.
+/// ListNeighbors: the walk, its page, and the node match when the request names its start by
+/// `start` (then the walk's `node_id` is 0 until the handler has found the node).
 pub(crate) fn neighbor_query(
     request: pb::ListNeighborsRequest,
     deadline: Option<Instant>,
-) -> Result<(NeighborQuery, Paging)> {
-    let node_id = check_id(request.node_id, "node_id")?;
+) -> Result<(NeighborQuery, Paging, Option<NodeMatch>)> {
+    let (node_id, start) = match (request.node_id, request.start) {
+        (id, None) => (check_id(id, "node_id")?, None),
+        (0, Some(start)) => (0, Some(node_match(start)?)),
+        (_, Some(_)) => return Err(invalid("start: set node_id or start, not both")),
+    };
     let min_depth = if request.min_depth == 0 {
         1
     } else {
@@ -153,7 +159,23 @@ pub(crate) fn neighbor_query(
         },
         page_token: request.page_token,
     };
-    Ok((query, paging))
+    Ok((query, paging, start))
+}
+
+/// ListNeighbors' `start`: names checked like labels and keys, a value that is set.
+fn node_match(start: pb::NodeMatch) -> Result<NodeMatch> {
+    check_name(&start.label, "start.label")?;
+    check_name(&start.property, "start.property")?;
+    let value = match &start.value {
+        Some(value) => parameter_from_pb(value, "start.value")?,
+        None => QueryValue::Null,
+    };
+    NodeMatch {
+        label: start.label,
+        property: start.property,
+        value,
+    }
+    .checked()
 }
 
 /// FindShortestPath: the search, hop count or weighted.

@@ -48,8 +48,9 @@ pub(crate) fn get_relationship_response(relationship: Relationship) -> pb::GetRe
 }
 
 /// One page of a ListNeighbors answer.
-pub(crate) fn neighbors_response(page: Page) -> pb::ListNeighborsResponse {
+pub(crate) fn neighbors_response(page: Page, start_node_id: u64) -> pb::ListNeighborsResponse {
     pb::ListNeighborsResponse {
+        start_node_id,
         limit_reached: page.limit_reached,
         next_page_token: page.next_page_token,
         neighbors: page

@@ -43,7 +43,11 @@ async fn plans_run_against_the_backends() {
         .iter()
         .find(|(m, _)| *m == "graph.list_neighbors")
         .unwrap();
-    assert!(neighbors.1.contains("node_id: 2"), "{neighbors:?}");
+    assert!(neighbors.1.contains("Grace Hopper"), "{neighbors:?}");
+    assert!(
+        !calls.iter().any(|(m, _)| *m == "graph.query"),
+        "one call finds the person and walks: {calls:?}"
+    );
     assert!(
         neighbors
             .1

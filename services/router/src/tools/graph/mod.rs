@@ -265,6 +265,7 @@ pub(super) async fn neighbors(
         limit: args.limit,
         page_size: args.limit,
         page_token: String::new(),
+        start: None,
     };
     let response = backends
         .graph
