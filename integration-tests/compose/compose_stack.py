@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -22,6 +23,13 @@ from chatmesh_external import CHANNEL_OPTIONS, REPO_ROOT, SERVICES, client_env
 
 DEFAULT_PORTS = {"chatbot": 50051, "router": 50052, "graph": 50053, "vector": 50054, "relational": 50055}
 DATA_SERVICES = ("graph", "vector", "relational")
+
+
+def free_port() -> int:
+    """A loopback port free right now, for a second compose project's published ports."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def endpoints() -> dict[str, str]:

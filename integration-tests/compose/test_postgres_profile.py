@@ -5,24 +5,17 @@ volumes at the end. Needs the `pgvector/pgvector:pg15` image (scripts/docker-bas
 
 from __future__ import annotations
 
-import socket
 import uuid
 
 import grpc
 import pytest
 
 from chatmesh_external import CHANNEL_OPTIONS, SERVICES
-from compose_stack import Compose, wait_serving
+from compose_stack import Compose, free_port, wait_serving
 from stores import create_order, get_order
 from test_python_client import service_modules
 
 DATABASE_URL = "postgres://chatmesh:chatmesh@postgres:5432/chatmesh"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

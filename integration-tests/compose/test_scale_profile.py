@@ -8,14 +8,13 @@ its volumes at the end. Needs the `pgvector/pgvector:pg15` image (scripts/docker
 
 from __future__ import annotations
 
-import socket
 import uuid
 
 import grpc
 import pytest
 
 from chatmesh_external import CHANNEL_OPTIONS, REPO_ROOT, SERVICES
-from compose_stack import Compose, wait_serving
+from compose_stack import Compose, free_port, wait_serving
 from test_python_client import service_modules
 
 ENV_FILE = REPO_ROOT / "compose.scale.env"
@@ -29,12 +28,6 @@ PORT_VARIABLES = (
     "CHATMESH_RELATIONAL_PORT",
     "CHATMESH_POSTGRES_PORT",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
