@@ -88,7 +88,8 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     let binary = info.binary();
-    let mut command = with_service_defaults(C::command(), info).name(binary.clone());
+    let mut command =
+        with_service_defaults(without_empty_env(C::command()), info).name(binary.clone());
     let parsed = command
         .try_get_matches_from_mut(args)
         .and_then(|mut matches| C::from_arg_matches_mut(&mut matches));
@@ -128,14 +129,10 @@ pub fn report_parse_error(program: &str, err: &clap::Error, command: &clap::Comm
     ExitCode::from(EXIT_CONFIG)
 }
 
-/// Shows the per-service defaults of the shared flags in `--help`, and makes an environment
-/// variable set to the empty string count as unset: compose files and charts write
-/// `CHATMESH_SESSION_URL=` for a setting the operator left out (compose cannot leave a key out
-/// conditionally), which must mean the default, not an invalid value.
-fn with_service_defaults(command: clap::Command, info: &ServiceInfo) -> clap::Command {
-    let listen = format!("0.0.0.0:{}", info.default_port);
-    let data_dir = format!("data/{}", info.name);
-    let mut command = command;
+/// Makes an environment variable set to the empty string count as unset: compose files and
+/// charts write `CHATMESH_SESSION_URL=` for a setting the operator left out (compose cannot
+/// leave a key out conditionally), which must mean the default, not an invalid value.
+fn without_empty_env(mut command: clap::Command) -> clap::Command {
     let empty: Vec<clap::Id> = command
         .get_arguments()
         .filter(|a| {
@@ -148,6 +145,14 @@ fn with_service_defaults(command: clap::Command, info: &ServiceInfo) -> clap::Co
     for id in empty {
         command = command.mut_arg(id, |a| a.env(None));
     }
+    command
+}
+
+/// Shows the per-service defaults of the shared flags in `--help`.
+fn with_service_defaults(command: clap::Command, info: &ServiceInfo) -> clap::Command {
+    let listen = format!("0.0.0.0:{}", info.default_port);
+    let data_dir = format!("data/{}", info.name);
+    let mut command = command;
     if command.get_arguments().any(|a| a.get_id() == "listen") {
         command = command.mut_arg("listen", |a| a.default_value(listen));
     }

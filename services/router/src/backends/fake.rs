@@ -113,11 +113,10 @@ impl GraphBackend for Fake {
             None => request.node_id,
         };
         if start == 0 || start as usize > PEOPLE.len() {
-            let name = request.start.as_ref().and_then(|s| s.value.clone());
-            return Err(Status::not_found(format!(
-                "start: no node {} {name:?}",
-                request.node_id
-            )));
+            return Err(Status::not_found(match &request.start {
+                Some(start) => format!("start: no node matches {start:?}"),
+                None => format!("node {} does not exist", request.node_id),
+            }));
         }
         let neighbors = (1..=PEOPLE.len() as u64)
             .filter(|id| *id != start)

@@ -114,7 +114,6 @@ pub(crate) fn create_relationship(
     Ok((start, end, request.r#type, properties))
 }
 
-/// ListNeighbors: the walk, and the page asked for.
 /// ListNeighbors: the walk, its page, and the node match when the request names its start by
 /// `start` (then the walk's `node_id` is 0 until the handler has found the node).
 pub(crate) fn neighbor_query(
