@@ -61,9 +61,18 @@ def test_limits_reach_every_service() -> None:
     assert data["CHATMESH_RATE_LIMIT_PER_CLIENT"] == "3"
 
 
+def test_cross_origin_pages_are_named_for_the_edge() -> None:
+    assert "CHATMESH_CORS_ALLOW_ORIGINS" not in render().configmap_data()
+    rendered = render(sets=["auth.corsAllowOrigins={https://app.example.com,http://localhost:3000}"])
+    for component in ("chatbot", "router"):
+        origins = rendered.env(component)["CHATMESH_CORS_ALLOW_ORIGINS"]
+        assert origins == "https://app.example.com,http://localhost:3000"
+
+
 @pytest.mark.parametrize(
     "sets, fragment",
     [
+        (["auth.corsAllowOrigins={https://app.example.com/page}"], "auth.corsAllowOrigins"),
         (["auth.jwt.secretName=chatmesh-jwt", "auth.jwt.audience=chatmesh"], "auth.jwt"),
         (["auth.jwt.secretName=chatmesh-jwt", "auth.jwt.hs256SecretKey=hs256"], "auth.jwt.audience"),
         (["auth.ratePerClient=-1"], "auth.ratePerClient"),

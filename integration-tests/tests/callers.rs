@@ -438,12 +438,7 @@ async fn post(
     body: &str,
 ) -> (u16, http::HeaderMap, String) {
     use http_body_util::BodyExt;
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(connection);
+    let mut sender = chatmesh_test_support::http::http1(addr).await;
     let mut request = http::Request::post(path)
         .header("host", "localhost")
         .header("content-type", "application/json")

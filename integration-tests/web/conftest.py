@@ -1,12 +1,14 @@
 """Fixtures for the chatbot's web suite: the five service binaries (target/debug, or
-CHATMESH_BIN_DIR) as separate processes on loopback with the demo data, and the chatbot's base
-URL. Each process listens on 127.0.0.1:0 and logs JSON; its address is read from the line it logs
-when it starts serving."""
+CHATMESH_BIN_DIR) as separate processes on loopback with the demo data, the chatbot's base
+URL, and headless Chromium (Debian's chromium + chromium-driver, driven by selenium). Each
+process listens on 127.0.0.1:0 and logs JSON; its address is read from the line it logs when it
+starts serving."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import threading
 import time
@@ -14,6 +16,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service as DriverService
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(os.environ.get("CHATMESH_BIN_DIR", REPO_ROOT / "target" / "debug"))
@@ -143,3 +148,20 @@ def wait_answering(url: str, limit: float = 30.0, token: str | None = None) -> N
             last = exc
         time.sleep(0.2)
     pytest.fail(f"the mesh did not answer within {limit}s: {last}")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = shutil.which("chromium")
+    driver_path = shutil.which("chromedriver")
+    if not chromium or not driver_path:
+        pytest.fail("chromium and chromium-driver are needed: run scripts/install-tools.sh")
+    options = Options()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=DriverService(executable_path=driver_path), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()

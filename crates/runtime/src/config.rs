@@ -1,7 +1,7 @@
 //! The settings every service shares, composed: [`ServerArgs`] gathers the flags each concern
 //! owns (TLS in `crate::tls`, load shedding in `crate::edge::shed`, the caller check in
-//! `crate::edge::callers`, the log format in `crate::telemetry`) with the server's own, [`EdgeArgs`] gathers authentication and rate
-//! limits, and [`DataDirArgs`] is where a service keeps data. Read from CLI flags and
+//! `crate::edge::callers`, the log format in `crate::telemetry`) with the server's own, [`EdgeArgs`] gathers authentication, rate
+//! limits and cross-origin calls, and [`DataDirArgs`] is where a service keeps data. Read from CLI flags and
 //! `CHATMESH_*` environment variables.
 //!
 //! This module sits above the concerns it composes and below the server and the CLI: the
@@ -17,6 +17,7 @@ use clap::Args;
 
 pub use crate::edge::auth::AuthArgs;
 pub use crate::edge::callers::{CallerArgs, CallerRules};
+pub use crate::edge::cors::{CorsArgs, Origin};
 pub use crate::edge::rate_limit::RateLimitArgs;
 pub use crate::edge::shed::LimitArgs;
 pub use crate::setting::{ConfigError, parse_duration};
@@ -157,6 +158,9 @@ pub struct EdgeArgs {
     /// Requests per client.
     #[command(flatten)]
     pub rate_limit: RateLimitArgs,
+    /// Pages from other web origins.
+    #[command(flatten)]
+    pub cors: CorsArgs,
 }
 
 impl EdgeArgs {

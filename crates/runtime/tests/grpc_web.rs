@@ -10,7 +10,6 @@ use chatmesh_runtime::{CancellationToken, GrpcServer, ServerArgs, ServiceInfo};
 use clap::Parser;
 use http_body_util::{BodyExt, Full};
 use prost::Message;
-use tokio::net::{TcpListener, TcpStream};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 
@@ -31,11 +30,8 @@ async fn start() -> (std::net::SocketAddr, CancellationToken) {
     let args = Args::parse_from(["web", "--max-message-bytes", "1024"]).server;
     let server = GrpcServer::new(&INFO, &args).await.unwrap();
     server.health().set_serving().await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let shutdown = CancellationToken::new();
-    tokio::spawn(server.serve(listener, shutdown.clone()));
-    (addr, shutdown)
+    let running = chatmesh_test_support::serve::server(server).await;
+    (running.addr, running.shutdown)
 }
 
 /// What a gRPC-Web answer held: its content type, its messages and its trailers.
@@ -63,12 +59,7 @@ impl WebAnswer {
 /// One gRPC-Web call over HTTP/1.1 with `payload` as its only message; `text` selects the
 /// base64 encoding (`application/grpc-web-text`).
 async fn call(addr: std::net::SocketAddr, path: &str, payload: &[u8], text: bool) -> WebAnswer {
-    let stream = TcpStream::connect(addr).await.unwrap();
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(connection);
+    let mut sender = chatmesh_test_support::http::http1(addr).await;
     let mut framed = vec![0u8];
     framed.extend_from_slice(&(payload.len() as u32).to_be_bytes());
     framed.extend_from_slice(payload);

@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use chatmesh_runtime::{CancellationToken, GrpcServer, ServerArgs, ServiceInfo};
 use clap::Parser;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -36,11 +36,8 @@ async fn start() -> (std::net::SocketAddr, CancellationToken) {
         .unwrap()
         .add_http(routes);
     server.health().set_serving().await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let shutdown = CancellationToken::new();
-    tokio::spawn(server.serve(listener, shutdown.clone()));
-    (addr, shutdown)
+    let running = chatmesh_test_support::serve::server(server).await;
+    (running.addr, running.shutdown)
 }
 
 /// Sends one HTTP/1.1 request and returns the whole response text (the server closes).

@@ -9,6 +9,7 @@
 //! - [`ports`]: free and closed loopback ports.
 //! - [`grpc`]: channels, health checks and waiting for SERVING, server reflection, one raw
 //!   unary call over bare HTTP/2 (so no client library acts on the headers).
+//! - [`http`]: one HTTP/1.1 connection, as browsers and curl make it.
 //! - [`cli`]: the command-line contract of a binary (exit 2 and one line for a bad setting).
 //! - [`certs`]: a test CA and the certificates it issues, for mTLS tests.
 //! - [`log`]: a captured log, to check what a service logged (and that no secret was).
@@ -20,6 +21,7 @@
 pub mod certs;
 pub mod cli;
 pub mod grpc;
+pub mod http;
 pub mod log;
 pub mod otlp;
 pub mod ports;

@@ -55,6 +55,14 @@ where
     }
 }
 
+/// Serves an assembled server on a fresh loopback port, as the runtime's own tests do.
+pub async fn server(server: chatmesh_runtime::GrpcServer) -> Running {
+    start(server, |server, listener, token| {
+        server.serve(listener, token)
+    })
+    .await
+}
+
 /// Parses a service's config the way its binary does, from `args` after the program name.
 pub fn config<C: chatmesh_runtime::ServiceConfig>(info: &ServiceInfo, args: &[&str]) -> C {
     let binary = info.binary();

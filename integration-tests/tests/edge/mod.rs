@@ -77,12 +77,7 @@ pub(crate) async fn post(
     token: Option<&str>,
     body: &str,
 ) -> (u16, http::HeaderMap, String) {
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(connection);
+    let mut sender = chatmesh_test_support::http::http1(addr).await;
     let mut request = http::Request::post(path)
         .header("host", "localhost")
         .header("content-type", "application/json")

@@ -17,15 +17,18 @@
 //!   certificate's name or a `peer_tokens` entry; UNAUTHENTICATED or PERMISSION_DENIED).
 //!   `identity` is who the caller is, as those policies and the handlers share it.
 //! - `refusal`: the answer of any of them, gRPC or JSON.
+//! - `cors`: which other web origins' pages may call the port from a browser (outermost, off
+//!   by default; named with the edge paths' settings).
 //!
 //! Bottom-up: `refusal` and `identity` know nothing here; `connection` fills `identity`; `gate`
 //! uses `refusal`; the policies use `gate`, `refusal` and `identity` (`callers` also `auth`'s
 //! header parsing and `peer_tokens`); `deadline`, `message_limit` and
-//! `honest_status` stand alone.
+//! `honest_status` stand alone, and so does `cors`.
 
 pub(crate) mod auth;
 pub(crate) mod callers;
 pub(crate) mod connection;
+pub(crate) mod cors;
 pub mod deadline;
 pub(crate) mod gate;
 pub(crate) mod honest_status;

@@ -8,10 +8,11 @@
 //! a client certificate from the CA (see [`crate::tls`]).
 //!
 //! Every port also speaks gRPC-Web (binary and text, over HTTP/1.1 or HTTP/2), so a browser or
-//! `buf curl --protocol grpcweb` calls a service with no proxy (see `grpc_web`). No CORS: the
-//! chatbot's page calls from its own origin.
+//! `buf curl --protocol grpcweb` calls a service with no proxy (see `grpc_web`). Pages from
+//! other web origins may call only the origins `--cors-allow-origin` names (see
+//! `crate::edge::cors`; the chatbot's own page calls from its own origin).
 //!
-//! Layers, outermost first: GrpcWeb (gRPC-Web calls become gRPC) → Observe (span and metrics per request) → Connection (the peer's
+//! Layers, outermost first: Cors (when origins are named) → GrpcWeb (gRPC-Web calls become gRPC) → Observe (span and metrics per request) → Connection (the peer's
 //! addresses and certificate name) → WatchClose → Auth (bearer tokens on the edge paths, see
 //! [`GrpcServer::edge`]) → Callers (who may call the service's own API, see
 //! [`GrpcServer::callers`]) → RateLimit (per client, edge paths) → Deadline → Shed (concurrency
@@ -37,6 +38,8 @@ use tonic::server::NamedService;
 use tonic::service::{Routes, RoutesBuilder};
 use tonic::transport::Server;
 use tower::layer::util::{Identity, Stack};
+use tower::util::Either as EitherLayer;
+use tower_http::cors::CorsLayer;
 use tower_service::Service;
 
 pub mod dependency;
@@ -124,10 +127,12 @@ struct Observed {
     sources: Vec<Arc<dyn MetricsSource>>,
 }
 
-/// The layers guarding a server's edge paths (both off until [`GrpcServer::edge`]) and its own
-/// API (off until [`GrpcServer::callers`]).
+/// The layers guarding a server's edge paths (off until [`GrpcServer::edge`]) and its own
+/// API (off until [`GrpcServer::callers`]), and the cross-origin policy (none until
+/// [`GrpcServer::edge`] names origins).
 #[derive(Debug, Default)]
 struct EdgeLayers {
+    cors: Option<CorsLayer>,
     auth: AuthLayer,
     callers: CallersLayer,
     rate_limit: RateLimitLayer,
@@ -165,7 +170,8 @@ impl GrpcServer {
 
     /// Names the paths that face the public (see [`EdgePaths`]: a gRPC service as
     /// `/package.Service/`, an HTTP route as `/v1/chat`) and guards them as `args` say: bearer
-    /// tokens ([`crate::auth`]) and a request rate per client (`crate::edge::rate_limit`). Health,
+    /// tokens ([`crate::auth`]) and a request rate per client (`crate::edge::rate_limit`). The
+    /// origins `args` allow may call the whole port from their pages (`crate::edge::cors`). Health,
     /// reflection and `/metrics` should stay off the list, so that probes and tools keep
     /// working. Fails when a token or key file cannot be used.
     pub fn edge<I, P>(mut self, paths: I, args: &EdgeArgs) -> Result<Self, ServeError>
@@ -184,6 +190,15 @@ impl GrpcServer {
             );
         }
         let limiter = RateLimiter::from_args(&args.rate_limit).map(Arc::new);
+        self.edge.cors = crate::edge::cors::layer(&args.cors);
+        if self.edge.cors.is_some() {
+            let origins = &args.cors.allow_origins;
+            tracing::info!(
+                service = self.info.name,
+                ?origins,
+                "cross-origin calls allowed"
+            );
+        }
         self.edge.auth = AuthLayer::new(auth, paths.clone());
         self.edge.rate_limit = RateLimitLayer::new(limiter, paths);
         Ok(self)
@@ -376,10 +391,13 @@ type GuardLayers = Stack<
         AuthLayer,
         Stack<
             WatchCloseLayer,
-            Stack<ConnectionLayer, Stack<ObserveLayer, Stack<GrpcWebOnlyLayer, Identity>>>,
+            Stack<ConnectionLayer, Stack<ObserveLayer, Stack<GrpcWebOnlyLayer, CorsLayers>>>,
         >,
     >,
 >;
+
+/// The outermost layer: the cross-origin policy, when origins are named.
+type CorsLayers = Stack<EitherLayer<CorsLayer, Identity>, Identity>;
 
 fn layers(
     info: ServiceInfo,
@@ -389,6 +407,7 @@ fn layers(
     closing: CancellationToken,
 ) -> ServerLayers {
     tower::ServiceBuilder::new()
+        .option_layer(edge.cors)
         .layer(GrpcWebOnlyLayer)
         .layer(ObserveLayer::new(info.name, metrics))
         .layer(ConnectionLayer)

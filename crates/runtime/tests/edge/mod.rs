@@ -163,10 +163,7 @@ pub(crate) async fn http(
     body: &str,
 ) -> (u16, http::HeaderMap, String) {
     use http_body_util::BodyExt;
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let io = hyper_util::rt::TokioIo::new(stream);
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(io).await.unwrap();
-    tokio::spawn(connection);
+    let mut sender = chatmesh_test_support::http::http1(addr).await;
     let mut request = http::Request::builder()
         .method(method)
         .uri(path)
