@@ -50,13 +50,13 @@ export CHATMESH_RELEASE_LTO="${CHATMESH_RELEASE_LTO:-off}"
 export CHATMESH_RELEASE_CODEGEN_UNITS="${CHATMESH_RELEASE_CODEGEN_UNITS:-16}"
 echo "release profile: lto=$CHATMESH_RELEASE_LTO codegen-units=$CHATMESH_RELEASE_CODEGEN_UNITS"
 t="$(now)"
-docker compose --progress plain build >/tmp/chatmesh-compose-build.log 2>&1 || {
+docker compose --profile tools --progress plain build >/tmp/chatmesh-compose-build.log 2>&1 || {
     tail -n 60 /tmp/chatmesh-compose-build.log >&2
     echo "compose-test.sh: docker compose build failed (log: /tmp/chatmesh-compose-build.log)" >&2
     exit 1
 }
 echo "figure: docker compose build: $(since "$t") s"
-for service in chatbot router graph vector relational; do
+for service in chatbot router graph vector relational cli; do
     # The image names docker-compose.yaml gives the services.
     image="${CHATMESH_IMAGE_PREFIX:-ghcr.io/chatmesh/chatmesh}-$service:${CHATMESH_IMAGE_TAG:-dev}"
     size="$(docker image inspect -f '{{.Size}}' "$image")"
