@@ -290,26 +290,23 @@ impl VectorStore for PgStore {
     }
 
     async fn search(&self, query: SearchQuery) -> Result<Vec<Found>> {
-        let iterative = self.iterative_scan.load(Ordering::SeqCst);
+        let settings = statements::ScanSettings {
+            ef: query.ef,
+            fetch: query.k + TIE_MARGIN,
+            max: MAX_EF_SEARCH,
+            iterative: self.iterative_scan.load(Ordering::SeqCst),
+        };
         let (metric, candidates) = self
             .bounded(async |conn| {
-                let mut tx = conn.begin().await?;
-                let entry = statements::entry_of(&mut tx, &query.collection, "").await?;
+                let entry =
+                    statements::entry_for_search(conn, &query.collection, &settings).await?;
                 entry
                     .spec
                     .check_vector(&query.vector, "near_vector.vector")?;
                 if query.k == 0 {
                     return Ok((entry.spec.metric, Vec::new()));
                 }
-                let fetch = query.k + TIE_MARGIN;
-                let ef = query
-                    .ef
-                    .unwrap_or(entry.spec.ef_search)
-                    .max(fetch)
-                    .clamp(1, MAX_EF_SEARCH);
-                let found =
-                    statements::nearest(&mut tx, &entry, &query, fetch, ef, iterative).await?;
-                tx.commit().await?;
+                let found = statements::nearest(conn, &entry, &query, settings.fetch).await?;
                 Ok((entry.spec.metric, found))
             })
             .await?;
