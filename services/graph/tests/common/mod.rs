@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod cypher;
 pub(crate) mod engines;
 
 use std::collections::HashMap;

@@ -221,3 +221,9 @@ pub(crate) fn near_vector(collection: &str, vector: Vec<f32>, k: i32) -> pb::Sea
 pub(crate) fn ids(response: &pb::SearchResponse) -> Vec<String> {
     response.hits.iter().map(|h| h.id.clone()).collect()
 }
+
+/// The code and message of a call that must fail.
+pub(crate) fn code<T: std::fmt::Debug>(result: Result<T, tonic::Status>) -> (tonic::Code, String) {
+    let status = result.expect_err("expected an error");
+    (status.code(), status.message().to_owned())
+}

@@ -1,0 +1,204 @@
+//! Searching the vector service over a real socket: text embedded with each collection's
+//! embedder, L2 and dot product ranked and scored as documented, and the demo collection
+//! answering questions about the organisation (`grpc_api.rs` has collections and writes).
+
+mod common;
+
+use chatmesh_proto::vector::{self as pb, search_request::Query};
+use common::*;
+use tonic::Code;
+
+#[expect(
+    clippy::cognitive_complexity,
+    reason = "one scenario read top to bottom; as a #[tokio::test] body the lint did not see it"
+)]
+async fn text_is_embedded_with_the_collections_embedder(engine: Engine) {
+    let mut svc = Service::on(engine, &[]).await;
+    let c = &mut svc.client;
+    c.create_collection(create("faq", 128, pb::Distance::Cosine))
+        .await
+        .unwrap();
+    let doc = |id: &str, text: &str| pb::VectorObject {
+        text: Some(text.into()),
+        ..object(id, vec![], &[])
+    };
+    c.upsert_objects(pb::UpsertObjectsRequest {
+        collection: "faq".into(),
+        objects: vec![
+            doc("pw", "How do I reset my password?"),
+            doc("refund", "How do I refund an order?"),
+            doc("deploy", "How do I deploy a service to production?"),
+        ],
+    })
+    .await
+    .unwrap();
+    let text_query = |text: &str| pb::SearchRequest {
+        collection: "faq".into(),
+        query: Some(Query::NearText(text.into())),
+        k: 3,
+        include_payload: true,
+        ..Default::default()
+    };
+    let found = c
+        .search(text_query("forgot password, need a reset"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(found.hits[0].id, "pw");
+    assert_eq!(
+        found.hits[0].text.as_deref(),
+        Some("How do I reset my password?")
+    );
+    let refund = c
+        .search(text_query("refunding orders"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(refund.hits[0].id, "refund");
+
+    let by_collection = c
+        .embed_text(pb::EmbedTextRequest {
+            source: Some(pb::embed_text_request::Source::Collection("faq".into())),
+            texts: vec!["reset".into()],
+            dimension: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let by_name = c
+        .embed_text(pb::EmbedTextRequest {
+            source: Some(pb::embed_text_request::Source::Embedder(
+                "hashing-v1".into(),
+            )),
+            texts: vec!["reset".into()],
+            dimension: 128,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (by_collection.embedder.as_str(), by_collection.dimension),
+        ("hashing-v1", 128)
+    );
+    assert_eq!(by_collection.embeddings, by_name.embeddings);
+    let unknown = pb::EmbedTextRequest {
+        source: Some(pb::embed_text_request::Source::Embedder("word2vec".into())),
+        texts: vec!["x".into()],
+        dimension: 0,
+    };
+    assert_eq!(code(c.embed_text(unknown).await).0, Code::InvalidArgument);
+    let wrong_dimension = pb::EmbedTextRequest {
+        source: Some(pb::embed_text_request::Source::Collection("faq".into())),
+        texts: vec!["x".into()],
+        dimension: 64,
+    };
+    assert_eq!(
+        code(c.embed_text(wrong_dimension).await).0,
+        Code::InvalidArgument
+    );
+
+    // A collection that takes vectors only refuses text, with a reason.
+    c.create_collection(pb::CreateCollectionRequest {
+        embedder: "none".into(),
+        ..create("raw", 4, pb::Distance::L2)
+    })
+    .await
+    .unwrap();
+    let refused = c
+        .search(pb::SearchRequest {
+            collection: "raw".into(),
+            ..text_query("anything")
+        })
+        .await;
+    let (code_, message) = code(refused);
+    assert_eq!(code_, Code::FailedPrecondition);
+    assert!(message.contains("no text embedder"), "{message}");
+    let text_only = c.upsert_objects(pb::UpsertObjectsRequest {
+        collection: "raw".into(),
+        objects: vec![doc("x", "text")],
+    });
+    assert_eq!(code(text_only.await).0, Code::FailedPrecondition);
+    let empty_text = c.search(text_query("")).await;
+    assert_eq!(code(empty_text).0, Code::InvalidArgument);
+    svc.stop().await;
+}
+
+async fn l2_and_dot_rank_and_score_as_documented(engine: Engine) {
+    let mut svc = Service::on(engine, &[]).await;
+    let c = &mut svc.client;
+    for (name, distance) in [("l2", pb::Distance::L2), ("dot", pb::Distance::Dot)] {
+        c.create_collection(create(name, 2, distance))
+            .await
+            .unwrap();
+        c.upsert_objects(pb::UpsertObjectsRequest {
+            collection: name.into(),
+            objects: vec![
+                object("small", vec![1.0, 0.0], &[]),
+                object("big", vec![10.0, 0.0], &[]),
+                object("opposite", vec![-3.0, 0.0], &[]),
+            ],
+        })
+        .await
+        .unwrap();
+    }
+    let l2 = c
+        .search(near_vector("l2", vec![2.0, 0.0], 3))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ids(&l2), ["small", "opposite", "big"]);
+    assert_eq!((l2.hits[0].distance, l2.hits[0].score), (1.0, -1.0));
+    let dot = c
+        .search(near_vector("dot", vec![2.0, 0.0], 3))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ids(&dot), ["big", "small", "opposite"]);
+    assert_eq!((dot.hits[0].score, dot.hits[0].distance), (20.0, -20.0));
+    svc.stop().await;
+}
+
+async fn the_demo_collection_answers_questions_about_the_organisation(engine: Engine) {
+    let mut svc = Service::on(engine, &["--seed-demo"]).await;
+    let c = &mut svc.client;
+    let info = c
+        .get_collection(pb::GetCollectionRequest {
+            name: "docs".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(info.collection.unwrap().object_count, 30);
+    let found = c
+        .search(pb::SearchRequest {
+            collection: "docs".into(),
+            query: Some(Query::NearText(
+                "how can I get access to the production cluster".into(),
+            )),
+            k: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(found.hits[0].id, "doc-001");
+    // Seeding again (a restart with --seed-demo) adds nothing.
+    let mut svc = svc.restart(&["--seed-demo"]).await;
+    let info = svc
+        .client
+        .get_collection(pb::GetCollectionRequest {
+            name: "docs".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let info = info.collection.unwrap();
+    assert_eq!((info.object_count, info.tombstone_count), (30, 0));
+    svc.stop().await;
+}
+
+on_both_engines!(
+    text_is_embedded_with_the_collections_embedder,
+    l2_and_dot_rank_and_score_as_documented,
+    the_demo_collection_answers_questions_about_the_organisation,
+);
