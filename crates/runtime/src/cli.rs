@@ -162,7 +162,9 @@ fn with_service_defaults(command: clap::Command, info: &ServiceInfo) -> clap::Co
     command
 }
 
-/// The first line of a clap error, plus the environment variable when the value came from one.
+/// The first line of a clap error, plus the environment variable when the value came from one,
+/// and clap's suggestion when it has one (a misspelt `--data-dri` gets `did you mean
+/// '--data-dir'?`: clap prints that on a later line, which one line would lose).
 fn one_line(err: &clap::Error, command: &clap::Command) -> String {
     let rendered = err.render().to_string();
     let first = rendered.lines().next().unwrap_or("invalid arguments");
@@ -183,6 +185,16 @@ fn one_line(err: &clap::Error, command: &clap::Command) -> String {
         if let Some(env) = env.filter(|e| std::env::var_os(e).is_some()) {
             line.push_str(&format!(" (from {env})"));
         }
+    }
+    let suggested = [ContextKind::SuggestedArg, ContextKind::SuggestedValue]
+        .into_iter()
+        .find_map(|kind| match err.get(kind) {
+            Some(ContextValue::String(one)) => Some(one.clone()),
+            Some(ContextValue::Strings(many)) if !many.is_empty() => Some(many.join("' or '")),
+            _ => None,
+        });
+    if let Some(suggested) = suggested {
+        line.push_str(&format!("; did you mean '{suggested}'?"));
     }
     line
 }
@@ -243,6 +255,23 @@ mod tests {
         assert!(!line.contains("--tls-cert"), "{line}");
         let exit = parse_config::<TestConfig, _, _>(&INFO, ["x", "--tls-key", "k"]).unwrap_err();
         assert_eq!(exit, ExitCode::from(EXIT_CONFIG));
+    }
+
+    #[test]
+    fn a_misspelt_flag_or_value_gets_clap_suggestion_on_the_one_line() {
+        let mut command = <TestConfig as clap::CommandFactory>::command();
+        for (args, suggestion) in [
+            (vec!["x", "--data-dri", "d"], "did you mean '--data-dir'?"),
+            (vec!["x", "--log-format", "jsn"], "did you mean 'json'?"),
+        ] {
+            let err = command.try_get_matches_from_mut(args).unwrap_err();
+            let line = one_line(&err, &command);
+            assert!(line.ends_with(suggestion), "{line}");
+        }
+        let err = command
+            .try_get_matches_from_mut(["x", "--zzzzzz"])
+            .unwrap_err();
+        assert!(!one_line(&err, &command).contains("did you mean"));
     }
 
     #[test]

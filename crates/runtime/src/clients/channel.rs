@@ -146,21 +146,26 @@ pub enum ConnectError {
     #[error(transparent)]
     Address(InvalidAddress),
     /// Nothing answered, or the (TLS) handshake failed.
-    #[error("cannot connect: {}", chain(.0))]
+    #[error("cannot connect: {}", error_chain(.0))]
     Transport(tonic::transport::Error),
 }
 
 /// An error with its sources, which hold the useful part of a transport error (the refused
-/// handshake, the closed port).
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
+/// handshake, the closed port), each said once: tonic's connect error and hyper's beneath it
+/// both say "tcp connect error", and some errors print their source themselves.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut source = Some(error);
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let text = cause.to_string();
+        match parts.last_mut() {
+            Some(last) if last.contains(&text) => {}
+            Some(last) if text.contains(last.as_str()) => *last = text,
+            _ => parts.push(text),
+        }
         source = cause.source();
     }
-    text
+    parts.join(": ")
 }
 
 /// [`connect_lazy`], with the caller's trace context and token ([`ClientArgs::token`]) carried
@@ -316,5 +321,16 @@ mod tests {
         assert!(endpoint("http://[::1]:1", &args).is_ok());
         let err = endpoint("not a uri", &args).unwrap_err();
         assert!(err.to_string().contains("not a uri"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_said_once() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = closed.local_addr().unwrap().to_string();
+        drop(closed);
+        let err = connect(&addr, &ClientArgs::default()).await.unwrap_err();
+        let text = err.to_string();
+        assert_eq!(text.matches("tcp connect error").count(), 1, "{text}");
+        assert!(text.contains("Connection refused"), "{text}");
     }
 }

@@ -202,22 +202,8 @@ fn unavailable(address: &str, error: BoxError) -> BoxError {
     if error.downcast_ref::<Status>().is_some() {
         return error;
     }
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
-    let mut chain: Vec<String> = Vec::new();
-    while let Some(e) = source {
-        // Some errors already print their source ("tcp connect error: ..."); say it once.
-        let text = e.to_string();
-        match chain.last_mut() {
-            Some(last) if last.contains(&text) => {}
-            Some(last) if text.contains(last.as_str()) => *last = text,
-            _ => chain.push(text),
-        }
-        source = e.source();
-    }
-    Box::new(Status::unavailable(format!(
-        "{address}: {}",
-        chain.join(": ")
-    )))
+    let chain = chatmesh_runtime::channel::error_chain(error.as_ref());
+    Box::new(Status::unavailable(format!("{address}: {chain}")))
 }
 
 /// The failure a result counts as for the breaker, if any, with its code: transport errors,
