@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The embedded engines against their PostgreSQL counterparts, in one run with one lean load
-# generator (issue 16's figures): vector Search near_text k=5 on the workload's 2,000 FAQs
-# (hnsw_rs in process vs pgvector's HNSW), and the chat mix with sessions in memory vs in
+# generator (issue 16's figures): vector Search near_text and near_vector k=5 on the workload's
+# 2,000 FAQs (hnsw_rs in process vs pgvector's HNSW), and the chat mix with sessions in memory vs in
 # PostgreSQL. Two meshes run side by side, the same but for the chatbot's sessions (memory, or
 # PostgreSQL), next to a lone vector service on pgvector; cells alternate, ROUNDS times. Both
 # vector services embed with the same embedder (the model when models/ has it).
@@ -62,6 +62,25 @@ start "$B/chatmesh-vector" --listen 127.0.0.1:$V --database-url "$base/chatmesh_
 for _ in $(seq 300); do "$B/chatmesh" health --addr 127.0.0.1:$V -q && break; sleep 0.1; done
 "$B/chatmesh" bench load-faqs --addr 127.0.0.1:$V --workload "$WL" >/dev/null
 
+# near_vector bodies: the workload's near_text queries embedded once, by the embedded service
+# (both engines embed with the same embedder), so these cells time the search alone.
+PY=$ROOT/target/peers/venv/bin/python
+(cd "$W" && "$PY" -m grpc_tools.protoc -I"$ROOT/proto" --python_out=. --grpc_python_out=. $(cd "$ROOT/proto" && ls chatmesh/*/v1/*.proto))
+PYTHONPATH=$W "$PY" - "$RUN/search.hex" "$RUN/search-vector.hex" $((E + 3)) <<'PYEOF'
+import sys, grpc
+from chatmesh.vector.v1 import vector_pb2 as pb, vector_pb2_grpc
+src, dst, port = sys.argv[1:]
+texts = [pb.SearchRequest.FromString(bytes.fromhex(l)) for l in open(src) if l.strip()]
+stub = vector_pb2_grpc.VectorServiceStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+with open(dst, "w") as f:
+    for i in range(0, len(texts), 256):
+        batch = texts[i:i + 256]
+        out = stub.EmbedText(pb.EmbedTextRequest(collection="faq", texts=[r.near_text for r in batch]))
+        for r, e in zip(batch, out.embeddings, strict=True):
+            q = pb.SearchRequest(collection=r.collection, k=r.k, near_vector=pb.NearVector(vector=e.vector))
+            f.write(q.SerializeToString().hex() + "\n")
+PYEOF
+
 g() { "$LG" grpc --url "http://127.0.0.1:$1" --bodies "$RUN/$2.hex" --concurrency "$3" --duration "$SECS" --warmup 1; }
 cell() { local name=$1; shift; printf '%-44s %s\n' "$name" "$("$@" | tail -1)"; }
 echo "# engines side by side: ${SECS}s cells, $ROUNDS rounds, $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
@@ -69,6 +88,8 @@ for r in $(seq "$ROUNDS"); do
     echo "## round $r"
     cell "vector near_text k=5, embedded, c=16" g $((E + 3))/chatmesh.vector.v1.VectorService/Search search 16
     cell "vector near_text k=5, pgvector, c=16" g $V/chatmesh.vector.v1.VectorService/Search search 16
+    cell "vector near_vector k=5, embedded, c=16" g $((E + 3))/chatmesh.vector.v1.VectorService/Search search-vector 16
+    cell "vector near_vector k=5, pgvector, c=16" g $V/chatmesh.vector.v1.VectorService/Search search-vector 16
     cell "chat mix, sessions in memory, c=16" g $E/chatmesh.chat.v1.ChatService/Chat chat 16
     cell "chat mix, sessions in PostgreSQL, c=16" g $P/chatmesh.chat.v1.ChatService/Chat chat 16
 done
