@@ -195,6 +195,12 @@ pub(super) async fn graph_requests(report: &mut Report, g: &mut GraphServiceClie
 }
 
 pub(super) async fn vector_requests(report: &mut Report, v: &mut VectorServiceClient<Channel>) {
+    vector_writes(report, v).await;
+    vector_searches(report, v).await;
+}
+
+/// Collections of impossible dimensions or names, and batches with one bad object.
+async fn vector_writes(report: &mut Report, v: &mut VectorServiceClient<Channel>) {
     let invalid = &[Code::InvalidArgument];
     for dimension in [0i32, -4, 1_000_000_000] {
         report.refused(
@@ -245,6 +251,11 @@ pub(super) async fn vector_requests(report: &mut Report, v: &mut VectorServiceCl
         .await,
         invalid,
     );
+}
+
+/// Searches past the bounds: k, text size, filter depth, contradictory range bounds.
+async fn vector_searches(report: &mut Report, v: &mut VectorServiceClient<Channel>) {
+    let invalid = &[Code::InvalidArgument];
     let search = |k: i32, filter: Option<vec::Filter>, text: String| vec::SearchRequest {
         collection: "docs".into(),
         query: Some(vec::search_request::Query::NearText(text)),

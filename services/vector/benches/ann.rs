@@ -142,17 +142,13 @@ fn measure(
     }
 }
 
-fn main() {
-    let args = args();
-    println!(
-        "vector benchmark: {} points × {} dims (clustered), {} queries, cosine, M=16, ef_construction=200",
-        args.points, args.dimension, args.queries
-    );
-    let data = clustered(args.points, 100, args.dimension, 7);
-    let queries = clustered(args.queries, 100, args.dimension, 99);
-    let truth: Vec<Vec<usize>> = queries.iter().map(|q| cosine_truth(&data, q)).collect();
-
-    // In process.
+/// Builds the collection in this process and measures each ef with one thread.
+fn in_process(
+    args: &Args,
+    data: &[Vec<f32>],
+    queries: &[Vec<f32>],
+    truth: &[Vec<usize>],
+) -> Vec<Row> {
     let spec = CollectionSpec::new("bench", args.dimension, Metric::Cosine);
     let before = rss_mib();
     let started = Instant::now();
@@ -185,7 +181,7 @@ fn main() {
         .efs
         .iter()
         .map(|&ef| {
-            measure(ef, &queries, &truth, |q, ef| {
+            measure(ef, queries, truth, |q, ef| {
                 collection
                     .search(q, 10, ef, None)
                     .into_iter()
@@ -195,15 +191,23 @@ fn main() {
         })
         .collect();
     report("In process (Collection::search, one thread):", &in_process);
-    drop(collection);
+    in_process
+}
 
-    // Through gRPC on loopback: the same data loaded with UpsertObjects, searched one call at a time.
+/// Serves the vector service on loopback (the embedded engine, or pgvector with
+/// `--database-url`), loads the same data with UpsertObjects and searches one call at a time.
+fn through_grpc(
+    args: &Args,
+    data: &[Vec<f32>],
+    queries: &[Vec<f32>],
+    truth: &[Vec<usize>],
+) -> Vec<Row> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let rows = runtime.block_on(async {
+    runtime.block_on(async {
         let data_dir = dir.path().display().to_string();
         let mut flags = vec!["chatmesh-vector", "--data-dir", &data_dir, "--log", "warn"];
         if let Some(url) = &args.database_url {
@@ -251,7 +255,7 @@ fn main() {
             let mut latencies = Vec::with_capacity(queries.len());
             let mut found = 0;
             let t0 = Instant::now();
-            for (query, expected) in queries.iter().zip(&truth) {
+            for (query, expected) in queries.iter().zip(truth) {
                 let t = Instant::now();
                 let response = client
                     .search(pb::SearchRequest {
@@ -281,7 +285,21 @@ fn main() {
         shutdown.cancel();
         server.await.unwrap().unwrap();
         rows
-    });
+    })
+}
+
+fn main() {
+    let args = args();
+    println!(
+        "vector benchmark: {} points × {} dims (clustered), {} queries, cosine, M=16, ef_construction=200",
+        args.points, args.dimension, args.queries
+    );
+    let data = clustered(args.points, 100, args.dimension, 7);
+    let queries = clustered(args.queries, 100, args.dimension, 99);
+    let truth: Vec<Vec<usize>> = queries.iter().map(|q| cosine_truth(&data, q)).collect();
+
+    let in_process = in_process(&args, &data, &queries, &truth);
+    let rows = through_grpc(&args, &data, &queries, &truth);
     let engine = if args.database_url.is_some() {
         "PostgreSQL + pgvector"
     } else {

@@ -189,6 +189,20 @@ async fn payload_types_survive_and_filters_follow_the_documented_semantics(engin
     c.create_collection(create("p", 2, pb::Distance::L2))
         .await
         .unwrap();
+    payloads_keep_their_types(c).await;
+    for (filter, want) in documented_cases() {
+        let request = pb::SearchRequest {
+            filter: Some(filter.clone()),
+            ..near_vector("p", vec![0.0, 0.0], 10)
+        };
+        let found = c.search(request).await.unwrap().into_inner();
+        assert_eq!(ids(&found), want, "{filter:?}");
+    }
+    svc.stop().await;
+}
+
+/// Writes `a`, `b` and `c` to collection `p`; `a` reads back exactly as written.
+async fn payloads_keep_their_types(c: &mut Client) {
     let null = value(Kind::NullValue(0));
     let a = object(
         "a",
@@ -233,7 +247,11 @@ async fn payload_types_survive_and_filters_follow_the_documented_semantics(engin
         .object
         .unwrap();
     assert_eq!(got, a);
+}
 
+/// Filters over the objects of [`payloads_keep_their_types`] and the ids each must find.
+fn documented_cases() -> Vec<(pb::Filter, Vec<&'static str>)> {
+    let null = value(Kind::NullValue(0));
     let f = |kind| pb::Filter { kind: Some(kind) };
     let n_at_least_3 = || {
         f(F::RangeCondition(pb::RangeCondition {
@@ -242,7 +260,7 @@ async fn payload_types_survive_and_filters_follow_the_documented_semantics(engin
             ..Default::default()
         }))
     };
-    let cases: Vec<(pb::Filter, Vec<&str>)> = vec![
+    vec![
         (matching("tags", text("deep")), vec!["a"]),
         (matching("tags", text("x")), vec!["a", "c"]),
         (matching("nothing", null), vec!["a", "b", "c"]),
@@ -278,16 +296,7 @@ async fn payload_types_survive_and_filters_follow_the_documented_semantics(engin
             })),
             vec!["a"],
         ),
-    ];
-    for (filter, want) in cases {
-        let request = pb::SearchRequest {
-            filter: Some(filter.clone()),
-            ..near_vector("p", vec![0.0, 0.0], 10)
-        };
-        let found = c.search(request).await.unwrap().into_inner();
-        assert_eq!(ids(&found), want, "{filter:?}");
-    }
-    svc.stop().await;
+    ]
 }
 
 on_both_engines!(

@@ -8,14 +8,18 @@ use chatmesh_proto::vector as pb;
 use common::*;
 use tonic::Code;
 
-#[expect(
-    clippy::cognitive_complexity,
-    reason = "one scenario read top to bottom; as a #[tokio::test] body the lint did not see it"
-)]
 async fn collections_are_created_described_listed_and_deleted(engine: Engine) {
     let mut svc = Service::on(engine, &[]).await;
     let c = &mut svc.client;
+    created_with_defaults_and_bad_ones_refused(c).await;
+    listed_in_pages(c).await;
+    deleted_with_their_objects(c).await;
+    svc.stop().await;
+}
 
+/// A collection gets the documented defaults; a second of the same name and each bad field are
+/// refused with a message naming it.
+async fn created_with_defaults_and_bad_ones_refused(c: &mut Client) {
     let created = c
         .create_collection(create("faq", 64, pb::Distance::Unspecified))
         .await
@@ -85,7 +89,11 @@ async fn collections_are_created_described_listed_and_deleted(engine: Engine) {
             "{message} should contain {expected}"
         );
     }
+}
 
+/// Pages of two list every collection in name order; forged tokens and negative sizes are
+/// refused.
+async fn listed_in_pages(c: &mut Client) {
     for name in ["a1", "a2", "a3", "a4"] {
         c.create_collection(create(name, 4, pb::Distance::L2))
             .await
@@ -126,7 +134,10 @@ async fn collections_are_created_described_listed_and_deleted(engine: Engine) {
         code(c.list_collections(negative).await).0,
         Code::InvalidArgument
     );
+}
 
+/// Deleting a collection says how many objects went with it; after that it is NOT_FOUND.
+async fn deleted_with_their_objects(c: &mut Client) {
     c.upsert_objects(pb::UpsertObjectsRequest {
         collection: "a1".into(),
         objects: vec![object("x", vec![1.0, 0.0, 0.0, 0.0], &[])],
@@ -146,24 +157,27 @@ async fn collections_are_created_described_listed_and_deleted(engine: Engine) {
         .delete_collection(pb::DeleteCollectionRequest { name: "a1".into() })
         .await;
     assert_eq!(code(again).0, Code::NotFound);
-    svc.stop().await;
 }
 
-#[expect(
-    clippy::cognitive_complexity,
-    reason = "one scenario read top to bottom; as a #[tokio::test] body the lint did not see it"
-)]
 async fn upsert_replace_delete_get_and_compact(engine: Engine) {
     let mut svc = Service::on(engine, &[]).await;
     let c = &mut svc.client;
     c.create_collection(create("v", 3, pb::Distance::L2))
         .await
         .unwrap();
+    upserts_count_and_replace(c).await;
+    get_with_and_without_the_vector(c).await;
+    delete_then_compact(c, engine).await;
+    svc.stop().await;
+}
+
+/// Upserts count what they created and replaced; a replaced object is found only where its new
+/// vector is.
+async fn upserts_count_and_replace(c: &mut Client) {
     let upsert = |objects| pb::UpsertObjectsRequest {
         collection: "v".into(),
         objects,
     };
-
     let first = c
         .upsert_objects(upsert(vec![
             object("a", vec![0.0, 0.0, 0.0], &[("n", int(1))]),
@@ -203,7 +217,10 @@ async fn upsert_replace_delete_get_and_compact(engine: Engine) {
         (hit.distance - 0.1).abs() < 1e-6 && (hit.score + 0.1).abs() < 1e-6,
         "{hit:?}"
     );
+}
 
+/// GetObject returns the latest payload, the vector only when asked, NOT_FOUND for an unknown id.
+async fn get_with_and_without_the_vector(c: &mut Client) {
     let got = c
         .get_object(pb::GetObjectRequest {
             collection: "v".into(),
@@ -233,7 +250,11 @@ async fn upsert_replace_delete_get_and_compact(engine: Engine) {
         include_vector: false,
     });
     assert_eq!(code(missing.await).0, Code::NotFound);
+}
 
+/// Deleting ignores unknown ids; compaction removes the tombstones (the embedded engine's) and
+/// changes no search result.
+async fn delete_then_compact(c: &mut Client, engine: Engine) {
     let deleted = c
         .delete_objects(pb::DeleteObjectsRequest {
             collection: "v".into(),
@@ -284,7 +305,6 @@ async fn upsert_replace_delete_get_and_compact(engine: Engine) {
         collection: "nope".into(),
     });
     assert_eq!(code(unknown.await).0, Code::NotFound);
-    svc.stop().await;
 }
 
 /// A range filter on `rank` with the given bounds.
@@ -306,6 +326,28 @@ async fn bad_writes_change_nothing_and_bad_searches_are_refused(engine: Engine) 
     c.create_collection(create("v", 4, pb::Distance::Cosine))
         .await
         .unwrap();
+    bad_upserts_write_nothing(c).await;
+    c.upsert_objects(pb::UpsertObjectsRequest {
+        collection: "v".into(),
+        objects: vec![object("good", vec![1.0, 2.0, 3.0, 4.0], &[])],
+    })
+    .await
+    .unwrap();
+    bad_searches_are_refused(c).await;
+    let too_many = pb::DeleteObjectsRequest {
+        collection: "v".into(),
+        ids: (0..6).map(|i| i.to_string()).collect(),
+    };
+    assert_eq!(
+        code(c.delete_objects(too_many).await).0,
+        Code::InvalidArgument
+    );
+    svc.stop().await;
+}
+
+/// Each bad batch (with `--max-batch 5`) is refused whole, naming the object and the fault, and
+/// leaves the collection empty; an unknown collection is NOT_FOUND.
+async fn bad_upserts_write_nothing(c: &mut Client) {
     let upsert = |objects| pb::UpsertObjectsRequest {
         collection: "v".into(),
         objects,
@@ -367,8 +409,11 @@ async fn bad_writes_change_nothing_and_bad_searches_are_refused(engine: Engine) 
         objects: vec![good()],
     });
     assert_eq!(code(unknown.await).0, Code::NotFound);
+}
 
-    c.upsert_objects(upsert(vec![good()])).await.unwrap();
+/// Bad searches (with `--max-k 50`) get the code and message the contract names, contradictory
+/// range bounds included.
+async fn bad_searches_are_refused(c: &mut Client) {
     let searches: Vec<(pb::SearchRequest, Code, &str)> = vec![
         (
             near_vector("v", vec![1.0; 3], 1),
@@ -440,15 +485,6 @@ async fn bad_writes_change_nothing_and_bad_searches_are_refused(engine: Engine) 
             "{message} should contain {expected}"
         );
     }
-    let too_many = pb::DeleteObjectsRequest {
-        collection: "v".into(),
-        ids: (0..6).map(|i| i.to_string()).collect(),
-    };
-    assert_eq!(
-        code(c.delete_objects(too_many).await).0,
-        Code::InvalidArgument
-    );
-    svc.stop().await;
 }
 
 async fn stream_upsert_commits_batch_by_batch(engine: Engine) {

@@ -8,20 +8,39 @@ use chatmesh_proto::vector::{self as pb, search_request::Query};
 use common::*;
 use tonic::Code;
 
-#[expect(
-    clippy::cognitive_complexity,
-    reason = "one scenario read top to bottom; as a #[tokio::test] body the lint did not see it"
-)]
+/// An object with text only: the collection embeds it.
+fn doc(id: &str, text: &str) -> pb::VectorObject {
+    pb::VectorObject {
+        text: Some(text.into()),
+        ..object(id, vec![], &[])
+    }
+}
+
+/// Search the `faq` collection near a text, three hits with their payloads.
+fn text_query(text: &str) -> pb::SearchRequest {
+    pb::SearchRequest {
+        collection: "faq".into(),
+        query: Some(Query::NearText(text.into())),
+        k: 3,
+        include_payload: true,
+        ..Default::default()
+    }
+}
+
 async fn text_is_embedded_with_the_collections_embedder(engine: Engine) {
     let mut svc = Service::on(engine, &[]).await;
     let c = &mut svc.client;
     c.create_collection(create("faq", 128, pb::Distance::Cosine))
         .await
         .unwrap();
-    let doc = |id: &str, text: &str| pb::VectorObject {
-        text: Some(text.into()),
-        ..object(id, vec![], &[])
-    };
+    questions_are_found_by_their_text(c).await;
+    embed_text_by_collection_or_by_name(c).await;
+    collections_of_vectors_only_refuse_text(c).await;
+    svc.stop().await;
+}
+
+/// Objects written as text are found by a paraphrase, their text returned with the hit.
+async fn questions_are_found_by_their_text(c: &mut Client) {
     c.upsert_objects(pb::UpsertObjectsRequest {
         collection: "faq".into(),
         objects: vec![
@@ -32,13 +51,6 @@ async fn text_is_embedded_with_the_collections_embedder(engine: Engine) {
     })
     .await
     .unwrap();
-    let text_query = |text: &str| pb::SearchRequest {
-        collection: "faq".into(),
-        query: Some(Query::NearText(text.into())),
-        k: 3,
-        include_payload: true,
-        ..Default::default()
-    };
     let found = c
         .search(text_query("forgot password, need a reset"))
         .await
@@ -55,7 +67,11 @@ async fn text_is_embedded_with_the_collections_embedder(engine: Engine) {
         .unwrap()
         .into_inner();
     assert_eq!(refund.hits[0].id, "refund");
+}
 
+/// EmbedText gives the same vector through the collection as through the embedder's name;
+/// an unknown embedder or a dimension other than the collection's is refused.
+async fn embed_text_by_collection_or_by_name(c: &mut Client) {
     let by_collection = c
         .embed_text(pb::EmbedTextRequest {
             source: Some(pb::embed_text_request::Source::Collection("faq".into())),
@@ -96,8 +112,10 @@ async fn text_is_embedded_with_the_collections_embedder(engine: Engine) {
         code(c.embed_text(wrong_dimension).await).0,
         Code::InvalidArgument
     );
+}
 
-    // A collection that takes vectors only refuses text, with a reason.
+/// A collection that takes vectors only refuses text, with a reason.
+async fn collections_of_vectors_only_refuse_text(c: &mut Client) {
     c.create_collection(pb::CreateCollectionRequest {
         embedder: "none".into(),
         ..create("raw", 4, pb::Distance::L2)
@@ -120,7 +138,6 @@ async fn text_is_embedded_with_the_collections_embedder(engine: Engine) {
     assert_eq!(code(text_only.await).0, Code::FailedPrecondition);
     let empty_text = c.search(text_query("")).await;
     assert_eq!(code(empty_text).0, Code::InvalidArgument);
-    svc.stop().await;
 }
 
 async fn l2_and_dot_rank_and_score_as_documented(engine: Engine) {

@@ -13,8 +13,11 @@ use chatmesh_runtime::{CancellationToken, ServeError};
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
+/// The generated client over a plain channel, as the tests hold it.
+pub(crate) type Client = VectorServiceClient<Channel>;
+
 pub(crate) struct Service {
-    pub client: VectorServiceClient<Channel>,
+    pub client: Client,
     pub addr: std::net::SocketAddr,
     shutdown: CancellationToken,
     task: JoinHandle<Result<(), ServeError>>,
