@@ -12,8 +12,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// The folder holding the workspace's binaries (`target/debug` for `cargo test`).
+/// The folder holding the workspace's binaries: `CHATMESH_BIN_DIR` when set (to run the same
+/// suites against release binaries, `CHATMESH_BIN_DIR=target/release`), else the folder of
+/// the running test (`target/debug` for `cargo test`).
 pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CHATMESH_BIN_DIR") {
+        return PathBuf::from(dir);
+    }
     let exe = std::env::current_exe().expect("the test binary's path");
     // target/debug/deps/<test> → target/debug
     let deps = exe.parent().expect("deps folder");
