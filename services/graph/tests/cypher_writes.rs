@@ -12,8 +12,17 @@ use tonic::Code;
 #[tokio::test]
 async fn writing_clauses() {
     let (_tmp, service, mut c) = demo().await;
+    create(&mut c).await;
+    set_and_remove(&mut c).await;
+    merge(&mut c).await;
+    delete_and_detach_delete(&mut c).await;
+    service.stop().await;
+}
+
+/// CREATE makes a labelled node and its relationship, and counts them in the stats.
+async fn create(c: &mut Client) {
     let created = write(
-        &mut c,
+        c,
         "MATCH (t:Team {name: 'Search'}) \
          CREATE (p:Person:Intern {name: 'Grace Murray', title: 'Intern'})-[:MEMBER_OF {since: 2024}]->(t) \
          RETURN p.name, labels(p)",
@@ -33,9 +42,12 @@ async fn writing_clauses() {
         ),
         (1, 1, 2, 3)
     );
+}
 
+/// SET and REMOVE of properties and labels, `SET +=` merging and `SET =` replacing properties.
+async fn set_and_remove(c: &mut Client) {
     let set = write(
-        &mut c,
+        c,
         "MATCH (p {name: 'Grace Murray'}) SET p.title = 'Engineer', p.level = 1, p:Hired REMOVE p:Intern RETURN p.title, labels(p)",
     )
     .await;
@@ -50,58 +62,58 @@ async fn writing_clauses() {
         (2, 1, 1)
     );
     write(
-        &mut c,
+        c,
         "MATCH (p {name: 'Grace Murray'}) SET p += {level: 2, team: 'Search'} REMOVE p.title",
     )
     .await;
     assert_eq!(
-        read(
-            &mut c,
-            "MATCH (p {name: 'Grace Murray'}) RETURN properties(p)"
-        )
-        .await,
+        read(c, "MATCH (p {name: 'Grace Murray'}) RETURN properties(p)").await,
         rows(&[&["{level: 2, name: Grace Murray, team: Search}"]])
     );
     write(
-        &mut c,
+        c,
         "MATCH (p {name: 'Grace Murray'}) SET p = {name: 'G. Murray'}",
     )
     .await;
     assert_eq!(
-        read(&mut c, "MATCH (p:Hired) RETURN properties(p)").await,
+        read(c, "MATCH (p:Hired) RETURN properties(p)").await,
         rows(&[&["{name: G. Murray}"]])
     );
+}
 
-    // MERGE: matches the existing node, creates a missing one, and merges a relationship once.
+/// MERGE: matches the existing node, creates a missing one, and merges a relationship once.
+async fn merge(c: &mut Client) {
     let merged = write(
-        &mut c,
+        c,
         "MERGE (t:Team {name: 'Search'}) ON MATCH SET t.seen = true ON CREATE SET t.created = true RETURN t.seen, t.created",
     )
     .await;
     assert_eq!(table(&merged), rows(&[&["true", "null"]]));
     let merged = write(
-        &mut c,
+        c,
         "MERGE (t:Team {name: 'Research'}) ON CREATE SET t.created = true RETURN t.created",
     )
     .await;
     assert_eq!(table(&merged), rows(&[&["true"]]));
     for _ in 0..2 {
         write(
-            &mut c,
+            c,
             "MATCH (a:Person {name: 'Ada Lovelace'}), (t:Team {name: 'Research'}) MERGE (a)-[:LEADS]->(t)",
         )
         .await;
     }
     assert_eq!(
         read(
-            &mut c,
+            c,
             "MATCH (:Team {name: 'Research'})<-[r:LEADS]-(p) RETURN p.name, count(r)"
         )
         .await,
         rows(&[&["Ada Lovelace", "1"]])
     );
+}
 
-    // DELETE refuses a node with relationships; DETACH DELETE removes them too.
+/// DELETE refuses a node with relationships; DETACH DELETE removes them too.
+async fn delete_and_detach_delete(c: &mut Client) {
     let msg = assert_code(
         c.execute_query(request(
             "MATCH (t:Team {name: 'Research'}) DELETE t",
@@ -111,16 +123,12 @@ async fn writing_clauses() {
         Code::FailedPrecondition,
     );
     assert!(msg.contains("DETACH DELETE"), "{msg}");
-    let deleted = write(&mut c, "MATCH (t:Team {name: 'Research'}) DETACH DELETE t").await;
+    let deleted = write(c, "MATCH (t:Team {name: 'Research'}) DETACH DELETE t").await;
     let stats = deleted.stats.unwrap();
     assert_eq!((stats.nodes_deleted, stats.relationships_deleted), (1, 1));
-    let deleted = write(&mut c, "MATCH (p:Hired)-[r]-() DELETE r, p").await;
+    let deleted = write(c, "MATCH (p:Hired)-[r]-() DELETE r, p").await;
     assert_eq!(deleted.stats.unwrap().nodes_deleted, 1);
-    assert_eq!(
-        read(&mut c, "MATCH (n) RETURN count(n)").await,
-        rows(&[&["17"]])
-    );
-    service.stop().await;
+    assert_eq!(read(c, "MATCH (n) RETURN count(n)").await, rows(&[&["17"]]));
 }
 
 #[tokio::test]

@@ -94,6 +94,14 @@ async fn node_errors() {
     let mut c = service.client.clone();
     let id = node(&mut c, &["A"], &[("k", int(1))]).await;
 
+    get_and_delete_errors(&mut c).await;
+    bad_creates(&mut c).await;
+    update_errors(&mut c, id).await;
+    service.stop().await;
+}
+
+/// GetNode and DeleteNode: id 0 is INVALID_ARGUMENT, an unknown id NOT_FOUND (both named).
+async fn get_and_delete_errors(c: &mut Client) {
     let msg = assert_code(
         c.get_node(pb::GetNodeRequest { id: 0 }).await,
         Code::InvalidArgument,
@@ -112,7 +120,10 @@ async fn node_errors() {
         c.delete_node(pb::DeleteNodeRequest { id: 99 }).await,
         Code::NotFound,
     );
+}
 
+/// CreateNode refuses bad labels, too many labels and bad property values or keys.
+async fn bad_creates(c: &mut Client) {
     let bad_creates = [
         pb::CreateNodeRequest {
             labels: vec![String::new()],
@@ -147,7 +158,10 @@ async fn node_errors() {
     for request in bad_creates {
         assert_code(c.create_node(request.clone()).await, Code::InvalidArgument);
     }
+}
 
+/// UpdateNode refuses conflicting or oversized updates (changing nothing), id 99 and id 0.
+async fn update_errors(c: &mut Client, id: u64) {
     let conflicts = [
         pb::UpdateNodeRequest {
             id,
@@ -193,7 +207,6 @@ async fn node_errors() {
         c.update_node(pb::UpdateNodeRequest::default()).await,
         Code::InvalidArgument,
     );
-    service.stop().await;
 }
 
 /// Property values are Neo4j's: scalars and lists of non-null scalars. Maps, lists of maps,

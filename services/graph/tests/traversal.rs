@@ -59,6 +59,23 @@ async fn neighbors_in_the_demo_organisation() {
     let service = Service::start(tmp.path(), &["--seed-demo"]).await;
     let mut c = service.client.clone();
 
+    direct_reports(&mut c).await;
+    let everyone_below = pb::ListNeighborsRequest {
+        max_depth: 3,
+        ..neighbors_request("Grace Hopper", pb::Direction::Outgoing, &["MANAGES"])
+    };
+    let all = depth_window(&mut c, &everyone_below).await;
+    paging(&mut c, &everyone_below, &all).await;
+    page_tokens_fit_their_request(&mut c, &everyone_below).await;
+    limit_stops_the_listing(&mut c, &everyone_below).await;
+    incoming_managers(&mut c).await;
+    both_directions_every_type(&mut c).await;
+    invalid_neighbor_requests(&mut c).await;
+    service.stop().await;
+}
+
+/// Grace's direct reports along MANAGES: names, depth 1, the relationship walked, one page.
+async fn direct_reports(c: &mut Client) {
     let reports = c
         .list_neighbors(neighbors_request(
             "Grace Hopper",
@@ -83,11 +100,13 @@ async fn neighbors_in_the_demo_organisation() {
         ("MANAGES", demo_id("Grace Hopper"))
     );
     assert!(reports.next_page_token.is_empty() && !reports.limit_reached);
+}
 
-    let everyone_below = pb::ListNeighborsRequest {
-        max_depth: 3,
-        ..neighbors_request("Grace Hopper", pb::Direction::Outgoing, &["MANAGES"])
-    };
+/// max_depth 3 reaches all six below Grace, min_depth 2 only the second level; returns all.
+async fn depth_window(
+    c: &mut Client,
+    everyone_below: &pb::ListNeighborsRequest,
+) -> pb::ListNeighborsResponse {
     let all = c
         .list_neighbors(everyone_below.clone())
         .await
@@ -107,8 +126,15 @@ async fn neighbors_in_the_demo_organisation() {
             ("Linus Torvalds".into(), 2)
         ]
     );
+    all
+}
 
-    // Paging: pages of 4 then 2, the same list as one page.
+/// Paging: pages of 4 then 2, the same list as one page.
+async fn paging(
+    c: &mut Client,
+    everyone_below: &pb::ListNeighborsRequest,
+    all: &pb::ListNeighborsResponse,
+) {
     let mut paged = Vec::new();
     let mut request = pb::ListNeighborsRequest {
         page_size: 4,
@@ -128,9 +154,11 @@ async fn neighbors_in_the_demo_organisation() {
         }
         request.page_token = page.next_page_token;
     }
-    assert_eq!((pages, paged), (2, names(&all)));
+    assert_eq!((pages, paged), (2, names(all)));
+}
 
-    // A token only fits the request it came from.
+/// A token only fits the request it came from; a forged one is INVALID_ARGUMENT.
+async fn page_tokens_fit_their_request(c: &mut Client, everyone_below: &pb::ListNeighborsRequest) {
     let first_page = c
         .list_neighbors(pb::ListNeighborsRequest {
             page_size: 4,
@@ -151,8 +179,10 @@ async fn neighbors_in_the_demo_organisation() {
         ..everyone_below.clone()
     };
     assert_code(c.list_neighbors(forged).await, Code::InvalidArgument);
+}
 
-    // A limit stops the listing; the last page says so.
+/// A limit stops the listing; the last page says so.
+async fn limit_stops_the_listing(c: &mut Client, everyone_below: &pb::ListNeighborsRequest) {
     let limited = c
         .list_neighbors(pb::ListNeighborsRequest {
             limit: 4,
@@ -163,8 +193,10 @@ async fn neighbors_in_the_demo_organisation() {
         .into_inner();
     assert_eq!(limited.neighbors.len(), 4);
     assert!(limited.limit_reached && limited.next_page_token.is_empty());
+}
 
-    // Incoming: who manages Ken, and above.
+/// Incoming: who manages Ken, and above.
+async fn incoming_managers(c: &mut Client) {
     let managers = c
         .list_neighbors(pb::ListNeighborsRequest {
             max_depth: 10,
@@ -181,8 +213,10 @@ async fn neighbors_in_the_demo_organisation() {
             ("Ada Lovelace".into(), 3)
         ]
     );
+}
 
-    // Both directions and every type: Platform's members, leader and services.
+/// Both directions and every type: Platform's members, leader and services.
+async fn both_directions_every_type(c: &mut Client) {
     let platform = c
         .list_neighbors(neighbors_request(
             "Platform",
@@ -204,7 +238,10 @@ async fn neighbors_in_the_demo_organisation() {
             "gateway"
         ]
     );
+}
 
+/// Bad depths, limit, page size, direction or type: INVALID_ARGUMENT; node 999: NOT_FOUND.
+async fn invalid_neighbor_requests(c: &mut Client) {
     for bad in [
         pb::ListNeighborsRequest {
             min_depth: 3,
@@ -247,7 +284,6 @@ async fn neighbors_in_the_demo_organisation() {
         .await,
         Code::NotFound,
     );
-    service.stop().await;
 }
 
 #[tokio::test]
@@ -256,7 +292,18 @@ async fn shortest_paths_by_hops_and_by_weight() {
     let service = Service::start(tmp.path(), &["--seed-demo"]).await;
     let mut c = service.client.clone();
 
-    // Ken → Alan → Grace → Barbara → Linus, against and along MANAGES.
+    path_by_hops(&mut c).await;
+    no_path(&mut c).await;
+    zero_length_path(&mut c).await;
+    let (a, b) = cheapest_by_weight(&mut c).await;
+    missing_weights(&mut c, a, b).await;
+    negative_weight(&mut c, a, b).await;
+    invalid_path_requests(&mut c, a, b).await;
+    service.stop().await;
+}
+
+/// Ken → Alan → Grace → Barbara → Linus, against and along MANAGES: 4 hops, weight 4.
+async fn path_by_hops(c: &mut Client) {
     let found = c
         .find_shortest_path(pb::FindShortestPathRequest {
             source_node_id: demo_id("Ken Thompson"),
@@ -281,7 +328,10 @@ async fn shortest_paths_by_hops_and_by_weight() {
     );
     assert_eq!((found.hop_count, found.total_weight), (4, 4.0));
     assert_eq!(path.relationships.len(), 4);
+}
 
+/// NOT_FOUND when outgoing only (Linus cannot reach Ken) and within too few hops.
+async fn no_path(c: &mut Client) {
     // Outgoing only: Linus cannot reach Ken.
     assert_code(
         c.find_shortest_path(pb::FindShortestPathRequest {
@@ -305,7 +355,10 @@ async fn shortest_paths_by_hops_and_by_weight() {
         .await,
         Code::NotFound,
     );
-    // Source = target is a zero-length path.
+}
+
+/// Source = target is a zero-length path.
+async fn zero_length_path(c: &mut Client) {
     let zero = c
         .find_shortest_path(pb::FindShortestPathRequest {
             source_node_id: 1,
@@ -316,78 +369,96 @@ async fn shortest_paths_by_hops_and_by_weight() {
         .unwrap()
         .into_inner();
     assert_eq!((zero.hop_count, zero.path.unwrap().nodes.len()), (0, 1));
+}
 
-    // Weighted: a direct expensive hop loses to two cheap ones, unless hops are capped.
-    let a = node(&mut c, &["W"], &[]).await;
-    let b = node(&mut c, &["W"], &[]).await;
-    let m = node(&mut c, &["W"], &[]).await;
-    rel(&mut c, a, "ROAD", b, &[("km", float(10.0))]).await;
-    rel(&mut c, a, "ROAD", m, &[("km", int(3))]).await;
-    rel(&mut c, m, "ROAD", b, &[("km", float(2.5))]).await;
-    let weighted = |max_depth: i32| pb::FindShortestPathRequest {
+/// The weighted request from `a` to `b` along outgoing relationships, weighed by `km`.
+fn weighted(a: u64, b: u64, max_depth: i32) -> pb::FindShortestPathRequest {
+    pb::FindShortestPathRequest {
         source_node_id: a,
         target_node_id: b,
         direction: pb::Direction::Outgoing as i32,
         weight_property: Some("km".into()),
         max_depth,
         ..Default::default()
-    };
+    }
+}
+
+/// By weight, two cheap hops beat one dear hop unless hops are capped; returns the ends (a, b).
+async fn cheapest_by_weight(c: &mut Client) -> (u64, u64) {
+    let a = node(c, &["W"], &[]).await;
+    let b = node(c, &["W"], &[]).await;
+    let m = node(c, &["W"], &[]).await;
+    rel(c, a, "ROAD", b, &[("km", float(10.0))]).await;
+    rel(c, a, "ROAD", m, &[("km", int(3))]).await;
+    rel(c, m, "ROAD", b, &[("km", float(2.5))]).await;
     let cheap = c
-        .find_shortest_path(weighted(0))
+        .find_shortest_path(weighted(a, b, 0))
         .await
         .unwrap()
         .into_inner();
     assert_eq!((cheap.hop_count, cheap.total_weight), (2, 5.5));
     let capped = c
-        .find_shortest_path(weighted(1))
+        .find_shortest_path(weighted(a, b, 1))
         .await
         .unwrap()
         .into_inner();
     assert_eq!((capped.hop_count, capped.total_weight), (1, 10.0));
+    (a, b)
+}
 
-    // Relationships without the property: skipped, or weighed by default_weight.
-    let x = node(&mut c, &["W"], &[]).await;
-    rel(&mut c, a, "ROAD", x, &[]).await;
-    rel(&mut c, x, "ROAD", b, &[]).await;
+/// Relationships without the property: skipped, or weighed by default_weight.
+async fn missing_weights(c: &mut Client, a: u64, b: u64) {
+    let x = node(c, &["W"], &[]).await;
+    rel(c, a, "ROAD", x, &[]).await;
+    rel(c, x, "ROAD", b, &[]).await;
     let defaulted = c
         .find_shortest_path(pb::FindShortestPathRequest {
             default_weight: Some(1.0),
-            ..weighted(0)
+            ..weighted(a, b, 0)
         })
         .await
         .unwrap()
         .into_inner();
     assert_eq!((defaulted.hop_count, defaulted.total_weight), (2, 2.0));
+}
 
-    // A negative weight met on the way is FAILED_PRECONDITION.
-    rel(&mut c, a, "ROAD", b, &[("km", int(-1))]).await;
+/// A negative weight met on the way is FAILED_PRECONDITION.
+async fn negative_weight(c: &mut Client, a: u64, b: u64) {
+    rel(c, a, "ROAD", b, &[("km", int(-1))]).await;
     assert_code(
-        c.find_shortest_path(weighted(0)).await,
+        c.find_shortest_path(weighted(a, b, 0)).await,
         Code::FailedPrecondition,
     );
+}
 
+/// Bad ids, depths, weight property or default weight: INVALID_ARGUMENT; node 999: NOT_FOUND.
+async fn invalid_path_requests(c: &mut Client, a: u64, b: u64) {
     for bad in [
         pb::FindShortestPathRequest {
             source_node_id: 0,
-            ..weighted(0)
+            ..weighted(a, b, 0)
         },
         pb::FindShortestPathRequest {
             target_node_id: 0,
-            ..weighted(0)
+            ..weighted(a, b, 0)
         },
-        pb::FindShortestPathRequest { ..weighted(101) },
-        pb::FindShortestPathRequest { ..weighted(-1) },
+        pb::FindShortestPathRequest {
+            ..weighted(a, b, 101)
+        },
+        pb::FindShortestPathRequest {
+            ..weighted(a, b, -1)
+        },
         pb::FindShortestPathRequest {
             weight_property: Some(String::new()),
-            ..weighted(0)
+            ..weighted(a, b, 0)
         },
         pb::FindShortestPathRequest {
             default_weight: Some(-2.0),
-            ..weighted(0)
+            ..weighted(a, b, 0)
         },
         pb::FindShortestPathRequest {
             default_weight: Some(f64::INFINITY),
-            ..weighted(0)
+            ..weighted(a, b, 0)
         },
     ] {
         assert_code(c.find_shortest_path(bad).await, Code::InvalidArgument);
@@ -401,7 +472,6 @@ async fn shortest_paths_by_hops_and_by_weight() {
         .await,
         Code::NotFound,
     );
-    service.stop().await;
 }
 
 #[tokio::test]

@@ -38,6 +38,51 @@ fn cells(line: &str) -> Vec<String> {
     out
 }
 
+/// Ends the current scenario: a plain one as it is, an outline once per Examples row.
+fn flush(
+    current: &mut Option<(Scenario, bool)>,
+    examples: &mut Vec<Vec<String>>,
+    out: &mut Vec<Scenario>,
+) {
+    if let Some((scenario, outline)) = current.take() {
+        if outline && examples.len() > 1 {
+            expand_outline(&scenario, examples, out);
+        } else if !outline {
+            out.push(scenario);
+        }
+    }
+    examples.clear();
+}
+
+/// Expands an outline: one scenario per row after the header, `<column>` replaced by its cell.
+fn expand_outline(scenario: &Scenario, examples: &[Vec<String>], out: &mut Vec<Scenario>) {
+    let header = examples[0].clone();
+    for (n, row) in examples[1..].iter().enumerate() {
+        let sub = |s: &str| {
+            header
+                .iter()
+                .zip(row)
+                .fold(s.to_owned(), |s, (h, v)| s.replace(&format!("<{h}>"), v))
+        };
+        out.push(Scenario {
+            name: format!("{} #{}", scenario.name, n + 1),
+            steps: scenario
+                .steps
+                .iter()
+                .map(|st| Step {
+                    keyword_line: sub(&st.keyword_line),
+                    doc: st.doc.as_deref().map(sub),
+                    table: st
+                        .table
+                        .iter()
+                        .map(|r| r.iter().map(|c| sub(c)).collect())
+                        .collect(),
+                })
+                .collect(),
+        });
+    }
+}
+
 /// Reads a feature file into scenarios, expanding Scenario Outlines with their Examples.
 pub(crate) fn scenarios(text: &str) -> Vec<Scenario> {
     let lines: Vec<&str> = text.lines().collect();
@@ -47,42 +92,6 @@ pub(crate) fn scenarios(text: &str) -> Vec<Scenario> {
     let mut examples: Vec<Vec<String>> = Vec::new();
     let mut in_examples = false;
     let mut background: Vec<Step> = Vec::new();
-    let flush = |current: &mut Option<(Scenario, bool)>,
-                 examples: &mut Vec<Vec<String>>,
-                 out: &mut Vec<Scenario>| {
-        if let Some((scenario, outline)) = current.take() {
-            if outline && examples.len() > 1 {
-                let header = examples[0].clone();
-                for (n, row) in examples[1..].iter().enumerate() {
-                    let sub = |s: &str| {
-                        header
-                            .iter()
-                            .zip(row)
-                            .fold(s.to_owned(), |s, (h, v)| s.replace(&format!("<{h}>"), v))
-                    };
-                    out.push(Scenario {
-                        name: format!("{} #{}", scenario.name, n + 1),
-                        steps: scenario
-                            .steps
-                            .iter()
-                            .map(|st| Step {
-                                keyword_line: sub(&st.keyword_line),
-                                doc: st.doc.as_deref().map(sub),
-                                table: st
-                                    .table
-                                    .iter()
-                                    .map(|r| r.iter().map(|c| sub(c)).collect())
-                                    .collect(),
-                            })
-                            .collect(),
-                    });
-                }
-            } else if !outline {
-                out.push(scenario);
-            }
-        }
-        examples.clear();
-    };
     while i < lines.len() {
         let line = lines[i].trim();
         if line.starts_with("Background:") {

@@ -148,12 +148,12 @@ pub(crate) fn judge(
     }
 }
 
+/// Runs the scenario's steps in order; the first step that does not hold gives the verdict.
 fn judge_steps(
     backend: &mut dyn Backend,
     scenario: &crate::feature::Scenario,
     root: &Path,
 ) -> Result<(), Verdict> {
-    let backend_error = |f: Failure| Verdict::Fail(format!("backend: {}", f.message));
     backend.reset().map_err(backend_error)?;
     let mut params: HashMap<String, pb::Value> = HashMap::new();
     let mut last: Option<Last> = None;
@@ -166,110 +166,160 @@ fn judge_steps(
             .strip_prefix("Given the ")
             .and_then(|l| l.strip_suffix(" graph"))
         {
-            let file = root
-                .join("graphs")
-                .join(name)
-                .join(format!("{name}.cypher"));
-            let setup = std::fs::read_to_string(&file)
-                .map_err(|e| Verdict::Fail(format!("graph {name}: {e}")))?;
-            set_up(backend, &format!("graph {name}"), &setup, &HashMap::new())?;
+            named_graph(backend, root, name)?;
         } else if line.contains("having executed") {
             set_up(backend, "set-up query", doc, &params)?;
         } else if line.contains("parameters are") {
-            for row in &step.table {
-                let [name, value] = row.as_slice() else {
-                    return Err(Verdict::Fail("bad parameter table".into()));
-                };
-                let answer = backend
-                    .run(&format!("RETURN {value} AS v"), &HashMap::new())
-                    .map_err(|f| match f.unsupported() {
-                        Some(construct) => Verdict::Outside(construct),
-                        None => Verdict::Fail(format!("parameter {name}: {}", f.message)),
-                    })?;
-                let value = answer
-                    .rows
-                    .first()
-                    .and_then(|r| r.values.first())
-                    .cloned()
-                    .ok_or_else(|| Verdict::Fail(format!("parameter {name}: no value")))?;
-                params.insert(name.clone(), value);
-            }
+            parameters(backend, step, &mut params)?;
         } else if line.contains("there exists a procedure") {
             return Err(Verdict::Outside("CALL (procedures)".into()));
         } else if line.starts_with("When executing") {
-            let before = contents(backend).map_err(backend_error)?;
-            let result = backend.run(doc, &params);
-            let after = contents(backend).map_err(backend_error)?;
-            last = Some(Last {
-                result,
-                before,
-                after,
-            });
+            last = Some(execute(backend, doc, &params)?);
         } else if line.contains("should be raised") {
-            let Some(last) = &last else {
-                return Err(Verdict::Fail("no query".into()));
-            };
-            let failure = match &last.result {
-                Ok(_) => return Err(Verdict::Fail(format!("expected an error: {line}"))),
-                Err(f) => f,
-            };
-            if let Some(construct) = failure.unsupported() {
-                return Err(Verdict::Outside(construct));
-            }
-            let class = line
-                .trim_start_matches("Then a ")
-                .trim_start_matches("Then an ")
-                .split_whitespace()
-                .next()
-                .unwrap_or("");
-            if !codes_for(class).contains(&failure.code) {
-                return Err(Verdict::Fail(format!(
-                    "{class} came back as {:?}: {}",
-                    failure.code, failure.message
-                )));
-            }
-            if last.before != last.after {
-                return Err(Verdict::Fail(
-                    "the failing query changed the graph".to_owned(),
-                ));
-            }
+            expected_error(last.as_ref(), line)?;
         } else if line.starts_with("Then the result should be") {
-            let answer = match last.as_ref().map(|l| &l.result) {
-                Some(Ok(answer)) => answer,
-                Some(Err(f)) => {
-                    return Err(match f.unsupported() {
-                        Some(construct) => Verdict::Outside(construct),
-                        None => Verdict::Fail(format!("error: {}", f.message)),
-                    });
-                }
-                None => return Err(Verdict::Fail("no query".into())),
-            };
-            compare_rows(answer, step, line)?;
+            expected_result(last.as_ref(), step, line)?;
         } else if line.contains("no side effects") || line.contains("side effects should be") {
-            let Some(Last {
-                result: Ok(_),
-                before,
-                after,
-            }) = &last
-            else {
-                continue;
-            };
-            let got = effects(before, after);
-            let mut wanted: HashMap<&str, usize> = HashMap::new();
-            for row in &step.table {
-                if let [key, value] = row.as_slice() {
-                    wanted.insert(key.as_str(), value.parse().unwrap_or(0));
-                }
-            }
-            for (plus, minus) in EFFECT_KEYS {
-                for key in [plus, minus] {
-                    let (got, want) = (got[key], wanted.get(key).copied().unwrap_or(0));
-                    if got != want {
-                        return Err(Verdict::Fail(format!(
-                            "side effect {key}: {got}, expected {want}"
-                        )));
-                    }
-                }
+            side_effects(last.as_ref(), step)?;
+        }
+    }
+    Ok(())
+}
+
+/// A backend error outside any query's judgement fails the scenario.
+fn backend_error(f: Failure) -> Verdict {
+    Verdict::Fail(format!("backend: {}", f.message))
+}
+
+/// Loads the TCK's named graph `name` (from `root/graphs`) as a set-up query.
+fn named_graph(backend: &mut dyn Backend, root: &Path, name: &str) -> Result<(), Verdict> {
+    let file = root
+        .join("graphs")
+        .join(name)
+        .join(format!("{name}.cypher"));
+    let setup =
+        std::fs::read_to_string(&file).map_err(|e| Verdict::Fail(format!("graph {name}: {e}")))?;
+    set_up(backend, &format!("graph {name}"), &setup, &HashMap::new())
+}
+
+/// Evaluates each parameter of the step's table on the backend into `params`.
+fn parameters(
+    backend: &mut dyn Backend,
+    step: &crate::feature::Step,
+    params: &mut HashMap<String, pb::Value>,
+) -> Result<(), Verdict> {
+    for row in &step.table {
+        let [name, value] = row.as_slice() else {
+            return Err(Verdict::Fail("bad parameter table".into()));
+        };
+        let answer = backend
+            .run(&format!("RETURN {value} AS v"), &HashMap::new())
+            .map_err(|f| match f.unsupported() {
+                Some(construct) => Verdict::Outside(construct),
+                None => Verdict::Fail(format!("parameter {name}: {}", f.message)),
+            })?;
+        let value = answer
+            .rows
+            .first()
+            .and_then(|r| r.values.first())
+            .cloned()
+            .ok_or_else(|| Verdict::Fail(format!("parameter {name}: no value")))?;
+        params.insert(name.clone(), value);
+    }
+    Ok(())
+}
+
+/// Runs the scenario's query, with the graph's contents before and after it.
+fn execute(
+    backend: &mut dyn Backend,
+    doc: &str,
+    params: &HashMap<String, pb::Value>,
+) -> Result<Last, Verdict> {
+    let before = contents(backend).map_err(backend_error)?;
+    let result = backend.run(doc, params);
+    let after = contents(backend).map_err(backend_error)?;
+    Ok(Last {
+        result,
+        before,
+        after,
+    })
+}
+
+/// The query failed with a gRPC code of the expected error class and left the graph unchanged.
+fn expected_error(last: Option<&Last>, line: &str) -> Result<(), Verdict> {
+    let Some(last) = last else {
+        return Err(Verdict::Fail("no query".into()));
+    };
+    let failure = match &last.result {
+        Ok(_) => return Err(Verdict::Fail(format!("expected an error: {line}"))),
+        Err(f) => f,
+    };
+    if let Some(construct) = failure.unsupported() {
+        return Err(Verdict::Outside(construct));
+    }
+    let class = line
+        .trim_start_matches("Then a ")
+        .trim_start_matches("Then an ")
+        .split_whitespace()
+        .next()
+        .unwrap_or("");
+    if !codes_for(class).contains(&failure.code) {
+        return Err(Verdict::Fail(format!(
+            "{class} came back as {:?}: {}",
+            failure.code, failure.message
+        )));
+    }
+    if last.before != last.after {
+        return Err(Verdict::Fail(
+            "the failing query changed the graph".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// The query succeeded and its rows are the step's table (see [`compare_rows`]).
+fn expected_result(
+    last: Option<&Last>,
+    step: &crate::feature::Step,
+    line: &str,
+) -> Result<(), Verdict> {
+    let answer = match last.map(|l| &l.result) {
+        Some(Ok(answer)) => answer,
+        Some(Err(f)) => {
+            return Err(match f.unsupported() {
+                Some(construct) => Verdict::Outside(construct),
+                None => Verdict::Fail(format!("error: {}", f.message)),
+            });
+        }
+        None => return Err(Verdict::Fail("no query".into())),
+    };
+    compare_rows(answer, step, line)
+}
+
+/// A successful query's side effects are the step's table (keys not listed: zero).
+fn side_effects(last: Option<&Last>, step: &crate::feature::Step) -> Result<(), Verdict> {
+    let Some(Last {
+        result: Ok(_),
+        before,
+        after,
+    }) = last
+    else {
+        return Ok(());
+    };
+    let got = effects(before, after);
+    let mut wanted: HashMap<&str, usize> = HashMap::new();
+    for row in &step.table {
+        if let [key, value] = row.as_slice() {
+            wanted.insert(key.as_str(), value.parse().unwrap_or(0));
+        }
+    }
+    for (plus, minus) in EFFECT_KEYS {
+        for key in [plus, minus] {
+            let (got, want) = (got[key], wanted.get(key).copied().unwrap_or(0));
+            if got != want {
+                return Err(Verdict::Fail(format!(
+                    "side effect {key}: {got}, expected {want}"
+                )));
             }
         }
     }
