@@ -12,9 +12,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// The folder holding the workspace's binaries: `CHATMESH_BIN_DIR` when set (to run the same
-/// suites against release binaries, `CHATMESH_BIN_DIR=target/release`), else the folder of
-/// the running test (`target/debug` for `cargo test`).
+/// The folder holding the workspace's binaries: `CHATMESH_BIN_DIR` when set (an absolute path,
+/// since each test runs in its own package's folder; `scripts/test-release-binaries.sh` sets
+/// it to `target/release`), else the folder of the running test (`target/debug` for `cargo
+/// test`).
 pub fn bin_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("CHATMESH_BIN_DIR") {
         return PathBuf::from(dir);
