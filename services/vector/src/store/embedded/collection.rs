@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use super::index::Index;
-use super::scan::ScanMatrix;
+use super::scan::{ScanMatrix, top_slots};
 use crate::error::Result;
 use crate::model::{CollectionSpec, Filter, Metric, Object, UpsertCounts, dot, object_field};
 
@@ -267,15 +267,16 @@ impl Collection {
                 .total_cmp(&a.score)
                 .then_with(|| self.object(a.slot).id.cmp(&self.object(b.slot).id))
         };
+        // With no filter and no dead slots every slot is kept: no need to read them.
+        let check: Option<&dyn Fn(usize) -> bool> =
+            (filter.is_some() || self.tombstones() > 0).then_some(&keep);
         if scan && let Some(matrix) = self.scan.as_ref().filter(|m| m.len() == self.slots.len()) {
-            return self.scan_search(matrix, &query, k, &keep, order);
+            return self.scan_search(matrix, &query, k, check, order);
         }
         let mut slots = if scan {
             Vec::new()
-        } else if filter.is_none() && self.tombstones() == 0 {
-            self.index.search(&query, k, ef, None)
         } else {
-            self.index.search(&query, k, ef, Some(&keep))
+            self.index.search(&query, k, ef, check)
         };
         if slots.len() < wanted {
             slots = (0..self.slots.len()).filter(|&s| keep(s)).collect();
@@ -288,31 +289,22 @@ impl Collection {
     }
 
     /// The exact scan through the column layout: ranks every slot, keeps the best live ones
-    /// that pass `keep` (twice `k`, so that rounding between the layout's sums and the metric's
-    /// kernels cannot push a hit out), and scores those with the metric's kernels.
+    /// that pass `keep` if there is one (twice `k`, so that rounding between the layout's sums
+    /// and the metric's kernels cannot push a hit out), and scores those with the metric's
+    /// kernels.
     fn scan_search(
         &self,
         matrix: &ScanMatrix,
         query: &[f32],
         k: usize,
-        keep: &dyn Fn(usize) -> bool,
+        keep: Option<&dyn Fn(usize) -> bool>,
         order: impl Fn(&Hit, &Hit) -> std::cmp::Ordering,
     ) -> Vec<Hit> {
         let keys = matrix.rank(query);
-        let mut ranked: Vec<(f32, usize)> = keys
-            .into_iter()
-            .enumerate()
-            .filter(|&(slot, _)| keep(slot))
-            .map(|(slot, key)| (key, slot))
-            .collect();
         let shortlist = k.saturating_mul(2).max(k + 8);
-        if ranked.len() > shortlist {
-            ranked.select_nth_unstable_by(shortlist - 1, |a, b| b.0.total_cmp(&a.0));
-            ranked.truncate(shortlist);
-        }
-        let hits = ranked
+        let hits = top_slots(&keys, shortlist, |slot| keep.is_none_or(|keep| keep(slot)))
             .into_iter()
-            .map(|(_, slot)| self.score(query, slot))
+            .map(|slot| self.score(query, slot))
             .collect();
         best(hits, k, order)
     }
