@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The workspace's tests, with every service they start through test-support's `process` helper
-# (`Process`, `binary`) a release build (fat LTO) instead of the debug build `cargo test` uses.
+# The workspace's tests, with every binary they start a release build (fat LTO) instead of the
+# debug build `cargo test` uses: test-support's `process` helper (`Process`, `binary`, and `built`
+# for the tests that name cargo's `CARGO_BIN_EXE_*`) takes them from `CHATMESH_BIN_DIR`.
 # Timing, memory and cancellation differ in an optimised build, so the suites that attack
 # running processes are worth running against what ships: the integration mesh (faults_*,
 # e2e, mtls, tracing), graph query_limits, the router's dispatch, the relational suites, the
-# chat-session suite. Tests that name a binary through cargo's `CARGO_BIN_EXE_*` (the `cli.rs`
-# start-up tests, the crash tests, relational migrations, `bin/chatmesh`'s tests) still run the
-# debug build. Extra arguments go to `cargo test` (e.g. `-p chatmesh-graph`).
+# chat-session suite, the `cli.rs` start-up tests, the crash tests, relational migrations and
+# `bin/chatmesh`'s tests. Extra arguments go to `cargo test` (e.g. `-p chatmesh-graph`).
 #
 #   bash scripts/test-release-binaries.sh
 #   bash scripts/test-release-binaries.sh -p chatmesh-integration-tests --test faults_inputs

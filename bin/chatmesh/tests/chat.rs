@@ -9,11 +9,11 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use chatmesh_test_support::ports::closed_port;
-use common::{BIN, Up, chatmesh, text};
+use common::{Up, bin, chatmesh, text};
 
 /// Runs `chatmesh chat <args>` with `input` on standard input.
 fn chat_with_input(args: &[&str], input: &str) -> std::process::Output {
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(bin())
         .arg("chat")
         .args(args)
         .stdin(Stdio::piped())

@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 use chatmesh_test_support::serve::{Running, config, start};
-use common::{BIN, text};
+use common::{bin, text};
 use serde_json::{Value, json};
 
 const ADMIN: &str = "admin-peer-token-41c7e2";
@@ -46,7 +46,7 @@ async fn checked_services(dir: &std::path::Path) -> (Running, Running) {
     for running in [&graph, &router] {
         let addr = running.addr.to_string();
         let serving = (0..200).any(|_| {
-            let ok = Command::new(BIN)
+            let ok = Command::new(bin())
                 .args(["health", "--addr", &addr, "-q"])
                 .status()
                 .is_ok_and(|s| s.success());
@@ -62,7 +62,7 @@ async fn checked_services(dir: &std::path::Path) -> (Running, Running) {
 
 /// `chatmesh bench graph-neighbors` with `env`; returns (exit code, stdout, stderr).
 fn bench(graph: &str, env: &[(&str, &str)]) -> (Option<i32>, String, String) {
-    let output = Command::new(BIN)
+    let output = Command::new(bin())
         .args([
             "bench",
             "--addr",
@@ -101,7 +101,7 @@ fn exchange(
 
 /// `tools/list` through `chatmesh mcp` with `env`: the JSON-RPC answer.
 fn mcp_tools_list(router: &str, env: &[(&str, &str)]) -> Value {
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(bin())
         .args(["mcp", "--router-addr", router, "--timeout", "10s"])
         .envs(env.iter().copied())
         .stdin(Stdio::piped())

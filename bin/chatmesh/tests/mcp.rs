@@ -7,7 +7,7 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-use common::{BIN, Up, chatmesh, text};
+use common::{Up, bin, chatmesh, text};
 use serde_json::{Value, json};
 
 /// One MCP session with a `chatmesh mcp` child over its stdin and stdout.
@@ -19,7 +19,7 @@ struct Session {
 
 impl Session {
     fn start(router: &str) -> Self {
-        let mut child = Command::new(BIN)
+        let mut child = Command::new(bin())
             .args(["mcp", "--router-addr", router, "--timeout", "20s"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -38,6 +38,20 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// A binary cargo built for the running test (pass `env!("CARGO_BIN_EXE_<name>")`), or the one
+/// of the same name in [`bin_dir`] when `CHATMESH_BIN_DIR` is set: the one variable points the
+/// tests that start binaries directly (start-up errors, crashes, the CLI) at another build too.
+pub fn built(cargo_path: &str) -> String {
+    if std::env::var_os("CHATMESH_BIN_DIR").is_none() {
+        return cargo_path.to_owned();
+    }
+    let name = Path::new(cargo_path)
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .expect("a binary's file name");
+    binary(name).to_string_lossy().into_owned()
+}
+
 /// A running service process.
 pub struct Process {
     /// The binary's name, e.g. `chatmesh-graph`.

@@ -4,17 +4,20 @@
 use chatmesh_test_support::cli::{config_error_line, help_text};
 use chatmesh_test_support::process::Process;
 
-const BIN: &str = env!("CARGO_BIN_EXE_chatmesh-graph");
+/// The binary under test: cargo's build, or `CHATMESH_BIN_DIR`'s when that is set.
+fn bin() -> String {
+    chatmesh_test_support::process::built(env!("CARGO_BIN_EXE_chatmesh-graph"))
+}
 
 #[test]
 fn unknown_flag() {
-    let line = config_error_line(BIN, &["--bogus"], &[]);
+    let line = config_error_line(&bin(), &["--bogus"], &[]);
     assert!(line.contains("unexpected argument '--bogus'"), "{line}");
 }
 
 #[test]
 fn bad_port() {
-    let line = config_error_line(BIN, &["--listen", "0.0.0.0:99999"], &[]);
+    let line = config_error_line(&bin(), &["--listen", "0.0.0.0:99999"], &[]);
     assert!(
         line.contains("--listen") && line.contains("port '99999'"),
         "{line}"
@@ -27,14 +30,18 @@ fn unusable_data_dir() {
     let file = tmp.path().join("a-file");
     std::fs::write(&file, b"not a directory").unwrap();
     let bad = file.join("graph");
-    let line = config_error_line(BIN, &["--data-dir", bad.to_str().unwrap()], &[]);
+    let line = config_error_line(&bin(), &["--data-dir", bad.to_str().unwrap()], &[]);
     assert!(line.contains("--data-dir (CHATMESH_DATA_DIR)"), "{line}");
     assert!(line.contains(bad.to_str().unwrap()), "{line}");
 }
 
 #[test]
 fn unusable_peer_tokens() {
-    let line = config_error_line(BIN, &[], &[("CHATMESH_PEER_TOKENS", "router:short-token")]);
+    let line = config_error_line(
+        &bin(),
+        &[],
+        &[("CHATMESH_PEER_TOKENS", "router:short-token")],
+    );
     assert!(
         line.contains("--peer-tokens (CHATMESH_PEER_TOKENS)"),
         "{line}"
@@ -44,20 +51,24 @@ fn unusable_peer_tokens() {
     let tmp = tempfile::tempdir().unwrap();
     let peers = tmp.path().join("peers");
     std::fs::write(&peers, "router\n").unwrap();
-    let line = config_error_line(BIN, &["--peer-tokens-file", peers.to_str().unwrap()], &[]);
+    let line = config_error_line(
+        &bin(),
+        &["--peer-tokens-file", peers.to_str().unwrap()],
+        &[],
+    );
     assert!(line.contains("line 1: expected NAME TOKEN"), "{line}");
-    let line = config_error_line(BIN, &["--allow-callers", "rou ter"], &[]);
+    let line = config_error_line(&bin(), &["--allow-callers", "rou ter"], &[]);
     assert!(line.contains("--allow-callers"), "{line}");
 }
 
 #[test]
 fn bad_query_memory() {
-    let line = config_error_line(BIN, &["--query-memory", "lots"], &[]);
+    let line = config_error_line(&bin(), &["--query-memory", "lots"], &[]);
     assert!(line.contains("--query-memory"), "{line}");
-    let line = config_error_line(BIN, &[], &[("CHATMESH_GRAPH_QUERY_MEMORY", "512KiB")]);
+    let line = config_error_line(&bin(), &[], &[("CHATMESH_GRAPH_QUERY_MEMORY", "512KiB")]);
     assert!(line.contains("at least 1MiB"), "{line}");
     let line = config_error_line(
-        BIN,
+        &bin(),
         &["--query-memory", "64MiB", "--total-query-memory", "32MiB"],
         &[],
     );
@@ -70,7 +81,7 @@ fn bad_query_memory() {
 
 #[test]
 fn help_documents_every_setting_with_its_environment_variable() {
-    let help = help_text(BIN);
+    let help = help_text(&bin());
     for env in [
         "CHATMESH_LISTEN",
         "CHATMESH_DATA_DIR",
@@ -91,10 +102,10 @@ fn help_documents_every_setting_with_its_environment_variable() {
 #[test]
 fn bad_worker_threads() {
     for bad in ["0", "many", "5000"] {
-        let line = config_error_line(BIN, &["--worker-threads", bad], &[]);
+        let line = config_error_line(&bin(), &["--worker-threads", bad], &[]);
         assert!(line.contains("--worker-threads"), "{bad}: {line}");
     }
-    let line = config_error_line(BIN, &[], &[("CHATMESH_WORKER_THREADS", "0")]);
+    let line = config_error_line(&bin(), &[], &[("CHATMESH_WORKER_THREADS", "0")]);
     assert!(line.contains("--worker-threads"), "{line}");
 }
 

@@ -13,10 +13,13 @@ use chatmesh_proto::graph::{self as pb, graph_service_client::GraphServiceClient
 use common::*;
 use tonic::transport::Channel;
 
-const BIN: &str = env!("CARGO_BIN_EXE_chatmesh-graph");
+/// The binary under test: cargo's build, or `CHATMESH_BIN_DIR`'s when that is set.
+fn bin() -> String {
+    chatmesh_test_support::process::built(env!("CARGO_BIN_EXE_chatmesh-graph"))
+}
 
 fn spawn(data: &std::path::Path, port: u16) -> Child {
-    Command::new(BIN)
+    Command::new(bin())
         .args(["--listen", &format!("127.0.0.1:{port}"), "--log", "warn"])
         .args(["--snapshot-after-bytes", "4000"])
         .arg("--data-dir")

@@ -2,11 +2,14 @@
 
 use chatmesh_test_support::cli::{config_error_line, help_text};
 
-const BIN: &str = env!("CARGO_BIN_EXE_chatmesh-relational");
+/// The binary under test: cargo's build, or `CHATMESH_BIN_DIR`'s when that is set.
+fn bin() -> String {
+    chatmesh_test_support::process::built(env!("CARGO_BIN_EXE_chatmesh-relational"))
+}
 
 #[test]
 fn unsupported_database_url() {
-    let line = config_error_line(BIN, &["--database-url", "mysql://db/orders"], &[]);
+    let line = config_error_line(&bin(), &["--database-url", "mysql://db/orders"], &[]);
     assert!(
         line.contains("--database-url (CHATMESH_DATABASE_URL)"),
         "{line}"
@@ -20,11 +23,11 @@ fn unwritable_sqlite_location() {
     let file = tmp.path().join("a-file");
     std::fs::write(&file, b"not a directory").unwrap();
     let url = format!("sqlite://{}/db/chatmesh.db", file.display());
-    let line = config_error_line(BIN, &["--database-url", &url], &[]);
+    let line = config_error_line(&bin(), &["--database-url", &url], &[]);
     assert!(line.contains(&url), "{line}");
 }
 
 #[test]
 fn help_shows_the_default_port() {
-    assert!(help_text(BIN).contains("0.0.0.0:50055"));
+    assert!(help_text(&bin()).contains("0.0.0.0:50055"));
 }

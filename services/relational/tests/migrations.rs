@@ -51,11 +51,13 @@ async fn a_fresh_database_gets_every_migration(engine: Engine) {
 }
 
 fn migrate_command(db: &TestDb) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_chatmesh-relational"))
-        .args(["migrate", "--database-url", &db.url])
-        .env_remove("CHATMESH_DATABASE_URL")
-        .output()
-        .expect("run chatmesh-relational migrate");
+    let output = Command::new(chatmesh_test_support::process::built(env!(
+        "CARGO_BIN_EXE_chatmesh-relational"
+    )))
+    .args(["migrate", "--database-url", &db.url])
+    .env_remove("CHATMESH_DATABASE_URL")
+    .output()
+    .expect("run chatmesh-relational migrate");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),

@@ -2,11 +2,14 @@
 
 use chatmesh_test_support::cli::{config_error_line, help_text};
 
-const BIN: &str = env!("CARGO_BIN_EXE_chatmesh-router");
+/// The binary under test: cargo's build, or `CHATMESH_BIN_DIR`'s when that is set.
+fn bin() -> String {
+    chatmesh_test_support::process::built(env!("CARGO_BIN_EXE_chatmesh-router"))
+}
 
 #[test]
 fn bad_backend_address() {
-    let line = config_error_line(BIN, &["--graph-addr", "http://bad host:1"], &[]);
+    let line = config_error_line(&bin(), &["--graph-addr", "http://bad host:1"], &[]);
     assert!(
         line.contains("--graph-addr (CHATMESH_GRAPH_ADDR)"),
         "{line}"
@@ -15,7 +18,7 @@ fn bad_backend_address() {
 
 #[test]
 fn bad_log_filter() {
-    let line = config_error_line(BIN, &["--log", "=["], &[]);
+    let line = config_error_line(&bin(), &["--log", "=["], &[]);
     assert!(
         line.contains("invalid value '=['") && line.contains("--log"),
         "{line}"
@@ -24,7 +27,7 @@ fn bad_log_filter() {
 
 #[test]
 fn help_shows_the_default_port() {
-    assert!(help_text(BIN).contains("0.0.0.0:50052"));
+    assert!(help_text(&bin()).contains("0.0.0.0:50052"));
 }
 
 #[test]
@@ -37,13 +40,13 @@ fn a_bad_rules_file_names_the_rule() {
     )
     .unwrap();
     let path = path.display().to_string();
-    let line = config_error_line(BIN, &["--rules", &path], &[]);
+    let line = config_error_line(&bin(), &["--rules", &path], &[]);
     assert!(
         line.contains("--rules (CHATMESH_ROUTER_RULES)") && line.contains("rule 'broken_order'"),
         "{line}"
     );
     let line = config_error_line(
-        BIN,
+        &bin(),
         &[],
         &[("CHATMESH_ROUTER_RULES", "/no/such/rules.toml")],
     );
@@ -52,7 +55,7 @@ fn a_bad_rules_file_names_the_rule() {
 
 #[test]
 fn bad_backend_lists() {
-    let line = config_error_line(BIN, &["--vector-addr", "127.0.0.1:1,,127.0.0.2:1"], &[]);
+    let line = config_error_line(&bin(), &["--vector-addr", "127.0.0.1:1,,127.0.0.2:1"], &[]);
     assert!(
         line.contains("--vector-addr (CHATMESH_VECTOR_ADDR)"),
         "{line}"

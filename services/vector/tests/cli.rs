@@ -2,7 +2,10 @@
 
 use chatmesh_test_support::cli::{config_error_line, help_text};
 
-const BIN: &str = env!("CARGO_BIN_EXE_chatmesh-vector");
+/// The binary under test: cargo's build, or `CHATMESH_BIN_DIR`'s when that is set.
+fn bin() -> String {
+    chatmesh_test_support::process::built(env!("CARGO_BIN_EXE_chatmesh-vector"))
+}
 
 #[test]
 fn unusable_data_dir_from_the_environment() {
@@ -10,25 +13,25 @@ fn unusable_data_dir_from_the_environment() {
     let file = tmp.path().join("a-file");
     std::fs::write(&file, b"not a directory").unwrap();
     let bad = file.join("vector");
-    let line = config_error_line(BIN, &[], &[("CHATMESH_DATA_DIR", bad.to_str().unwrap())]);
+    let line = config_error_line(&bin(), &[], &[("CHATMESH_DATA_DIR", bad.to_str().unwrap())]);
     assert!(line.contains("--data-dir (CHATMESH_DATA_DIR)"), "{line}");
 }
 
 #[test]
 fn bad_duration() {
-    let line = config_error_line(BIN, &["--shutdown-grace", "soon"], &[]);
+    let line = config_error_line(&bin(), &["--shutdown-grace", "soon"], &[]);
     assert!(line.contains("--shutdown-grace"), "{line}");
 }
 
 #[test]
 fn help_shows_the_default_port() {
-    assert!(help_text(BIN).contains("0.0.0.0:50054"));
+    assert!(help_text(&bin()).contains("0.0.0.0:50054"));
 }
 
 #[test]
 fn a_bad_database_url_is_named_without_its_password() {
     let line = config_error_line(
-        BIN,
+        &bin(),
         &[],
         &[(
             "CHATMESH_VECTOR_DATABASE_URL",
@@ -41,7 +44,7 @@ fn a_bad_database_url_is_named_without_its_password() {
 
 #[test]
 fn help_names_the_database_url_but_never_its_value() {
-    let out = std::process::Command::new(BIN)
+    let out = std::process::Command::new(bin())
         .arg("--help")
         .env(
             "CHATMESH_VECTOR_DATABASE_URL",

@@ -13,10 +13,13 @@ use chatmesh_vector::internals::testdata::Lcg;
 use common::*;
 use tonic::transport::Channel;
 
-const BIN: &str = env!("CARGO_BIN_EXE_chatmesh-vector");
+/// The binary under test: cargo's build, or `CHATMESH_BIN_DIR`'s when that is set.
+fn bin() -> String {
+    chatmesh_test_support::process::built(env!("CARGO_BIN_EXE_chatmesh-vector"))
+}
 
 fn spawn(data: &std::path::Path, port: u16) -> Child {
-    Command::new(BIN)
+    Command::new(bin())
         .args([
             "--listen",
             &format!("127.0.0.1:{port}"),

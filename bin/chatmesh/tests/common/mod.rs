@@ -13,7 +13,10 @@ use chatmesh_test_support::ports::free_port_run;
 use chatmesh_test_support::process::{Signal, signal};
 
 /// The `chatmesh` binary under test.
-pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_chatmesh");
+/// The binary under test: cargo's build, or `CHATMESH_BIN_DIR`'s when that is set.
+pub(crate) fn bin() -> String {
+    chatmesh_test_support::process::built(env!("CARGO_BIN_EXE_chatmesh"))
+}
 
 /// `chatmesh up` running in a child process with its data in a temporary directory.
 pub(crate) struct Up {
@@ -29,7 +32,7 @@ impl Up {
     pub(crate) fn start(env: &[(&str, &str)]) -> Self {
         let data = tempfile::tempdir().unwrap();
         let base = free_port_run(5);
-        let mut child = Command::new(BIN)
+        let mut child = Command::new(bin())
             .args(["up", "--base-port", &base.to_string(), "--log", "warn"])
             .arg("--data-dir")
             .arg(data.path())
@@ -137,7 +140,7 @@ pub(crate) fn post_json(addr: &str, path: &str, body: &str) -> String {
 
 /// Runs `chatmesh <args>` to completion.
 pub(crate) fn chatmesh(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
+    Command::new(bin()).args(args).output().unwrap()
 }
 
 /// Standard output and error as text.
