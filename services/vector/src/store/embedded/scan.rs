@@ -1,7 +1,7 @@
 //! The exact scan of a small collection, laid out for it: every slot's prepared vector stored
 //! column by column (component `d` of all slots side by side), so that a query adds
-//! `q[d] × column d` into one score per slot (four columns per pass), a loop the compiler vectorises over contiguous
-//! memory, and skips every component where the query is zero. The built-in `hashing-v1`
+//! `q[d] × column d` into one score per slot (four columns per pass), a loop the compiler
+//! vectorises over contiguous memory, and skips every component where the query is zero. The built-in `hashing-v1`
 //! embedder's queries have a few dozen non-zero components out of 256, so a scan of the 2,000
 //! FAQs reads a tenth of the floats a row-by-row scan reads (issue 17's profile had the
 //! row-by-row dot products at 30–40 % of the vector service's CPU).
@@ -104,8 +104,8 @@ impl ScanMatrix {
 /// cut broken arbitrarily). One pass with a buffer of `2n` candidates: when it fills, a
 /// selection keeps its best `n`, whose lowest key becomes the bar; a slot at or below the bar
 /// is passed over without calling `keep`. Against collecting a pair per slot and partitioning
-/// them all (a fifth of the vector service's CPU under issue 17's Search cell) it writes and
-/// sorts a few dozen pairs and reads no rejected slot.
+/// them all (about 15 % of the vector service's CPU under issue 17's Search cell) it writes
+/// and sorts a few dozen pairs and reads no rejected slot.
 pub(crate) fn top_slots(keys: &[f32], n: usize, keep: impl Fn(usize) -> bool) -> Vec<usize> {
     if n == 0 {
         return Vec::new();
