@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use chatmesh_test_support::ports::free_port_run;
 use chatmesh_test_support::process::{Signal, signal};
 
-/// The `chatmesh` binary under test.
 /// The binary under test: cargo's build, or `CHATMESH_BIN_DIR`'s when that is set.
 pub(crate) fn bin() -> String {
     chatmesh_test_support::process::built(env!("CARGO_BIN_EXE_chatmesh"))
