@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
 use sea_query_sqlx::{SqlxBinder, SqlxValues};
@@ -17,6 +18,7 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, Connection, Database, FromRow, Pool};
 
 use super::Settings;
+use super::direct::DirectReads;
 use super::lease::Lease;
 use super::statements;
 
@@ -26,6 +28,8 @@ use super::statements;
 pub(crate) struct Pools<DB: Database> {
     pub read: Lease<DB>,
     pub write: Lease<DB>,
+    /// Point reads on the calling thread (a SQLite file; see `direct.rs`).
+    pub direct: Option<Arc<DirectReads>>,
 }
 
 impl<DB: Database> Clone for Pools<DB> {
@@ -33,6 +37,7 @@ impl<DB: Database> Clone for Pools<DB> {
         Self {
             read: self.read.clone(),
             write: self.write.clone(),
+            direct: self.direct.clone(),
         }
     }
 }
@@ -53,6 +58,8 @@ pub(crate) struct Opened<DB: Database> {
     pub readers: u32,
     /// Connections to lease from `write`.
     pub writers: u32,
+    /// Point reads on the calling thread, where the engine offers them.
+    pub direct: Option<Arc<DirectReads>>,
 }
 
 impl<DB: Database> Opened<DB> {
@@ -66,10 +73,15 @@ impl<DB: Database> Opened<DB> {
             return Ok(Pools {
                 read: write.clone(),
                 write,
+                direct: self.direct,
             });
         }
         let read = Lease::new(self.read, self.readers, timeout).await?;
-        Ok(Pools { read, write })
+        Ok(Pools {
+            read,
+            write,
+            direct: self.direct,
+        })
     }
 }
 
@@ -255,12 +267,18 @@ impl Engine for SqliteEngine {
                 write: pool,
                 readers: 0,
                 writers: 1,
+                direct: None,
             });
         }
         let write = base()
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
+        // The file exists now (the writer opened or created it): the direct readers may open it.
+        let direct = DirectReads::new(
+            options.get_filename().to_path_buf(),
+            settings.max_connections as usize,
+        );
         let read = base()
             .max_connections(settings.max_connections)
             .connect_lazy_with(options);
@@ -269,6 +287,7 @@ impl Engine for SqliteEngine {
             write,
             readers: settings.max_connections,
             writers: 1,
+            direct: Some(Arc::new(direct)),
         })
     }
 
@@ -320,6 +339,7 @@ impl Engine for PostgresEngine {
             write: pool,
             readers: 0,
             writers: settings.max_connections,
+            direct: None,
         })
     }
 

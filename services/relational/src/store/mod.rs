@@ -5,6 +5,7 @@
 //! drop its pools and answer UNAVAILABLE at once, and [`RelationalStore::connect`] (called by the
 //! supervisor in `crate::lifecycle`) brings it back without a restart.
 
+mod direct;
 mod engine;
 mod errors;
 mod lease;

@@ -153,6 +153,9 @@ impl<E: Engine> RelationalStore for SqlStore<E> {
 
     async fn get(&self, id: i64) -> Result<Order> {
         let pools = self.pools()?;
+        if let Some(found) = pools.direct.as_ref().and_then(|direct| direct.get(id)) {
+            return found.ok_or(Error::NotFound { id });
+        }
         let mut conn = pools.read.get().await.map_err(|e| self.fail(e))?;
         E::fetch_optional(&mut conn, E::build(&statements::get(id)))
             .await
