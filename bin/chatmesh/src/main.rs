@@ -53,6 +53,7 @@ fn main() -> ExitCode {
         Command::Certs(args) => return certs::run(args),
         other => other,
     };
+    chatmesh_runtime::memory::limit_arenas(None);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

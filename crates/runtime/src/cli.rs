@@ -30,9 +30,11 @@ where
         Ok(config) => config,
         Err(exit) => return exit,
     };
+    let workers = config.server().worker_threads.map(usize::from);
+    crate::memory::limit_arenas(workers);
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(threads) = config.server().worker_threads {
-        builder.worker_threads(usize::from(threads));
+    if let Some(threads) = workers {
+        builder.worker_threads(threads);
     }
     let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
