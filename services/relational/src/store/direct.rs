@@ -97,7 +97,8 @@ impl DirectReads {
 
     fn open(&self) -> rusqlite::Result<Connection> {
         // No URI parsing and no CREATE: the pools made the file; a missing file is the pools'
-        // outage to report. NO_MUTEX: a connection is used by one thread at a time (the lock).
+        // outage to report. NO_MUTEX: a connection is lent to one caller at a time (taken out
+        // of the idle list), so SQLite's own per-connection lock would guard nothing.
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags)?;
         conn.busy_timeout(std::time::Duration::ZERO)?;
