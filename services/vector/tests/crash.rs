@@ -18,8 +18,16 @@ fn bin() -> String {
     chatmesh_test_support::process::built(env!("CARGO_BIN_EXE_chatmesh-vector"))
 }
 
-fn spawn(data: &std::path::Path, port: u16) -> Child {
+/// The service on `data`; `graph` makes every collection searched (and snapshotted) through
+/// its HNSW index, where the default scans these small collections and keeps no index.
+fn spawn(data: &std::path::Path, port: u16, graph: bool) -> Child {
     Command::new(bin())
+        .args(
+            graph
+                .then_some(["--full-scan-floats", "0"])
+                .into_iter()
+                .flatten(),
+        )
         .args([
             "--listen",
             &format!("127.0.0.1:{port}"),
@@ -127,10 +135,19 @@ async fn check(
 }
 
 #[tokio::test]
-async fn acknowledged_writes_survive_sigkill() {
+async fn acknowledged_writes_survive_sigkill_with_an_index() {
+    survives_sigkill(true).await;
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_sigkill_within_the_scan_size() {
+    survives_sigkill(false).await;
+}
+
+async fn survives_sigkill(graph: bool) {
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut child = spawn(data.path(), port);
+    let mut child = spawn(data.path(), port, graph);
     let mut client = connect(port).await;
     client
         .create_collection(create("c", 8, pb::Distance::L2))
@@ -183,13 +200,14 @@ async fn acknowledged_writes_survive_sigkill() {
         files.iter().any(|f| f == "snapshot.bin"),
         "a snapshot was taken mid-way: {files:?}"
     );
-    assert!(
+    assert_eq!(
         files.iter().any(|f| f.ends_with(".hnsw.graph")),
-        "with an index dump: {files:?}"
+        graph,
+        "an index dump exactly when the collection has an index: {files:?}"
     );
 
     let port = free_port();
-    let mut child = spawn(data.path(), port);
+    let mut child = spawn(data.path(), port, graph);
     let mut client = connect(port).await;
     check(&mut client, &expected, &deleted).await;
 
@@ -212,7 +230,7 @@ async fn acknowledged_writes_survive_sigkill() {
     drop(log);
 
     let port = free_port();
-    let mut child = spawn(data.path(), port);
+    let mut child = spawn(data.path(), port, graph);
     let mut client = connect(port).await;
     check(&mut client, &expected, &deleted).await;
     kill9(&mut child);

@@ -53,6 +53,9 @@ pub(crate) struct StoreOptions {
 struct Cell {
     state: RwLock<Collection>,
     compaction_journal: Mutex<Option<Vec<Op>>>,
+    /// Held while an upsert builds the collection's first index off the lock, so that a second
+    /// upsert crossing the scan size at the same time waits for it instead of building twice.
+    indexing: Mutex<()>,
 }
 
 impl Cell {
@@ -60,7 +63,27 @@ impl Cell {
         Arc::new(Self {
             state: RwLock::new(collection),
             compaction_journal: Mutex::new(None),
+            indexing: Mutex::new(()),
         })
+    }
+
+    /// Builds the index an upsert of `more` objects is about to need, without holding the
+    /// collection's lock while the graph is linked: reads and writes go on meanwhile, and the
+    /// slots written during the build are added when it is installed.
+    fn index_before_upsert(&self, more: usize) {
+        if !self.state.read().will_need_index(more) {
+            return;
+        }
+        let _building = self.indexing.lock();
+        let source = {
+            let state = self.state.read();
+            if !state.will_need_index(more) {
+                return;
+            }
+            state.index_source()
+        };
+        let built = source.build();
+        self.state.write().install_index(built);
     }
 
     /// Records a write for a running compaction to replay.
@@ -86,13 +109,14 @@ impl EmbeddedStore {
     /// Opens (or creates) the store in `dir`: loads the snapshot, replays the log.
     pub(crate) fn open(dir: &Path, options: StoreOptions) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
-        let (snapshot_lsn, mut collections) = snapshot::load(dir)?;
+        let scan = options.full_scan_floats;
+        let (snapshot_lsn, mut collections) = snapshot::load(dir, scan)?;
         let (log, replayed) =
             Log::open(
                 &dir.join(LOG_FILE),
                 snapshot_lsn,
                 |entry: LogEntry| match entry.op {
-                    Some(op) => replay(&mut collections, op).map_err(|e| e.to_string()),
+                    Some(op) => replay(&mut collections, op, scan).map_err(|e| e.to_string()),
                     None => Ok(()),
                 },
             )?;
@@ -103,10 +127,7 @@ impl EmbeddedStore {
         );
         let catalog = collections
             .into_iter()
-            .map(|(name, mut c)| {
-                c.set_full_scan_threshold(options.full_scan_floats);
-                (name, Cell::new(c))
-            })
+            .map(|(name, c)| (name, Cell::new(c)))
             .collect();
         Ok(Self(Arc::new(Inner {
             dir: dir.to_path_buf(),
@@ -198,6 +219,7 @@ impl EmbeddedStore {
     fn upsert(&self, collection: &str, objects: Vec<Object>) -> Result<UpsertCounts> {
         let counts = {
             let cell = self.cell(collection)?;
+            cell.index_before_upsert(objects.len());
             let mut state = cell.state.write();
             state.check_vectors(&objects)?;
             let op = Op::Upsert(UpsertOp {
@@ -330,7 +352,6 @@ impl EmbeddedStore {
             state.compacted_source()
         };
         let mut fresh = source.build();
-        fresh.set_full_scan_threshold(self.0.options.full_scan_floats);
         let removed = {
             let mut state = cell.state.write();
             let journal = cell.compaction_journal.lock().take().unwrap_or_default();
@@ -386,13 +407,18 @@ fn apply(collection: &mut Collection, op: Op) {
 }
 
 /// Applies a logged write to the collections being loaded.
-fn replay(collections: &mut BTreeMap<String, Collection>, op: Op) -> Result<()> {
+fn replay(
+    collections: &mut BTreeMap<String, Collection>,
+    op: Op,
+    full_scan_floats: usize,
+) -> Result<()> {
     let missing =
         |name: &str| VectorError::Corrupt(format!("log names unknown collection '{name}'"));
     let name = match &op {
         Op::CreateCollection(stored) => {
-            let spec = records::spec(stored)?;
-            collections.insert(spec.name.clone(), Collection::new(spec));
+            let mut collection = Collection::new(records::spec(stored)?);
+            collection.set_full_scan_threshold(full_scan_floats);
+            collections.insert(collection.spec().name.clone(), collection);
             return Ok(());
         }
         Op::DeleteCollection(name) => {

@@ -37,12 +37,14 @@ pub(super) fn write(
     for (name, cell) in catalog.iter() {
         let collection = cell.state.read();
         let basename = format!("index-{name}-{lsn}");
-        let index_points = match collection.index().dump(dir, &basename) {
-            Ok(()) => {
+        // A collection within the scan size has no index to dump.
+        let index_points = match collection.index().map(|i| (i, i.dump(dir, &basename))) {
+            None => 0,
+            Some((index, Ok(()))) => {
                 keep_dumps.insert(basename.clone());
-                collection.index().len() as u64
+                index.len() as u64
             }
-            Err(e) => {
+            Some((_, Err(e))) => {
                 tracing::warn!(collection = %name, error = %e, "index dump failed; it will be rebuilt at start");
                 0
             }
@@ -83,8 +85,12 @@ pub(super) fn write(
     Ok(())
 }
 
-/// Reads `snapshot.bin`: its sequence number and the collections it holds.
-pub(super) fn load(dir: &Path) -> Result<(u64, BTreeMap<String, Collection>)> {
+/// Reads `snapshot.bin`: its sequence number and the collections it holds, set up for
+/// searches that scan up to `full_scan_floats`.
+pub(super) fn load(
+    dir: &Path,
+    full_scan_floats: usize,
+) -> Result<(u64, BTreeMap<String, Collection>)> {
     let path = dir.join(SNAPSHOT_FILE);
     let Some(records) = read_snapshot::<SnapshotRecord>(&path)? else {
         return Ok((0, BTreeMap::new()));
@@ -103,8 +109,12 @@ pub(super) fn load(dir: &Path) -> Result<(u64, BTreeMap<String, Collection>)> {
      -> Result<()> {
         if let Some((meta, objects)) = current {
             let spec = super::records::spec(&meta.spec.clone().unwrap_or_default())?;
-            let index = load_index(dir, &spec, &meta);
-            let collection = Collection::restore(spec, objects, meta.next_slot as usize, index);
+            // A dump is read only for a collection past the scan size, which searches it.
+            let next_slot = meta.next_slot as usize;
+            let index = (next_slot * spec.dimension > full_scan_floats)
+                .then(|| load_index(dir, &spec, &meta))
+                .flatten();
+            let collection = Collection::restore(spec, objects, next_slot, index, full_scan_floats);
             collections.insert(collection.spec().name.clone(), collection);
         }
         Ok(())
