@@ -316,4 +316,38 @@ mod tests {
         assert_eq!((signed_index(255, 1), signed_index(1, 1)), (-1, 1));
         assert_eq!(signed_index(-2, 3), -2);
     }
+
+    /// Zoned datetimes arrive from the engine in rows and are shown as local time and zone name,
+    /// whatever the zone: the build keeps only UTC of chrono-tz's zones (.cargo/config.toml), so
+    /// this fails if reading a row or showing the value ever goes through a zone lookup.
+    #[test]
+    fn temporal_values_read_from_a_row_are_shown_as_text_whatever_their_zone() {
+        use chrono::{FixedOffset, NaiveDate, TimeZone};
+        let local = NaiveDate::from_ymd_opt(1984, 11, 11)
+            .and_then(|d| d.and_hms_nano_opt(12, 31, 14, 645_876_123))
+            .unwrap();
+        let with_offset = FixedOffset::east_opt(3600)
+            .unwrap()
+            .from_local_datetime(&local)
+            .unwrap();
+        let row = neo4rs::Row::new(
+            BoltList::from(vec![BoltType::from("zoned"), BoltType::from("fixed")]),
+            BoltList::from(vec![
+                BoltType::DateTimeZoneId((local, "Europe/Stockholm").into()),
+                BoltType::DateTime(with_offset.into()),
+            ]),
+        );
+        let shown = |name: &str| {
+            let value = super::super::column(&row, name).expect("the column reads");
+            match query_value(value).unwrap() {
+                QueryValue::String(text) => text,
+                other => panic!("{name}: {other:?}"),
+            }
+        };
+        assert_eq!(
+            shown("zoned"),
+            "1984-11-11T12:31:14.645876123[Europe/Stockholm]"
+        );
+        assert_eq!(shown("fixed"), "1984-11-11T12:31:14.645876123+01:00");
+    }
 }
