@@ -104,9 +104,9 @@ pub struct Config {
     /// Insert the demo orders (customers of the graph demo) if they are missing.
     #[arg(long, env = "CHATMESH_SEED_DEMO")]
     pub seed_demo: bool,
-    /// PostgreSQL: the most pooled connections. SQLite: the number of reader connections (there
-    /// is always one writer), and as many more for reads of one order by id on the calling
-    /// thread, opened when first needed.
+    /// PostgreSQL: the most connections. SQLite: the most reader connections (there is always
+    /// one writer), and as many more for reads of one order by id on the calling thread. One is
+    /// opened at start, the others when calls first overlap.
     #[arg(long, env = "CHATMESH_DB_MAX_CONNECTIONS", value_name = "N", default_value_t = 8,
           value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
     pub db_max_connections: u32,

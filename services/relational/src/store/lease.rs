@@ -1,9 +1,11 @@
 //! Long-lived leases on sqlx pool connections. Returning a connection to an sqlx pool spawns a
 //! task and pings the connection, which for every query costs a second round trip (to SQLite's
-//! worker thread, or over the network to PostgreSQL). The store instead takes its connections
-//! from the pool once, when it connects, and lends them to calls: a semaphore bounds the calls
-//! in flight, the acquire timeout still applies, and a connection that breaks makes the store
-//! drop all its leases and reconnect (see `sql.rs`).
+//! worker thread, or over the network to PostgreSQL). The store instead takes each connection
+//! from the pool once and lends it to calls: a semaphore bounds the calls in flight, the acquire
+//! timeout still applies, and a connection that breaks makes the store drop all its leases and
+//! reconnect (see `sql.rs`). One connection is taken when the store connects (so a database it
+//! cannot reach fails the connect), the others when calls first overlap: a quiet service holds
+//! one (an SQLite reader is a thread and a page cache, a PostgreSQL one a server process).
 
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex};
@@ -34,20 +36,17 @@ struct Inner<DB: Database> {
 }
 
 impl<DB: Database> Lease<DB> {
-    /// Takes `size` connections from `pool`.
+    /// Lends up to `size` connections of `pool` (at least one), taking the first now.
     pub(super) async fn new(
         pool: Pool<DB>,
         size: u32,
         timeout: Duration,
     ) -> Result<Self, sqlx::Error> {
-        let mut idle = Vec::with_capacity(size as usize);
-        for _ in 0..size {
-            idle.push(pool.acquire().await?);
-        }
+        let first = pool.acquire().await?;
         Ok(Self {
             inner: Arc::new(Inner {
-                permits: Arc::new(Semaphore::new(idle.len())),
-                idle: Mutex::new(idle),
+                permits: Arc::new(Semaphore::new(size.max(1) as usize)),
+                idle: Mutex::new(vec![first]),
                 pool,
                 timeout,
             }),
@@ -61,13 +60,18 @@ impl<DB: Database> Lease<DB> {
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?
             .map_err(|_| sqlx::Error::PoolClosed)?;
-        let conn = self
+        let idle = self
             .inner
             .idle
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .pop()
-            .ok_or(sqlx::Error::PoolClosed)?;
+            .pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            // Every connection taken so far is lent, and the permit says fewer than `size` are:
+            // the pool (sized alike) has one more to give, within its acquire timeout.
+            None => self.inner.pool.acquire().await?,
+        };
         Ok(Leased {
             conn: Some(conn),
             inner: Arc::clone(&self.inner),
@@ -117,5 +121,44 @@ impl<DB: Database> Drop for Leased<DB> {
                 .unwrap_or_else(|e| e.into_inner())
                 .push(conn);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sqlx::Sqlite;
+    use sqlx::pool::PoolOptions;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn connections_are_taken_when_calls_first_overlap_and_then_kept() {
+        let pool = PoolOptions::<Sqlite>::new()
+            .max_connections(3)
+            .connect_lazy("sqlite::memory:")
+            .unwrap();
+        let lease = Lease::new(pool.clone(), 3, Duration::from_millis(200))
+            .await
+            .unwrap();
+        assert_eq!(pool.size(), 1, "one connection at connect");
+
+        let (a, b) = (lease.get().await.unwrap(), lease.get().await.unwrap());
+        assert_eq!(pool.size(), 2, "a second when two calls overlap");
+        drop((a, b));
+        let again: Vec<_> = vec![lease.get().await.unwrap(), lease.get().await.unwrap()];
+        assert_eq!(pool.size(), 2, "lent again, not taken again");
+
+        let third = lease.get().await.unwrap();
+        assert_eq!(pool.size(), 3);
+        let waited = lease.get().await.map(|_| ()).unwrap_err();
+        assert!(matches!(waited, sqlx::Error::PoolTimedOut), "{waited:?}");
+        drop((again, third));
+        assert_eq!(pool.size(), 3);
+
+        lease.close().await;
+        let closed = lease.get().await.map(|_| ()).unwrap_err();
+        assert!(matches!(closed, sqlx::Error::PoolClosed), "{closed:?}");
     }
 }
