@@ -25,7 +25,7 @@ use crate::query::{Filter, Group, GroupBy, ListQuery, Page};
 pub(crate) struct Settings {
     /// `sqlite://PATH`, `sqlite::memory:` or `postgres://…`.
     pub url: String,
-    /// Largest pool (PostgreSQL) or number of reader connections (SQLite).
+    /// Most connections (PostgreSQL) or reader connections (SQLite); opened as calls first need them.
     pub max_connections: u32,
     /// How long a call waits for a free connection before UNAVAILABLE.
     pub acquire_timeout: Duration,
