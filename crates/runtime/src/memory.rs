@@ -17,16 +17,11 @@ pub fn release_free_memory() {
     }
 }
 
-/// How long [`release_free_memory_soon`] waits before releasing: long enough for the handler
-/// that asked to have answered and freed its request and answer too.
-pub const RELEASE_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
-
-/// [`release_free_memory`] on Tokio's blocking pool [`RELEASE_AFTER`] the call, for a request
-/// handler after a spike (a bulk write's decoded batch, its embeddings, its log record): the
-/// answer does not wait for it, and while one release is queued or running another call queues
-/// none, so a stream of bulk writes costs one walk of the free lists at a time. Needs a runtime
-/// with its timer enabled; outside a runtime it runs at once. Returns whether this call queued
-/// (or ran) one.
+/// [`release_free_memory`] on Tokio's blocking pool, for a request handler after a spike (a bulk
+/// write's decoded batch, its embeddings, its log record): the answer does not wait for it, and
+/// while one release is queued or running another call queues none, so a stream of bulk writes
+/// costs one walk of the free lists at a time. Outside a Tokio runtime it runs at once. Returns
+/// whether this call queued (or ran) one.
 pub fn release_free_memory_soon() -> bool {
     static QUEUED: AtomicBool = AtomicBool::new(false);
     if QUEUED.swap(true, Ordering::AcqRel) {
@@ -37,10 +32,7 @@ pub fn release_free_memory_soon() -> bool {
         QUEUED.store(false, Ordering::Release);
     };
     match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => drop(runtime.spawn(async move {
-            tokio::time::sleep(RELEASE_AFTER).await;
-            let _ = tokio::task::spawn_blocking(release).await;
-        })),
+        Ok(runtime) => drop(runtime.spawn_blocking(release)),
         Err(_) => release(),
     }
     true
