@@ -16,13 +16,12 @@
 //! cannot fail. Durability (the log) happens between the two, in the store.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::index::Index;
+use super::index::{BuiltIndex, Index, IndexSource, insert_points};
 use super::scan::{ScanMatrix, top_slots};
 use crate::error::Result;
-use crate::model::{
-    CollectionSpec, Filter, HnswParams, Metric, Object, UpsertCounts, dot, object_field,
-};
+use crate::model::{CollectionSpec, Filter, Metric, Object, UpsertCounts, dot, object_field};
 
 /// A search result.
 #[derive(Debug, Clone)]
@@ -56,7 +55,13 @@ pub struct Collection {
     full_scan_floats: usize,
     /// The column layout for exact scans, while the collection is small enough for them.
     scan: Option<ScanMatrix>,
+    /// Tells this collection from one that replaced it under the same lock (a compaction
+    /// renumbers the slots): an index built from the old one's copy must not be installed.
+    incarnation: u64,
 }
+
+/// The next collection's incarnation.
+static INCARNATIONS: AtomicU64 = AtomicU64::new(0);
 
 impl Collection {
     /// An empty collection.
@@ -67,6 +72,7 @@ impl Collection {
             scan: Some(ScanMatrix::new(spec.metric, spec.dimension)),
             index: None,
             full_scan_floats: FULL_SCAN_FLOATS,
+            incarnation: INCARNATIONS.fetch_add(1, Ordering::Relaxed),
             spec,
         }
     }
@@ -157,13 +163,16 @@ impl Collection {
                 .map(|(slot, o)| (slot, metric.prepare(&o.vector)))
                 .collect(),
             slots: self.slots.len(),
+            incarnation: self.incarnation,
         }
     }
 
     /// Installs an index built from [`Collection::index_source`], adding the slots written
-    /// since the copy; keeps the index it has if another build was installed first.
+    /// since the copy. Drops it instead when another build was installed first, when the
+    /// collection is within the scan size, or when this is not the collection it was copied
+    /// from (a compaction replaced it meanwhile, with other slot numbers).
     pub(crate) fn install_index(&mut self, built: BuiltIndex) {
-        if self.index.is_some() {
+        if self.index.is_some() || self.fits_scan() || built.incarnation != self.incarnation {
             return;
         }
         let metric = self.spec.metric;
@@ -407,38 +416,6 @@ fn best(
     hits
 }
 
-/// A collection's live slots, prepared, for building its index off the lock.
-pub(crate) struct IndexSource {
-    metric: Metric,
-    params: HnswParams,
-    points: Vec<(usize, Vec<f32>)>,
-    /// Slots allocated when the copy was taken.
-    slots: usize,
-}
-
-impl IndexSource {
-    /// The index over the copied slots.
-    pub(crate) fn build(self) -> BuiltIndex {
-        let index = Index::new(self.metric, self.params, self.points.len());
-        insert_points(&index, &self.points);
-        BuiltIndex {
-            index,
-            slots: self.slots,
-        }
-    }
-}
-
-/// An index built from an [`IndexSource`], waiting to be installed.
-pub(crate) struct BuiltIndex {
-    index: Index,
-    slots: usize,
-}
-
-fn insert_points(index: &Index, points: &[(usize, Vec<f32>)]) {
-    let refs: Vec<(&[f32], usize)> = points.iter().map(|(s, v)| (v.as_slice(), *s)).collect();
-    index.insert(&refs);
-}
-
 /// The live objects of a collection, to be re-indexed without its tombstones.
 pub struct CompactionSource {
     spec: CollectionSpec,
@@ -588,5 +565,29 @@ mod tests {
         let late = collection.index_source().build();
         collection.install_index(late);
         assert_eq!(collection.index().map(Index::len), Some(151));
+    }
+
+    #[test]
+    fn an_index_built_from_a_collection_a_compaction_replaced_is_dropped() {
+        let mut collection = Collection::new(CollectionSpec::new("c", 2, Metric::L2));
+        collection.set_full_scan_threshold(2 * 1000);
+        collection.apply_upsert((0..100).map(|i| object(i, spaced(i))).collect());
+        let source = collection.index_source();
+        // Replaced objects leave tombstones, which the compaction drops: other slot numbers.
+        collection.apply_upsert((0..50).map(|i| object(i, spaced(i))).collect());
+        let mut compacted = collection.compacted_source().build();
+        assert_eq!(compacted.next_slot(), 100);
+        compacted.full_scan_floats = 0;
+        compacted.scan = None;
+        compacted.install_index(source.build());
+        assert!(
+            compacted.index().is_none(),
+            "not the collection it was built from"
+        );
+        // Nor is one installed into a collection within the scan size.
+        let mut small = Collection::new(CollectionSpec::new("s", 2, Metric::L2));
+        small.apply_upsert(vec![object(0, spaced(0))]);
+        small.install_index(small.index_source().build());
+        assert!(small.index().is_none());
     }
 }

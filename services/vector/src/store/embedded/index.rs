@@ -1,5 +1,6 @@
 //! The in-memory engine's approximate nearest-neighbour index: an HNSW graph from hnsw_rs over a
-//! collection's prepared vectors, addressed by slot number, for one of three metrics.
+//! collection's prepared vectors, addressed by slot number, for one of three metrics, and the
+//! copy of a collection's vectors it is built from off the collection's lock.
 //!
 //! The distances are our own rather than hnsw_rs's: hnsw_rs asserts that distances are
 //! non-negative and its dot-product distance panics on vectors that are not unit length, and
@@ -142,6 +143,42 @@ impl Index {
         })
         .unwrap_or_else(|_| Err(std::io::Error::other("index dump is damaged")))
     }
+}
+
+/// A collection's live slots, prepared, for building its index off the lock.
+pub(crate) struct IndexSource {
+    pub(super) metric: Metric,
+    pub(super) params: HnswParams,
+    pub(super) points: Vec<(usize, Vec<f32>)>,
+    /// Slots allocated when the copy was taken.
+    pub(super) slots: usize,
+    /// The collection's, see `Collection::install_index`.
+    pub(super) incarnation: u64,
+}
+
+impl IndexSource {
+    /// The index over the copied slots.
+    pub(crate) fn build(self) -> BuiltIndex {
+        let index = Index::new(self.metric, self.params, self.points.len());
+        insert_points(&index, &self.points);
+        BuiltIndex {
+            index,
+            slots: self.slots,
+            incarnation: self.incarnation,
+        }
+    }
+}
+
+/// An index built from an [`IndexSource`], waiting to be installed.
+pub(crate) struct BuiltIndex {
+    pub(super) index: Index,
+    pub(super) slots: usize,
+    pub(super) incarnation: u64,
+}
+
+pub(super) fn insert_points(index: &Index, points: &[(usize, Vec<f32>)]) {
+    let refs: Vec<(&[f32], usize)> = points.iter().map(|(s, v)| (v.as_slice(), *s)).collect();
+    index.insert(&refs);
 }
 
 struct Keep<'a>(&'a dyn Fn(usize) -> bool);
