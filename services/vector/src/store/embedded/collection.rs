@@ -522,6 +522,21 @@ mod tests {
         vec![i as f32 * 10.0, 1.0]
     }
 
+    /// A collection of `spaced` objects 0 to 99 that scans up to `scan_slots` slots.
+    fn hundred_spaced(scan_slots: usize) -> Collection {
+        let mut collection = Collection::new(CollectionSpec::new("c", 2, Metric::L2));
+        collection.set_full_scan_threshold(2 * scan_slots);
+        collection.apply_upsert((0..100).map(|i| object(i, spaced(i))).collect());
+        collection
+    }
+
+    /// Moves a collection past the scan size without building its index, as the store's upsert
+    /// finds it while an index is built off the lock.
+    fn past_the_scan_size(collection: &mut Collection) {
+        collection.full_scan_floats = 0;
+        collection.scan = None;
+    }
+
     /// The graph alone answers (no scan layout, no exact fallback for a full answer), so a slot
     /// missing from it is found as some other object.
     fn assert_indexed(collection: &Collection, count: usize) {
@@ -534,9 +549,7 @@ mod tests {
 
     #[test]
     fn an_upsert_past_the_scan_size_indexes_every_slot() {
-        let mut collection = Collection::new(CollectionSpec::new("c", 2, Metric::L2));
-        collection.set_full_scan_threshold(2 * 100);
-        collection.apply_upsert((0..100).map(|i| object(i, spaced(i))).collect());
+        let mut collection = hundred_spaced(100);
         assert!(collection.index().is_none());
         assert!(collection.will_need_index(1));
         assert!(!collection.will_need_index(0));
@@ -548,16 +561,13 @@ mod tests {
 
     #[test]
     fn an_index_built_off_the_lock_gets_the_slots_written_meanwhile() {
-        let mut collection = Collection::new(CollectionSpec::new("c", 2, Metric::L2));
-        collection.set_full_scan_threshold(2 * 1000);
-        collection.apply_upsert((0..100).map(|i| object(i, spaced(i))).collect());
+        let mut collection = hundred_spaced(1000);
         let source = collection.index_source();
         // Written while the copy is being indexed: a new object and a replaced one.
         collection.apply_upsert((100..150).map(|i| object(i, spaced(i))).collect());
         collection.apply_upsert(vec![object(7, spaced(7))]);
         let built = source.build();
-        collection.full_scan_floats = 0;
-        collection.scan = None;
+        past_the_scan_size(&mut collection);
         collection.install_index(built);
         assert_eq!(collection.index().map(Index::len), Some(151));
         assert_indexed(&collection, 150);
@@ -569,16 +579,13 @@ mod tests {
 
     #[test]
     fn an_index_built_from_a_collection_a_compaction_replaced_is_dropped() {
-        let mut collection = Collection::new(CollectionSpec::new("c", 2, Metric::L2));
-        collection.set_full_scan_threshold(2 * 1000);
-        collection.apply_upsert((0..100).map(|i| object(i, spaced(i))).collect());
+        let mut collection = hundred_spaced(1000);
         let source = collection.index_source();
         // Replaced objects leave tombstones, which the compaction drops: other slot numbers.
         collection.apply_upsert((0..50).map(|i| object(i, spaced(i))).collect());
         let mut compacted = collection.compacted_source().build();
         assert_eq!(compacted.next_slot(), 100);
-        compacted.full_scan_floats = 0;
-        compacted.scan = None;
+        past_the_scan_size(&mut compacted);
         compacted.install_index(source.build());
         assert!(
             compacted.index().is_none(),
