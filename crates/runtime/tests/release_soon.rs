@@ -9,14 +9,9 @@ use std::time::{Duration, Instant};
 
 use chatmesh_runtime::memory::release_free_memory_soon;
 
-/// This process's resident anonymous memory, from /proc.
+/// This process's resident anonymous memory, in KiB.
 fn rss_anon_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("RssAnon:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("RssAnon in /proc/self/status")
+    chatmesh_test_support::usage::usage(std::process::id()).anon_rss_bytes / 1024
 }
 
 #[test]

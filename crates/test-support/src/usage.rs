@@ -15,6 +15,9 @@ pub struct Usage {
     pub rss_bytes: u64,
     /// The highest resident set size so far (`VmHWM`), in bytes.
     pub peak_rss_bytes: u64,
+    /// The anonymous part of the resident set now (`RssAnon`: heap and stacks, not the mapped
+    /// binary), in bytes.
+    pub anon_rss_bytes: u64,
     /// User and system CPU time of all threads so far.
     pub cpu: Duration,
 }
@@ -44,6 +47,7 @@ pub fn usage(pid: u32) -> Usage {
     Usage {
         rss_bytes: kib("VmRSS:") * 1024,
         peak_rss_bytes: kib("VmHWM:") * 1024,
+        anon_rss_bytes: kib("RssAnon:") * 1024,
         cpu: Duration::from_millis(ticks * 1000 / TICKS_PER_SECOND),
     }
 }
@@ -59,6 +63,10 @@ mod tests {
         let now = usage(std::process::id());
         assert!(
             now.rss_bytes > 0 && now.peak_rss_bytes >= now.rss_bytes,
+            "{now:?}"
+        );
+        assert!(
+            now.anon_rss_bytes > 0 && now.anon_rss_bytes <= now.rss_bytes,
             "{now:?}"
         );
         assert!(now.cpu > Duration::ZERO, "{now:?}");
