@@ -69,8 +69,14 @@ impl<DB: Database> Lease<DB> {
         let conn = match idle {
             Some(conn) => conn,
             // Every connection taken so far is lent, and the permit says fewer than `size` are:
-            // the pool (sized alike) has one more to give, within its acquire timeout.
-            None => self.inner.pool.acquire().await?,
+            // the pool (sized alike) has one more to give, within its acquire timeout. When it
+            // cannot open one (PostgreSQL at its connection limit, say), only this call fails, as
+            // if none had come free: the connections already open are fine, and classifying the
+            // error as a lost database would disconnect the store for everyone.
+            None => self.inner.pool.acquire().await.map_err(|e| {
+                tracing::warn!(error = %e, "could not open another database connection");
+                sqlx::Error::PoolTimedOut
+            })?,
         };
         Ok(Leased {
             conn: Some(conn),
@@ -160,5 +166,26 @@ mod tests {
         lease.close().await;
         let closed = lease.get().await.map(|_| ()).unwrap_err();
         assert!(matches!(closed, sqlx::Error::PoolClosed), "{closed:?}");
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_cannot_be_opened_fails_only_the_call_that_wanted_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(dir.path().join("orders.db"))
+            .create_if_missing(true);
+        let pool = PoolOptions::<Sqlite>::new()
+            .max_connections(2)
+            .connect_lazy_with(options);
+        let lease = Lease::new(pool, 2, Duration::from_secs(5)).await.unwrap();
+        drop(dir); // the file goes: a second connection cannot be opened
+        let first = lease.get().await.unwrap();
+        let second = lease.get().await.map(|_| ()).unwrap_err();
+        assert!(matches!(second, sqlx::Error::PoolTimedOut), "{second:?}");
+        drop(first);
+        assert!(
+            lease.get().await.is_ok(),
+            "the open connection is still lent"
+        );
     }
 }
