@@ -22,6 +22,7 @@
 //!
 //! Beside the server: `grpc_web` (gRPC-Web calls), `fallback` (unknown paths), `health` (the status handle), `reflection`, `watch_close` (ends health
 //! watches at shutdown), `shutdown` (signals) and `loading` (serving while a store loads).
+//! Accepted connections write to their sockets once per HTTP/2 flush (`crate::write_at_flush`).
 //!
 //! shutdown requested → health NOT_SERVING → keep accepting for `--drain-delay` → stop accepting
 //! → in-flight requests finish within `--shutdown-grace` (then are dropped) → return.

@@ -26,6 +26,7 @@ use super::error::TlsError;
 use super::material::{Material, TlsFiles};
 use super::peer::PeerInfo;
 use super::reload::Reloading;
+use crate::write_at_flush::WriteAtFlush;
 
 /// Whether a TLS server insists on a client certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -95,12 +96,12 @@ pub fn incoming(
     match tls {
         Some(tls) => tls
             .incoming(listener)
-            .map(|c| c.map(|tls| Accepted::Tls(Box::new(tls))))
+            .map(|c| c.map(|tls| Accepted::Tls(Box::new(WriteAtFlush::new(tls)))))
             .left_stream(),
         None => TcpIncoming::from(listener)
             .with_nodelay(Some(true))
             .with_keepalive(Some(TCP_KEEPALIVE))
-            .map(|c| c.map(Accepted::Plain))
+            .map(|c| c.map(|tcp| Accepted::Plain(WriteAtFlush::new(tcp))))
             .right_stream(),
     }
 }
@@ -252,12 +253,13 @@ impl AsyncWrite for TlsConnection {
     }
 }
 
-/// A connection as [`incoming`] yields it: plaintext or TLS, with the same connection info.
+/// A connection as [`incoming`] yields it: plaintext or TLS, with the same connection info;
+/// either writes to the socket when HTTP/2 flushes (`crate::write_at_flush`).
 pub enum Accepted {
     /// mTLS is off.
-    Plain(TcpStream),
+    Plain(WriteAtFlush<TcpStream>),
     /// mTLS is on and the handshake succeeded (boxed: the TLS state is large).
-    Tls(Box<TlsConnection>),
+    Tls(Box<WriteAtFlush<TlsConnection>>),
 }
 
 impl Connected for Accepted {
@@ -265,8 +267,8 @@ impl Connected for Accepted {
 
     fn connect_info(&self) -> PeerInfo {
         match self {
-            Accepted::Plain(tcp) => PeerInfo::anonymous(tcp.connect_info()),
-            Accepted::Tls(tls) => tls.connect_info(),
+            Accepted::Plain(plain) => PeerInfo::anonymous(plain.get_ref().connect_info()),
+            Accepted::Tls(tls) => tls.get_ref().connect_info(),
         }
     }
 }
@@ -278,7 +280,7 @@ impl AsyncRead for Accepted {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            Accepted::Plain(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            Accepted::Plain(plain) => Pin::new(plain).poll_read(cx, buf),
             Accepted::Tls(tls) => Pin::new(tls).poll_read(cx, buf),
         }
     }
@@ -291,39 +293,28 @@ impl AsyncWrite for Accepted {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
-            Accepted::Plain(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            Accepted::Plain(plain) => Pin::new(plain).poll_write(cx, buf),
             Accepted::Tls(tls) => Pin::new(tls).poll_write(cx, buf),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            Accepted::Plain(tcp) => Pin::new(tcp).poll_flush(cx),
+            Accepted::Plain(plain) => Pin::new(plain).poll_flush(cx),
             Accepted::Tls(tls) => Pin::new(tls).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            Accepted::Plain(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            Accepted::Plain(plain) => Pin::new(plain).poll_shutdown(cx),
             Accepted::Tls(tls) => Pin::new(tls).poll_shutdown(cx),
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Accepted::Plain(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
-            Accepted::Tls(tls) => Pin::new(tls).poll_write_vectored(cx, bufs),
         }
     }
 
     fn is_write_vectored(&self) -> bool {
         match self {
-            Accepted::Plain(tcp) => tcp.is_write_vectored(),
+            Accepted::Plain(plain) => plain.is_write_vectored(),
             Accepted::Tls(tls) => tls.is_write_vectored(),
         }
     }
