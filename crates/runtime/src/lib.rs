@@ -6,8 +6,9 @@
 //! The modules, bottom-up (each uses only those above it in this list):
 //!
 //! 1. `setting` ([`config::ConfigError`], [`auth::Secret`], shared value parsers), `status` (gRPC
-//!    code names; is a request gRPC), [`page_token`], [`memory`] (freed memory back to the system), `write_at_flush`
-//!    (an accepted connection writes to its socket once per HTTP/2 flush).
+//!    code names; is a request gRPC), [`page_token`], [`memory`] (freed memory back to the
+//!    system), `write_at_flush` (an accepted connection writes to its socket once per HTTP/2
+//!    flush, from a 16 KiB buffer each).
 //! 2. [`telemetry`] (logs, OTLP export, trace context, the per-request span and metrics layer)
 //!    and [`tls`] (the `--tls-*` settings, reloadable rustls configs, the TLS accept loop).
 //! 3. `edge` (the request layers: deadline, message limit, load shedding, on the public paths
