@@ -7,6 +7,12 @@
 #   scripts/coverage.sh --html          also write target/llvm-cov-target/html/ (any cargo-llvm-cov
 #                                       report flag can be added)
 #   CHATMESH_COVERAGE_MIN_LINES=92 scripts/coverage.sh   a stricter floor
+#   scripts/coverage.sh --after-tests   CI's way: the tests already ran on a build instrumented by
+#                                       `eval "$(cargo llvm-cov show-env --sh)"` (so the README's
+#                                       `cargo test --workspace` and this gate share one build and
+#                                       the plain tests run once); runs only the ignored tests on
+#                                       that build (with CHATMESH_TEST_POSTGRES_URL set), then the
+#                                       same report and floor
 #
 # What counts: every workspace crate's src/, including the binaries' code, which the tests run
 # as child processes (cargo-llvm-cov collects their profiles when they exit normally). Left out,
@@ -35,12 +41,24 @@ if ! cargo llvm-cov --version >/dev/null 2>&1; then
     exit 1
 fi
 
+report_args=(--summary-only --ignore-filename-regex "$IGNORE" --fail-under-lines "$MIN_LINES")
+
+if [ "${1:-}" = "--after-tests" ]; then
+    shift
+    [ -n "${CARGO_LLVM_COV_TARGET_DIR:-}" ] || {
+        echo "coverage.sh --after-tests: run the tests after 'eval \"\$(cargo llvm-cov show-env --sh)\"'" >&2
+        exit 1
+    }
+    if [ -n "${CHATMESH_TEST_POSTGRES_URL:-}" ]; then
+        cargo test --workspace -- --ignored
+    fi
+    cargo llvm-cov report "${report_args[@]}" "$@"
+    exit 0
+fi
+
 test_args=()
 if [ -n "${CHATMESH_TEST_POSTGRES_URL:-}" ]; then
     test_args=(-- --include-ignored)
 fi
 
-cargo llvm-cov --workspace --summary-only \
-    --ignore-filename-regex "$IGNORE" \
-    --fail-under-lines "$MIN_LINES" \
-    "$@" "${test_args[@]}"
+cargo llvm-cov --workspace "${report_args[@]}" "$@" "${test_args[@]}"
