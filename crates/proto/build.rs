@@ -25,6 +25,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         // Until a service's own issue lands, an RPC it does not implement answers UNIMPLEMENTED.
         .generate_default_stubs(true)
+        // tonic-prost's codec with smaller per-call buffers (src/codec.rs says why).
+        .codec_path("crate::codec::SmallBufferCodec")
         .compile_fds(descriptors)?;
     Ok(())
 }

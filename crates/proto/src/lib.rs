@@ -5,6 +5,9 @@
 //! runtime (in its `ServiceInfo`) for server reflection, so that `grpcurl` and other tools work
 //! without `.proto` files.
 //!
+//! Every generated client and server encodes with [`codec::SmallBufferCodec`] (tonic's prost
+//! codec with 1 KiB per-call buffers instead of 8 KiB).
+//!
 //! Use the short aliases ([`chat`], [`router`], [`graph`], [`vector`], [`relational`]); the
 //! generated modules sit under [`generated`], nested as the protobuf packages are
 //! (`chatmesh.graph.v1` is `generated::graph::v1`).
@@ -43,6 +46,7 @@ pub mod generated {
     }
 }
 
+pub mod codec;
 pub mod json;
 
 pub use generated::chat::v1 as chat;
