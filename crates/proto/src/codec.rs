@@ -3,9 +3,10 @@
 //! decode buffer up front; a forwarding hop (the chatbot, the router) holds four of them per
 //! call in flight, while the mesh's messages are mostly a few hundred bytes. Under the chat mix
 //! at c=64, heaptrack of the chatbot had its router client's decode buffers as the largest
-//! single holder of heap (64 calls × 8 KiB). Here each call starts with [`BUFFER_SIZE`] and a
-//! buffer grows in steps of that size when a message needs more (tonic's own growth rule), so
-//! large messages still work, at the price of an extra reallocation.
+//! single holder of heap (64 calls × 8 KiB). Here each call starts with [`BUFFER_SIZE`]; a
+//! larger message grows its buffer as tonic grows any buffer (the decoder reserves the length a
+//! message's header announces, after checking it against the size limit; the encoder's buffer
+//! grows as prost writes), so large messages still work, at the price of one reallocation.
 //!
 //! Hand-written because tonic's build takes a codec by path (`codec_path` in `build.rs`) and its
 //! default has no knob for the buffer size; the encoding itself is tonic-prost's.
@@ -13,7 +14,8 @@
 use tonic::codec::{BufferSettings, Codec};
 use tonic_prost::{ProstCodec, ProstDecoder, ProstEncoder};
 
-/// Initial size, and growth step, of each call's encode and decode buffer.
+/// Initial size of each call's encode and decode buffer (and tonic's growth step when it
+/// compresses).
 pub const BUFFER_SIZE: usize = 1024;
 
 /// The batch size up to which a streaming call's ready messages are encoded together before
