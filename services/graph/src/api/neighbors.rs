@@ -149,7 +149,8 @@ mod tests {
                     id,
                     labels: Default::default(),
                     properties: Default::default(),
-                },
+                }
+                .into(),
                 depth,
                 relationship: Relationship {
                     id,

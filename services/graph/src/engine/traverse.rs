@@ -12,7 +12,7 @@ use petgraph::visit::EdgeRef;
 
 use super::budget::Budget;
 use super::state::GraphState;
-use crate::error::{GraphError, Result};
+use crate::error::{GraphError, Result, relationship_not_found};
 use crate::model::{
     Direction, FoundPath, Neighbor, NeighborQuery, Neighbors, Path, PathQuery, Weight,
 };
@@ -50,8 +50,8 @@ fn steps(state: &GraphState, at: NodeIndex, direction: Direction, types: &[Strin
     out
 }
 
-/// A node reached by a walk: node id, depth, id of the relationship it was reached by.
-type Reached = (u64, u32, u64);
+/// A node reached by a walk: the node, its depth, the relationship it was reached by.
+type Reached = (NodeIndex, u32, EdgeIndex);
 
 /// Lists nodes within `[min_depth, max_depth]` by depth then id, each once at its shortest
 /// depth; the start node is never listed.
@@ -78,13 +78,17 @@ pub(crate) fn neighbors_within(
 
 /// The entities of the nodes a walk reached, and the relationships it reached them by.
 fn resolve(state: &GraphState, reached: Vec<Reached>) -> Result<Vec<Neighbor>> {
+    let graph = state.graph();
     reached
         .into_iter()
-        .map(|(node, depth, relationship)| {
+        .map(|(node, depth, edge)| {
+            let (start, end) = graph
+                .edge_endpoints(edge)
+                .ok_or_else(|| relationship_not_found(graph[edge].id))?;
             Ok(Neighbor {
-                node: state.cloned_node(node)?,
+                node: state.shared_node(node),
                 depth,
-                relationship: state.cloned_relationship(relationship)?,
+                relationship: graph[edge].to_relationship(graph[start].id, graph[end].id),
             })
         })
         .collect()
@@ -121,11 +125,11 @@ fn walk_within(
         }
         next.sort_by_key(|(id, _, _)| *id);
         if depth >= query.min_depth {
-            for &(id, _, edge) in &next {
+            for &(_, node, edge) in &next {
                 if query.limit.is_some_and(|limit| listed.len() >= limit) {
                     return Ok(Some((listed, true)));
                 }
-                listed.push((id, depth, graph[edge].id));
+                listed.push((node, depth, edge));
             }
         }
         if next.is_empty() {
@@ -153,7 +157,7 @@ pub(crate) fn shortest_path(state: &GraphState, query: &PathQuery) -> Result<Fou
     })?;
     let graph = state.graph();
     let path = Path {
-        nodes: nodes.iter().map(|&n| graph[n].clone()).collect(),
+        nodes: nodes.iter().map(|&n| (*graph[n]).clone()).collect(),
         relationships: edges
             .iter()
             .map(|&e| state.cloned_relationship(graph[e].id))

@@ -89,8 +89,9 @@ pub(crate) fn check_value(value: &Value, field: &str) -> Result<()> {
     }
 }
 
-/// Checks a label, relationship type or property key.
-pub(crate) fn check_name(name: &str, field: &str) -> Result<()> {
+/// Checks a label, relationship type or property key; `field` names it in the error and is
+/// formatted only when the check fails.
+pub(crate) fn check_name(name: &str, field: impl std::fmt::Display) -> Result<()> {
     if name.is_empty() {
         return Err(invalid(format!("{field}: must not be empty")));
     }

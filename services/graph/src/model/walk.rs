@@ -2,6 +2,7 @@
 //! and FindShortestPath ([`PathQuery`] → [`FoundPath`]), as validated domain requests. Paging is
 //! the API's business; a deadline is part of the request, as every engine must stop at it.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::entity::{Node, Path, Relationship};
@@ -39,8 +40,9 @@ pub struct NeighborQuery {
 /// One node reached by a neighbor walk.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Neighbor {
-    /// The node.
-    pub node: Node,
+    /// The node, shared with the store that found it (the embedded engine hands out its own
+    /// copy without cloning it).
+    pub node: Arc<Node>,
     /// Its shortest distance from the start.
     pub depth: u32,
     /// The last relationship of one shortest walk to it.

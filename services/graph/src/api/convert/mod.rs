@@ -82,7 +82,7 @@ fn properties_from_pb(map: &HashMap<String, pb::Value>, field: &str) -> Result<P
     check_property_count(map.len(), field)?;
     let mut properties = Properties::new();
     for (key, value) in map {
-        check_name(key, &format!("{field} key"))?;
+        check_name(key, format_args!("{field} key"))?;
         let value = value_from_pb(value, &format!("{field}.{key}"))?;
         if value != Value::Null {
             properties.insert(key.clone(), value);
@@ -103,6 +103,20 @@ pub fn node_to_pb(node: Node) -> pb::Node {
         id: node.id,
         labels: node.labels.into_iter().collect(),
         properties: properties_to_pb(node.properties),
+    }
+}
+
+/// A node the store still shares (a walk's answer) in its wire form: strings copied once,
+/// straight into the message.
+fn shared_node_to_pb(node: &Node) -> pb::Node {
+    pb::Node {
+        id: node.id,
+        labels: node.labels.iter().cloned().collect(),
+        properties: node
+            .properties
+            .iter()
+            .map(|(k, v)| (k.clone(), value_to_pb(v.clone())))
+            .collect(),
     }
 }
 
@@ -186,7 +200,7 @@ pub fn row_to_pb(row: Row) -> pb::Row {
 /// INVALID_ARGUMENT for a list field whose items must be names.
 fn names(names: &[String], field: &str) -> Result<Vec<String>> {
     for (i, name) in names.iter().enumerate() {
-        check_name(name, &format!("{field}[{i}]"))?;
+        check_name(name, format_args!("{field}[{i}]"))?;
     }
     Ok(names.to_vec())
 }

@@ -75,7 +75,7 @@ pub(crate) fn update_node(request: pb::UpdateNodeRequest) -> Result<NodeUpdate> 
     }
     set_properties.sort_by(|a, b| a.0.cmp(&b.0));
     for (i, key) in request.remove_property_keys.iter().enumerate() {
-        check_name(key, &format!("remove_property_keys[{i}]"))?;
+        check_name(key, format_args!("remove_property_keys[{i}]"))?;
         if request.set_properties.contains_key(key) {
             return Err(invalid(format!(
                 "property '{key}' is in both set_properties and remove_property_keys"
@@ -84,7 +84,7 @@ pub(crate) fn update_node(request: pb::UpdateNodeRequest) -> Result<NodeUpdate> 
     }
     let removed: HashSet<&String> = request.remove_labels.iter().collect();
     for (i, label) in request.add_labels.iter().enumerate() {
-        check_name(label, &format!("add_labels[{i}]"))?;
+        check_name(label, format_args!("add_labels[{i}]"))?;
         if removed.contains(label) {
             return Err(invalid(format!(
                 "label '{label}' is in both add_labels and remove_labels"
@@ -92,7 +92,7 @@ pub(crate) fn update_node(request: pb::UpdateNodeRequest) -> Result<NodeUpdate> 
         }
     }
     for (i, label) in request.remove_labels.iter().enumerate() {
-        check_name(label, &format!("remove_labels[{i}]"))?;
+        check_name(label, format_args!("remove_labels[{i}]"))?;
     }
     Ok(NodeUpdate {
         id: request.id,

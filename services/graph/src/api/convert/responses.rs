@@ -5,7 +5,7 @@ use chatmesh_proto::graph as pb;
 use pb::stream_query_response::Part;
 use tonic::Status;
 
-use super::{node_to_pb, path_to_pb, relationship_to_pb, row_to_pb};
+use super::{node_to_pb, path_to_pb, relationship_to_pb, row_to_pb, shared_node_to_pb};
 use crate::api::neighbors::Page;
 use crate::model::{FoundPath, Node, QueryResult, Relationship, Schema, WriteStats};
 
@@ -57,7 +57,7 @@ pub(crate) fn neighbors_response(page: Page, start_node_id: u64) -> pb::ListNeig
             .neighbors
             .into_iter()
             .map(|n| pb::Neighbor {
-                node: Some(node_to_pb(n.node)),
+                node: Some(shared_node_to_pb(&n.node)),
                 depth: n.depth as i32,
                 relationship: Some(relationship_to_pb(n.relationship)),
             })

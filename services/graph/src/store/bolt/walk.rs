@@ -14,6 +14,7 @@
 //! [`super::dijkstra`].
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use neo4rs::{BoltType, Query, query};
 
@@ -100,7 +101,7 @@ async fn neighbors_in(
             .into_iter()
             .filter(|step| seen.insert(step.far.id))
             .map(|step| Neighbor {
-                node: step.far,
+                node: Arc::new(step.far),
                 depth,
                 relationship: step.relationship,
             })

@@ -327,7 +327,7 @@ fn properties_from_record(
 ) -> Result<Properties, String> {
     let mut properties = Properties::new();
     for (key, value) in map {
-        check_name(&key, &format!("{field} key")).map_err(|e| e.to_string())?;
+        check_name(&key, format_args!("{field} key")).map_err(|e| e.to_string())?;
         let value = value_from_record(&value, &format!("{field}.{key}"))?;
         if value != Value::Null {
             properties.insert(key, value);

@@ -1,10 +1,12 @@
 //! The embedded store's own tests: durability across reopen (log and snapshot, ids never
-//! reused), deadlines on walks and queries (with rollback), and the inline fast paths.
+//! reused), deadlines on walks and queries (with rollback), the inline fast paths, and the
+//! nodes walks share with the graph.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use super::*;
-use crate::model::{AccessMode, Direction, QueryValue, Value, Weight};
+use crate::model::{AccessMode, Direction, NodeUpdate, QueryValue, Value, Weight};
 
 /// A statement with no parameters, row limit or deadline.
 fn cypher(text: &str, access_mode: AccessMode) -> CypherQuery {
@@ -189,6 +191,55 @@ fn quick_reads_answer_like_blocking_ones_or_not_at_all() {
     assert!(store.try_neighbors(&walk(a), 10).is_none());
     drop(writing);
     assert!(store.try_node(a).is_some());
+}
+
+#[test]
+fn walks_share_nodes_and_later_changes_leave_answers_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedGraph::open(dir.path(), StoreOptions::default()).unwrap();
+    let props = |name: &str| Properties::from([("name".into(), Value::String(name.into()))]);
+    let ((a, b), _) = store
+        .write(|txn| {
+            let a = txn.create_node(BTreeSet::new(), props("a"))?;
+            let b = txn.create_node(BTreeSet::from(["Person".into()]), props("b"))?;
+            txn.create_relationship(a, b, "R".into(), Properties::new())?;
+            Ok((a, b))
+        })
+        .unwrap();
+    let walk = NeighborQuery {
+        node_id: a,
+        direction: Direction::Outgoing,
+        types: Vec::new(),
+        min_depth: 1,
+        max_depth: 1,
+        limit: None,
+        deadline: None,
+    };
+    let first = store.neighbors(&walk).unwrap();
+    let second = store.neighbors(&walk).unwrap();
+    // Two answers hold the graph's own node, not copies of it.
+    assert!(Arc::ptr_eq(&first.list[0].node, &second.list[0].node));
+    assert_eq!(first.list[0].node.properties, props("b"));
+    // A change while they are held copies the node for the graph; the answers keep what was
+    // true when they were taken.
+    store
+        .update_node(NodeUpdate {
+            id: b,
+            set_properties: vec![("name".into(), Value::String("b2".into()))],
+            remove_keys: Vec::new(),
+            add_labels: vec!["Manager".into()],
+            remove_labels: Vec::new(),
+        })
+        .unwrap();
+    assert_eq!(first.list[0].node.properties, props("b"));
+    assert_eq!(first.list[0].node.labels, BTreeSet::from(["Person".into()]));
+    let third = store.neighbors(&walk).unwrap();
+    assert_eq!(third.list[0].node.properties, props("b2"));
+    assert_eq!(
+        third.list[0].node.labels,
+        BTreeSet::from(["Manager".into(), "Person".into()])
+    );
+    assert_eq!(*third.list[0].node, store.node(b).unwrap());
 }
 
 #[test]
