@@ -190,12 +190,16 @@ impl GraphState {
 
     /// A relationship by id, with its start and end node ids.
     pub(crate) fn relationship(&self, id: u64) -> Result<(&EdgeData, u64, u64)> {
-        let index = self.edge_index(id)?;
-        let (start, end) = self
-            .graph
-            .edge_endpoints(index)
-            .ok_or_else(|| relationship_not_found(id))?;
-        Ok((&self.graph[index], self.graph[start].id, self.graph[end].id))
+        self.relationship_at(self.edge_index(id)?)
+            .ok_or_else(|| relationship_not_found(id))
+    }
+
+    /// A relationship by its petgraph index (the walks of this layer have it), with its start
+    /// and end node ids; `None` when the index holds none.
+    pub(super) fn relationship_at(&self, index: EdgeIndex) -> Option<(&EdgeData, u64, u64)> {
+        let data = self.graph.edge_weight(index)?;
+        let (start, end) = self.graph.edge_endpoints(index)?;
+        Some((data, self.graph[start].id, self.graph[end].id))
     }
 
     /// A copy of a node, to hand out.

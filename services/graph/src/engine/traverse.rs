@@ -12,9 +12,9 @@ use petgraph::visit::EdgeRef;
 
 use super::budget::Budget;
 use super::state::GraphState;
-use crate::error::{GraphError, Result, relationship_not_found};
+use crate::error::{GraphError, Result};
 use crate::model::{
-    Direction, FoundPath, Neighbor, NeighborQuery, Neighbors, Path, PathQuery, Weight,
+    Direction, FoundPath, Neighbor, NeighborQuery, Neighbors, Path, PathQuery, Relationship, Weight,
 };
 
 /// One step from a node: the relationship taken and the node reached.
@@ -78,20 +78,24 @@ pub(crate) fn neighbors_within(
 
 /// The entities of the nodes a walk reached, and the relationships it reached them by.
 fn resolve(state: &GraphState, reached: Vec<Reached>) -> Result<Vec<Neighbor>> {
-    let graph = state.graph();
     reached
         .into_iter()
         .map(|(node, depth, edge)| {
-            let (start, end) = graph
-                .edge_endpoints(edge)
-                .ok_or_else(|| relationship_not_found(graph[edge].id))?;
             Ok(Neighbor {
                 node: state.shared_node(node),
                 depth,
-                relationship: graph[edge].to_relationship(graph[start].id, graph[end].id),
+                relationship: relationship_at(state, edge)?,
             })
         })
         .collect()
+}
+
+/// The relationship at `edge`, an index a walk took from the graph it still holds.
+fn relationship_at(state: &GraphState, edge: EdgeIndex) -> Result<Relationship> {
+    let (data, start, end) = state
+        .relationship_at(edge)
+        .ok_or_else(|| GraphError::Corrupt(format!("a walk's relationship {edge:?} is gone")))?;
+    Ok(data.to_relationship(start, end))
 }
 
 /// The breadth-first walk of [`neighbors_within`]: what it reached, and whether the limit cut
@@ -160,7 +164,7 @@ pub(crate) fn shortest_path(state: &GraphState, query: &PathQuery) -> Result<Fou
         nodes: nodes.iter().map(|&n| (*graph[n]).clone()).collect(),
         relationships: edges
             .iter()
-            .map(|&e| state.cloned_relationship(graph[e].id))
+            .map(|&e| relationship_at(state, e))
             .collect::<Result<_>>()?,
     };
     Ok(FoundPath {
