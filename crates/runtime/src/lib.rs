@@ -51,7 +51,7 @@ pub mod auth {
     pub use crate::setting::Secret;
 }
 
-pub use clients::{channel, probe};
+pub use clients::{channel, http2, probe};
 pub use config::{DataDirArgs, EdgeArgs, ServerArgs, ServiceConfig, ServiceInfo};
 pub use edge::deadline::{self, Deadline};
 pub use server::health::Health;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use chatmesh_runtime::channel::{ClientArgs, connect};
 use chatmesh_runtime::config::ServiceInfo;
+use chatmesh_runtime::http2::Http2Channel;
 use chatmesh_runtime::tls::server::TlsConnection;
 use chatmesh_runtime::tls::{ClientAuth, ClientTls, ServerTls, TlsArgs, TlsFileArgs};
 use chatmesh_runtime::{CancellationToken, GrpcServer, ServerArgs};
@@ -112,7 +113,31 @@ async fn health(addr: SocketAddr, tls: Option<ClientTls>) -> Result<ServingStatu
     let channel = connect(&addr.to_string(), &args)
         .await
         .map_err(|e| e.to_string())?;
-    let response = HealthClient::new(channel)
+    ask_health(HealthClient::new(channel)).await
+}
+
+/// [`health`] through the channel of service-to-service calls ([`Http2Channel`], lazy).
+async fn health_between_services(
+    addr: SocketAddr,
+    tls: ClientTls,
+) -> Result<ServingStatus, String> {
+    let args = ClientArgs {
+        tls: Some(tls),
+        ..ClientArgs::default()
+    };
+    let channel = Http2Channel::lazy(&addr.to_string(), &args).map_err(|e| e.to_string())?;
+    ask_health(HealthClient::new(channel)).await
+}
+
+async fn ask_health<T>(mut client: HealthClient<T>) -> Result<ServingStatus, String>
+where
+    T: tonic::client::GrpcService<tonic::body::Body>,
+    T::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    T::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    <T::ResponseBody as http_body::Body>::Error:
+        Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+{
+    let response = client
         .check(HealthCheckRequest {
             service: String::new(),
         })
@@ -250,6 +275,24 @@ async fn a_client_refuses_a_server_certificate_from_another_ca() {
     let stranger = Pki::with_ca("stranger CA", "client");
     let refused = health(addr, Some(stranger.client("client"))).await;
     let error = refused.expect_err("a server from another CA was trusted");
+    assert!(error.contains("UnknownIssuer"), "{error}");
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn service_to_service_channels_speak_mtls_and_check_the_server() {
+    let pki = Pki::new("server");
+    pki.install("router", &pki.issue("router"));
+    let (addr, stop) = start_server(&pki).await;
+    let served = health_between_services(addr, pki.client("router")).await;
+    assert_eq!(served, Ok(ServingStatus::Serving));
+    let stranger = Pki::with_ca("stranger CA", "router");
+    let refused = health_between_services(addr, stranger.client("router")).await;
+    let error = refused.expect_err("a server from another CA was trusted");
+    assert!(
+        error.starts_with("Unavailable: cannot connect to"),
+        "{error}"
+    );
     assert!(error.contains("UnknownIssuer"), "{error}");
     stop.cancel();
 }

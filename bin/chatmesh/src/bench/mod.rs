@@ -17,8 +17,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use chatmesh_runtime::channel::{ClientArgs, TracedChannel, connect};
+use chatmesh_runtime::channel::{ClientArgs, TracedChannel};
 use chatmesh_runtime::config::parse_duration;
+use chatmesh_runtime::http2::Http2Channel;
 
 use crate::caller::CallerArgs;
 use runner::{Plan, Until};
@@ -126,9 +127,9 @@ enum BenchCommand {
 
 /// A channel connected now, with the caller's TLS and token.
 async fn connect_to(addr: &str, client: &ClientArgs) -> Result<TracedChannel, String> {
-    let channel = connect(addr, client)
+    let channel = Http2Channel::connect(addr, client)
         .await
-        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        .map_err(|e| e.message().to_owned())?;
     Ok(TracedChannel::new(channel).with_token(client.token.clone()))
 }
 

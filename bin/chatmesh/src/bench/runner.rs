@@ -195,7 +195,8 @@ mod tests {
     #[tokio::test]
     async fn a_run_counts_calls_and_failures() {
         let channel = TracedChannel::new(
-            tonic::transport::Channel::from_static("http://127.0.0.1:1").connect_lazy(),
+            chatmesh_runtime::http2::Http2Channel::lazy("127.0.0.1:1", &Default::default())
+                .unwrap(),
         );
         let make: MakeWorker = Arc::new(|index, _channel| {
             let mut n = 0u64;

@@ -1,7 +1,8 @@
 //! Client channels for service-to-service calls (router → backends, chatbot → router) and for
 //! the `chatmesh` command: connect timeout, HTTP/2 keepalive, TCP_NODELAY, and lazy connection
 //! so a service can start before the services it calls. Service-to-service calls go through a
-//! [`TracedChannel`], which carries the caller's trace context (`traceparent`) to the callee and
+//! [`TracedChannel`] over an [`Http2Channel`] (no request queue before the connection, see
+//! [`super::http2`]), which carries the caller's trace context (`traceparent`) to the callee and
 //! the caller's own token ([`ClientArgs::token`]) when it has one. While spans are exported, each
 //! call also gets a CLIENT span (named after the method, like the callee's SERVER span, which
 //! becomes its child), so trace back ends draw the edges between services. When [`ClientArgs::tls`] is
@@ -15,13 +16,13 @@ use std::time::Duration;
 
 use clap::Args;
 use tonic::body::Body;
-use tonic::transport::channel::ResponseFuture;
 use tonic::transport::{Channel, Endpoint};
 use tower_service::Service;
 use tracing::Instrument as _;
 use tracing::field::Empty;
 
 use super::bearer::{BearerToken, ServiceTokenArgs};
+use super::http2::{BoxError, Http2Channel, ResponseFuture};
 use crate::setting::{ConfigError, parse_duration};
 use crate::telemetry::trace_context;
 use crate::tls::{ClientTls, TlsArgs};
@@ -120,13 +121,10 @@ pub fn check_addr(addr: &str, setting: &str, args: &ClientArgs) -> Result<(), Co
     })
 }
 
-/// A channel that connects on first use and reconnects after failures.
-pub fn connect_lazy(addr: &str, args: &ClientArgs) -> Result<Channel, InvalidAddress> {
-    let endpoint = endpoint(addr, args)?;
-    Ok(match &args.tls {
-        Some(tls) => endpoint.connect_with_connector_lazy(tls.connector()),
-        None => endpoint.connect_lazy(),
-    })
+/// A channel that connects on first use and reconnects after failures: the
+/// [`Http2Channel`] of service-to-service calls.
+pub fn connect_lazy(addr: &str, args: &ClientArgs) -> Result<Http2Channel, InvalidAddress> {
+    Http2Channel::lazy(addr, args)
 }
 
 /// A channel connected now (over mTLS when [`ClientArgs::tls`] is set): for one-shot commands.
@@ -176,18 +174,18 @@ pub fn connect_traced(addr: &str, args: &ClientArgs) -> Result<TracedChannel, In
         .map(|channel| TracedChannel::new(channel).with_token(args.token.clone()))
 }
 
-/// A [`Channel`] that writes the current span's W3C trace context (`traceparent`) into every
+/// An [`Http2Channel`] that writes the current span's W3C trace context (`traceparent`) into every
 /// request, so the callee's spans join the caller's trace (without trace export it adds
 /// nothing), and the caller's bearer token when it has one.
 #[derive(Debug, Clone)]
 pub struct TracedChannel {
-    inner: Channel,
+    inner: Http2Channel,
     token: BearerToken,
 }
 
 impl TracedChannel {
     /// Wraps `channel` (no token).
-    pub fn new(channel: Channel) -> Self {
+    pub fn new(channel: Http2Channel) -> Self {
         Self {
             inner: channel,
             token: BearerToken::default(),
@@ -200,15 +198,15 @@ impl TracedChannel {
     }
 }
 
-impl From<Channel> for TracedChannel {
-    fn from(channel: Channel) -> Self {
+impl From<Http2Channel> for TracedChannel {
+    fn from(channel: Http2Channel) -> Self {
         Self::new(channel)
     }
 }
 
 impl Service<http::Request<Body>> for TracedChannel {
     type Response = http::Response<Body>;
-    type Error = tonic::transport::Error;
+    type Error = BoxError;
     type Future = TracedFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -296,7 +294,7 @@ pin_project_lite::pin_project! {
 }
 
 /// What a channel call ends with.
-type CallResult = Result<http::Response<Body>, tonic::transport::Error>;
+type CallResult = Result<http::Response<Body>, BoxError>;
 
 impl Future for TracedFuture {
     type Output = CallResult;

@@ -123,7 +123,7 @@ impl Service<Uri> for TlsConnector {
 }
 
 /// The host (IPv6 without brackets) and the port (the scheme's default when absent).
-fn host_and_port(uri: &Uri) -> io::Result<(String, u16)> {
+pub(crate) fn host_and_port(uri: &Uri) -> io::Result<(String, u16)> {
     let host = uri.host().ok_or_else(|| {
         io::Error::new(io::ErrorKind::InvalidInput, format!("no host in '{uri}'"))
     })?;

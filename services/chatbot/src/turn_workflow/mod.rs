@@ -326,9 +326,7 @@ fn failed_target(status: &tonic::Status, expected: Target) -> Target {
     if let Some(t) = named(status.message()) {
         return t;
     }
-    let transport = std::error::Error::source(status)
-        .is_some_and(|e| e.downcast_ref::<tonic::transport::Error>().is_some());
-    if transport || status.message().contains("connect") {
+    if chatmesh_runtime::http2::transport_failure(status) || status.message().contains("connect") {
         return Target::Unspecified;
     }
     match status.code() {

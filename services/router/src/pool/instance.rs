@@ -8,8 +8,8 @@ use std::time::SystemTime;
 use chatmesh_proto::router::{BackendAddress, HealthStatus};
 use chatmesh_runtime::CancellationToken;
 use chatmesh_runtime::auth::BearerToken;
+use chatmesh_runtime::http2::Http2Channel;
 use tokio::time::Instant;
-use tonic::transport::Channel;
 
 use super::breaker::{Breaker, BreakerSettings};
 use super::layers::{InstanceService, instance_service};
@@ -72,7 +72,7 @@ pub(super) struct Instance {
     /// The address, for example "http://127.0.0.1:50053".
     pub address: String,
     /// The raw channel (health checks go here, outside the call policy).
-    pub channel: Channel,
+    pub channel: Http2Channel,
     service: InstanceService,
     state: SharedState,
     in_flight: Arc<AtomicUsize>,
@@ -84,7 +84,7 @@ impl Instance {
     /// An instance with health UNKNOWN and a closed breaker.
     pub(super) fn new(
         address: String,
-        channel: Channel,
+        channel: Http2Channel,
         token: BearerToken,
         breaker: BreakerSettings,
     ) -> Arc<Self> {

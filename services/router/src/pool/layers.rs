@@ -20,9 +20,9 @@ use std::task::{Context, Poll};
 use chatmesh_runtime::auth::BearerToken;
 use chatmesh_runtime::channel::TracedChannel;
 use chatmesh_runtime::deadline::format_grpc_timeout;
+use chatmesh_runtime::http2::{DeadlineEnforced, Http2Channel};
 use tokio::time::Instant;
 use tonic::body::Body;
-use tonic::transport::Channel;
 use tonic::{Code, Status};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -57,7 +57,7 @@ pub(crate) type InstanceService = BreakerService<ClientDeadline<TracedChannel>>;
 
 /// Builds the stack for one address; `token` is the router's own (sent with every call).
 pub(crate) fn instance_service(
-    channel: Channel,
+    channel: Http2Channel,
     token: BearerToken,
     state: SharedState,
     address: String,
@@ -113,11 +113,13 @@ where
         if let Ok(value) = http::HeaderValue::from_str(&format_grpc_timeout(remaining)) {
             request.headers_mut().insert("grpc-timeout", value);
         }
+        // This layer stops waiting at the deadline: the channel need not arm a timer too.
+        request.extensions_mut().insert(DeadlineEnforced);
         let response = self.inner.call(request);
         Box::pin(async move {
             match tokio::time::timeout_at(deadline, response).await {
-                // The channel enforces `grpc-timeout` too (rounded to the millisecond), and
-                // reports its expiry as CANCELLED: past the deadline, any failure is the deadline.
+                // Past the deadline, any failure (the backend's own DEADLINE_EXCEEDED, a
+                // reset stream) is the deadline.
                 Ok(Err(_)) if Instant::now() >= deadline => Err(deadline_exceeded()),
                 Ok(result) => result.map_err(Into::into),
                 Err(_) => Err(deadline_exceeded()),
