@@ -127,11 +127,6 @@ impl Http2Channel {
         channel.sender = Some(channel.shared.sender().await?);
         Ok(channel)
     }
-
-    /// The address this channel calls.
-    pub fn origin(&self) -> &Uri {
-        &self.shared.origin
-    }
 }
 
 impl Service<http::Request<Body>> for Http2Channel {
