@@ -6,8 +6,10 @@
 //! That is one more task wake-up per call on each forwarding hop of the chat path. hyper's
 //! HTTP/2 `SendRequest` already is a cheap, cloneable handle to the connection task, so this
 //! channel hands the request straight to it. Measured on the bare three-hop tonic chain of the
-//! side-by-side benchmark, the same chain with only this difference answered faster in 9 of 10
-//! alternating cells (docs/benchmarks.md, "What changed").
+//! side-by-side benchmark, the same chain with only this difference had the lower median
+//! latency at one call in flight in 7 of 8 alternating rounds and more calls per second at 16
+//! in 6 of 8; in the mesh, the chat mix at 16 and 64 in flight gained (docs/benchmarks.md,
+//! "What changed").
 //!
 //! What tonic's channel did and this one keeps: the connect timeout, `TCP_NODELAY`, HTTP/2
 //! keepalive pings, mTLS through [`crate::tls`]'s connector, reconnecting after a connection
