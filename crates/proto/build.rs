@@ -22,13 +22,61 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         descriptors.encode_to_vec(),
     )?;
 
-    tonic_prost_build::configure()
+    // Every message, client and server, except the servers of WIRE_ANSWERS' packages, which
+    // the second run makes.
+    let mut first = tonic_prost_build::configure();
+    for package in wire_answer_packages() {
+        first = first.server_mod_attribute(package, "#[cfg(any())]");
+    }
+    common(first).compile_fds(descriptors.clone())?;
+
+    // The servers of WIRE_ANSWERS' packages, which answer those messages as
+    // `crate::wire::Encoded<M>` (src/wire.rs says why). Every message is the first run's; only
+    // those packages' services are left in.
+    let wire_dir = out_dir.join("wire_servers");
+    std::fs::create_dir_all(&wire_dir)?;
+    let mut second = tonic_prost_build::configure()
+        .build_client(false)
+        .out_dir(&wire_dir)
+        .extern_path(".chatmesh", "crate::generated");
+    for (_, message) in WIRE_ANSWERS {
+        let rust = message.trim_start_matches(".chatmesh.").replace('.', "::");
+        second = second.extern_path(
+            message,
+            format!("crate::wire::Encoded<crate::generated::{rust}>"),
+        );
+    }
+    let mut servers = descriptors;
+    let kept = wire_answer_packages();
+    for file in &mut servers.file {
+        if !kept.contains(&file.package()) {
+            file.service.clear();
+        }
+    }
+    common(second).compile_fds(servers)?;
+    Ok(())
+}
+
+/// Answers that their service writes in wire form itself: the package whose servers send it,
+/// and the message.
+const WIRE_ANSWERS: &[(&str, &str)] = &[(
+    "chatmesh.graph.v1",
+    ".chatmesh.graph.v1.ListNeighborsResponse",
+)];
+
+fn wire_answer_packages() -> Vec<&'static str> {
+    let mut packages: Vec<&str> = WIRE_ANSWERS.iter().map(|(p, _)| *p).collect();
+    packages.dedup();
+    packages
+}
+
+/// What both runs share.
+fn common(builder: tonic_prost_build::Builder) -> tonic_prost_build::Builder {
+    builder
         // Until a service's own issue lands, an RPC it does not implement answers UNIMPLEMENTED.
         .generate_default_stubs(true)
         // tonic-prost's codec with smaller per-call buffers (src/codec.rs says why).
         .codec_path("crate::codec::SmallBufferCodec")
-        .compile_fds(descriptors)?;
-    Ok(())
 }
 
 /// Every `.proto` file below `dir`, as a path relative to `root` (the import root).

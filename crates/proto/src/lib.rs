@@ -6,7 +6,9 @@
 //! without `.proto` files.
 //!
 //! Every generated client and server encodes with [`codec::SmallBufferCodec`] (tonic's prost
-//! codec with 1 KiB per-call buffers instead of 8 KiB).
+//! codec with 1 KiB per-call buffers instead of 8 KiB). A few answers are written by their
+//! service in wire form ([`wire::Encoded`]): the generated server of the graph service returns
+//! ListNeighbors' answer that way, while its client reads the ordinary message.
 //!
 //! Use the short aliases ([`chat`], [`router`], [`graph`], [`vector`], [`relational`]); the
 //! generated modules sit under [`generated`], nested as the protobuf packages are
@@ -32,6 +34,11 @@ pub mod generated {
     pub mod graph {
         pub mod v1 {
             tonic::include_proto!("chatmesh.graph.v1");
+            // `graph_service_server`, whose ListNeighbors answers `crate::wire::Encoded`.
+            include!(concat!(
+                env!("OUT_DIR"),
+                "/wire_servers/chatmesh.graph.v1.rs"
+            ));
         }
     }
     pub mod vector {
@@ -48,6 +55,7 @@ pub mod generated {
 
 pub mod codec;
 pub mod json;
+pub mod wire;
 
 pub use generated::chat::v1 as chat;
 pub use generated::graph::v1 as graph;

@@ -15,6 +15,7 @@ pub use status::status;
 use std::sync::{Arc, OnceLock};
 
 use chatmesh_proto::graph::{self as pb, graph_service_server::GraphService};
+use chatmesh_proto::wire::Encoded;
 use tonic::{Request, Response, Status};
 
 use crate::store::GraphStore;
@@ -173,7 +174,7 @@ impl GraphService for GraphApi {
     async fn list_neighbors(
         &self,
         request: Request<pb::ListNeighborsRequest>,
-    ) -> Result<Response<pb::ListNeighborsResponse>, Status> {
+    ) -> Result<Response<Encoded<pb::ListNeighborsResponse>>, Status> {
         let deadline = caller_deadline(&request);
         let (mut query, paging, start) =
             convert::neighbor_query(request.into_inner(), deadline).map_err(status)?;
@@ -185,8 +186,9 @@ impl GraphService for GraphApi {
         let start_node_id = query.node_id;
         let pager = neighbors::pager(&query, paging).map_err(status)?;
         let found = store.neighbors(query).await.map_err(status)?;
-        Ok(Response::new(convert::neighbors_response(
-            pager.page(found),
+        let page = pager.page(found);
+        Ok(Response::new(convert::neighbors_answer(
+            &page,
             start_node_id,
         )))
     }

@@ -1,10 +1,12 @@
 //! The one module that knows the contract's protobuf messages: [`requests`] turns requests into
 //! validated domain values (INVALID_ARGUMENT names the field), [`responses`] turns domain answers
-//! into messages, and this file converts the values and entities both share. Below the API
+//! into messages, [`wire`] writes ListNeighbors' answer in wire form straight from the walk's
+//! nodes, and this file converts the values and entities both share. Below the API
 //! nothing speaks protobuf (except the embedded store's own on-disk records).
 
 mod requests;
 mod responses;
+mod wire;
 
 use std::collections::HashMap;
 
@@ -22,9 +24,10 @@ pub(crate) use requests::{
 };
 pub(crate) use responses::{
     create_node_response, create_relationship_response, delete_node_response, execute_response,
-    get_node_response, get_relationship_response, neighbors_response, path_response,
-    schema_response, stream_parts, update_node_response,
+    get_node_response, get_relationship_response, path_response, schema_response, stream_parts,
+    update_node_response,
 };
+pub(crate) use wire::neighbors_answer;
 
 /// The wire form of a null.
 fn null() -> Kind {
@@ -103,20 +106,6 @@ pub fn node_to_pb(node: Node) -> pb::Node {
         id: node.id,
         labels: node.labels.into_iter().collect(),
         properties: properties_to_pb(node.properties),
-    }
-}
-
-/// A node the store still shares (a walk's answer) in its wire form: strings copied once,
-/// straight into the message.
-fn shared_node_to_pb(node: &Node) -> pb::Node {
-    pb::Node {
-        id: node.id,
-        labels: node.labels.iter().cloned().collect(),
-        properties: node
-            .properties
-            .iter()
-            .map(|(k, v)| (k.clone(), value_to_pb(v.clone())))
-            .collect(),
     }
 }
 

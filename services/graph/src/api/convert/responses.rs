@@ -5,8 +5,7 @@ use chatmesh_proto::graph as pb;
 use pb::stream_query_response::Part;
 use tonic::Status;
 
-use super::{node_to_pb, path_to_pb, relationship_to_pb, row_to_pb, shared_node_to_pb};
-use crate::api::neighbors::Page;
+use super::{node_to_pb, path_to_pb, relationship_to_pb, row_to_pb};
 use crate::model::{FoundPath, Node, QueryResult, Relationship, Schema, WriteStats};
 
 pub(crate) fn create_node_response(node: Node) -> pb::CreateNodeResponse {
@@ -44,24 +43,6 @@ pub(crate) fn create_relationship_response(
 pub(crate) fn get_relationship_response(relationship: Relationship) -> pb::GetRelationshipResponse {
     pb::GetRelationshipResponse {
         relationship: Some(relationship_to_pb(relationship)),
-    }
-}
-
-/// One page of a ListNeighbors answer.
-pub(crate) fn neighbors_response(page: Page, start_node_id: u64) -> pb::ListNeighborsResponse {
-    pb::ListNeighborsResponse {
-        start_node_id,
-        limit_reached: page.limit_reached,
-        next_page_token: page.next_page_token,
-        neighbors: page
-            .neighbors
-            .into_iter()
-            .map(|n| pb::Neighbor {
-                node: Some(shared_node_to_pb(&n.node)),
-                depth: n.depth as i32,
-                relationship: Some(relationship_to_pb(n.relationship)),
-            })
-            .collect(),
     }
 }
 
