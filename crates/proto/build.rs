@@ -1,6 +1,9 @@
 //! Compiles every `.proto` under the workspace's `proto/chatmesh/` with protox (pure Rust, no
 //! system protoc), writes the encoded file descriptor set for server reflection, and generates
-//! the prost messages and tonic clients/servers from that same descriptor set.
+//! the prost messages and tonic clients/servers from that same descriptor set, in two runs: the
+//! first makes every message, client and server but the servers of the packages in
+//! [`WIRE_ANSWERS`]; the second makes those servers alone, with the answers listed there as
+//! `crate::wire::Encoded<M>` (every other type is the first run's, through `extern_path`).
 
 use std::path::{Path, PathBuf};
 
@@ -23,7 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
 
     // Every message, client and server, except the servers of WIRE_ANSWERS' packages, which
-    // the second run makes.
+    // the second run makes: their server modules get `#[cfg(any())]`, which is never true.
     let mut first = tonic_prost_build::configure();
     for package in wire_answer_packages() {
         first = first.server_mod_attribute(package, "#[cfg(any())]");
