@@ -26,8 +26,21 @@ struct Step {
 
 /// The steps a traversal may take from `at`, in relationship id order.
 fn steps(state: &GraphState, at: NodeIndex, direction: Direction, types: &[String]) -> Vec<Step> {
-    let graph = state.graph();
     let mut out = Vec::new();
+    steps_into(state, at, direction, types, &mut out);
+    out
+}
+
+/// [`steps`] into `out` (cleared first), so that a walk reuses one buffer for every node.
+fn steps_into(
+    state: &GraphState,
+    at: NodeIndex,
+    direction: Direction,
+    types: &[String],
+    out: &mut Vec<Step>,
+) {
+    let graph = state.graph();
+    out.clear();
     let mut take = |dir: PetDirection| {
         for e in graph.edges_directed(at, dir) {
             if types.is_empty() || types.iter().any(|t| *t == e.weight().rel_type) {
@@ -47,7 +60,6 @@ fn steps(state: &GraphState, at: NodeIndex, direction: Direction, types: &[Strin
         take(PetDirection::Incoming);
     }
     out.sort_by_key(|s| (graph[s.edge].id, graph[s.to].id));
-    out
 }
 
 /// A node reached by a walk: the node, its depth, the relationship it was reached by.
@@ -112,16 +124,19 @@ fn walk_within(
     let mut frontier = vec![start];
     let mut listed = Vec::new();
     let mut taken = 0usize;
+    // One buffer each for a node's steps and a depth's next nodes, reused across the walk.
+    let mut steps = Vec::new();
+    let mut next: Vec<(u64, NodeIndex, EdgeIndex)> = Vec::new();
     for depth in 1..=query.max_depth {
-        let mut next: Vec<(u64, NodeIndex, EdgeIndex)> = Vec::new();
+        next.clear();
         for &at in &frontier {
             budget.tick()?;
-            let steps = steps(state, at, query.direction, &query.types);
+            steps_into(state, at, query.direction, &query.types, &mut steps);
             taken = taken.saturating_add(steps.len());
             if taken > max_steps {
                 return Ok(None);
             }
-            for step in steps {
+            for step in steps.drain(..) {
                 if seen.insert(step.to) {
                     next.push((graph[step.to].id, step.to, step.edge));
                 }
@@ -139,7 +154,8 @@ fn walk_within(
         if next.is_empty() {
             break;
         }
-        frontier = next.into_iter().map(|(_, index, _)| index).collect();
+        frontier.clear();
+        frontier.extend(next.iter().map(|&(_, index, _)| index));
     }
     Ok(Some((listed, false)))
 }
