@@ -15,7 +15,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
 INSTALL_HINT = "run scripts/install-tools.sh (from the repo root) to install the test tools into .tools/"
 
-DEFAULT_BASE_PORT = 52051
+# Below Linux's ephemeral range (32768-60999 by default): a port in it can be held for a
+# moment by any outgoing connection on the machine, which once failed a CI run's set-up.
+DEFAULT_BASE_PORT = 26051
 HEALTH_FQN = "grpc.health.v1.Health"
 
 
