@@ -31,6 +31,20 @@ fi
 step "base images (made locally only when missing)"
 bash scripts/docker-base-images.sh --postgres
 
+# The stack's host ports, unless the caller chose them: below Linux's ephemeral range
+# (32768-60999), where no outgoing connection on the machine can be holding one when `up`
+# publishes it. docker-compose.yaml's own defaults (50051-50055, 50061/50062, 55432) are the
+# product's documented ports and lie inside that range; the suite reads the same variables.
+export CHATMESH_CHATBOT_PORT="${CHATMESH_CHATBOT_PORT:-25151}"
+export CHATMESH_ROUTER_PORT="${CHATMESH_ROUTER_PORT:-25152}"
+export CHATMESH_GRAPH_PORT="${CHATMESH_GRAPH_PORT:-25153}"
+export CHATMESH_VECTOR_PORT="${CHATMESH_VECTOR_PORT:-25154}"
+export CHATMESH_RELATIONAL_PORT="${CHATMESH_RELATIONAL_PORT:-25155}"
+export CHATMESH_CHATBOT_2_PORT="${CHATMESH_CHATBOT_2_PORT:-25161}"
+export CHATMESH_ROUTER_2_PORT="${CHATMESH_ROUTER_2_PORT:-25162}"
+export CHATMESH_POSTGRES_PORT="${CHATMESH_POSTGRES_PORT:-25432}"
+echo "host ports: chatbot $CHATMESH_CHATBOT_PORT, router $CHATMESH_ROUTER_PORT, graph $CHATMESH_GRAPH_PORT, vector $CHATMESH_VECTOR_PORT, relational $CHATMESH_RELATIONAL_PORT"
+
 # A stack left by an earlier run (containers, volumes) would make this run depend on it.
 docker compose down -v --remove-orphans --timeout 10 >/dev/null 2>&1 || true
 cleanup() {
