@@ -69,6 +69,7 @@ const WIRE_ANSWERS: &[(&str, &str)] = &[(
 
 fn wire_answer_packages() -> Vec<&'static str> {
     let mut packages: Vec<&str> = WIRE_ANSWERS.iter().map(|(p, _)| *p).collect();
+    packages.sort_unstable();
     packages.dedup();
     packages
 }

@@ -124,15 +124,21 @@ fn properties_len(tag: u32, properties: &Properties) -> usize {
 }
 
 fn entry_len(key: &str, value: &Value) -> usize {
-    delimited_len(1, key.len()) + delimited_len(2, value_len(value))
+    entry_len_with(key, value_len(value))
+}
+
+/// A map entry's length once its value's is known (the writer measures each value once).
+fn entry_len_with(key: &str, value_len: usize) -> usize {
+    delimited_len(1, key.len()) + delimited_len(2, value_len)
 }
 
 fn put_properties(tag: u32, properties: &Properties, buf: &mut Vec<u8>) {
     for (key, value) in properties {
-        put_header(tag, entry_len(key, value), buf);
+        let value_len = value_len(value);
+        put_header(tag, entry_len_with(key, value_len), buf);
         put_header(1, key.len(), buf);
         buf.put_slice(key.as_bytes());
-        put_header(2, value_len(value), buf);
+        put_header(2, value_len, buf);
         put_value(value, buf);
     }
 }
