@@ -9,6 +9,10 @@
 #
 #   scripts/pgo-build.sh [TRAIN_SECS=4]
 #
+# WORKLOAD=path names another workload file (default ../shared/bench/workload.json, as for
+# `chatmesh bench`). Build scripts and proc macros are instrumented too (cargo gives them the
+# target's flags when not cross-compiling); their profiles are merged with the rest, harmlessly.
+#
 # The binaries land in target/pgo/release; nothing else in target/ changes. The flags are
 # appended to .cargo/config.toml's (through `--config`), so the release profile and the linker
 # flags stay what `cargo build --release` uses. Needs llvm-profdata from the Rust toolchain
@@ -35,7 +39,7 @@ build "$ROOT/target/pgo-gen" "-Cprofile-generate=$DATA"
 
 echo "--- 2. training, ${SECS}s per scenario"
 (
-    B=$ROOT/target/pgo-gen/release WL=$ROOT/../shared/bench/workload.json P_BASE=22370
+    B=$ROOT/target/pgo-gen/release WL=${WORKLOAD:-$ROOT/../shared/bench/workload.json} P_BASE=22370
     # shellcheck source=scripts/release-mesh.sh
     source "$ROOT/scripts/release-mesh.sh"
     bench() { "$B/chatmesh" bench --warmup 1s --duration "${SECS}s" --workload "$WL" "$@" | tail -1; }
@@ -48,8 +52,12 @@ echo "--- 2. training, ${SECS}s per scenario"
 )   # the EXIT trap of release-mesh.sh stops the five with SIGTERM and waits for them
 ls "$DATA"/*.profraw >/dev/null
 "$PROFDATA" merge -o "$DATA/merged.profdata" "$DATA"/*.profraw
-echo "profiles: $(ls "$DATA"/*.profraw | wc -l) files, merged $(du -h "$DATA/merged.profdata" | cut -f1)"
+# Named by its content: cargo does not read the profile when it decides what is fresh, but it does
+# compare the flags, so a new profile rebuilds everything and an old build is never reused.
+PROFILE=$DATA/merged-$(sha256sum "$DATA/merged.profdata" | cut -c1-16).profdata
+mv "$DATA/merged.profdata" "$PROFILE"
+echo "profiles: $(ls "$DATA"/*.profraw | wc -l) files, merged into $PROFILE ($(du -h "$PROFILE" | cut -f1))"
 
 echo "--- 3. optimised build (target/pgo)"
-build "$ROOT/target/pgo" "-Cprofile-use=$DATA/merged.profdata"
+build "$ROOT/target/pgo" "-Cprofile-use=$PROFILE"
 ls -l target/pgo/release/chatmesh-{graph,vector,relational,router,chatbot} target/pgo/release/chatmesh
