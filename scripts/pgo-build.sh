@@ -24,6 +24,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PROFDATA=$(find "$(rustc --print sysroot)/lib/rustlib" -name llvm-profdata -type f | head -1)
 [ -x "$PROFDATA" ] || { echo "needs llvm-profdata: rustup component add llvm-tools" >&2; exit 2; }
+# RUSTFLAGS in the environment would replace the config's flags, the profile flag included:
+# the build would then be a plain one under the script's name.
+[ -z "${RUSTFLAGS:-}${CARGO_ENCODED_RUSTFLAGS:-}" ] || {
+    echo "unset RUSTFLAGS / CARGO_ENCODED_RUSTFLAGS: they would drop the profile flag" >&2; exit 2; }
 HOST=$(rustc -vV | sed -n 's/^host: //p')
 DATA=$ROOT/target/pgo-data
 PACKAGES=(-p chatmesh-graph -p chatmesh-vector -p chatmesh-relational -p chatmesh-router
