@@ -32,7 +32,13 @@ impl HashingEmbedder {
 
     fn add(&self, vector: &mut [f32], feature: &[u8], salt: u64, weight: f32) {
         let hash = fnv1a(feature, salt);
-        let index = (hash % self.dimension as u64) as usize;
+        // The same index as `%`; a mask where it can be (the usual dimensions), as a 64-bit
+        // division per feature was a visible part of embedding a query.
+        let index = if self.dimension.is_power_of_two() {
+            (hash & (self.dimension as u64 - 1)) as usize
+        } else {
+            (hash % self.dimension as u64) as usize
+        };
         let sign = if hash >> 63 == 1 { -1.0 } else { 1.0 };
         vector[index] += sign * weight;
     }
@@ -54,6 +60,8 @@ impl Embedder for HashingEmbedder {
             .map(|c| if c.is_alphanumeric() { c } else { ' ' })
             .flat_map(char::to_lowercase)
             .collect();
+        // One buffer for every word's padded form (` word `), whose trigrams are hashed.
+        let mut padded: Vec<u8> = Vec::new();
         for word in normalised.split_whitespace() {
             let is_function_word = FUNCTION_WORDS.contains(&word);
             let weight = if is_function_word {
@@ -65,7 +73,10 @@ impl Embedder for HashingEmbedder {
             if is_function_word {
                 continue;
             }
-            let padded: Vec<u8> = [b" ", word.as_bytes(), b" "].concat();
+            padded.clear();
+            padded.push(b' ');
+            padded.extend_from_slice(word.as_bytes());
+            padded.push(b' ');
             for gram in padded.windows(3) {
                 self.add(&mut vector, gram, 0x5452_4947, TRIGRAM_WEIGHT);
             }
@@ -116,6 +127,39 @@ mod tests {
         let paraphrase = e.embed("Resetting a forgotten password");
         let unrelated = e.embed("Which team owns the billing service?");
         assert!(cosine(&q, &paraphrase) > cosine(&q, &unrelated) + 0.2);
+    }
+
+    const A_NONZERO: usize = 38;
+    const B_NONZERO: usize = 32;
+    const A_FINGERPRINT: f64 = 113.721_147_477_626_8;
+    const B_FINGERPRINT: f64 = 67.689_620_718_359_95;
+
+    #[test]
+    fn the_vectors_are_the_ones_stored_collections_were_built_with() {
+        // Collections persist their vectors: the embedder must give the same floats for the
+        // same text, whatever its internals. The sums below were taken from the first release
+        // of `hashing-v1` (a power-of-two dimension and one that is not).
+        let fingerprint = |v: &[f32]| {
+            v.iter()
+                .enumerate()
+                .map(|(i, x)| (i as f64 + 1.0) * f64::from(*x))
+                .sum::<f64>()
+        };
+        let text = "How do I reset my password? Straße, naïve café";
+        let a = HashingEmbedder::new(256).embed(text);
+        let b = HashingEmbedder::new(100).embed(text);
+        assert_eq!(a.iter().filter(|x| **x != 0.0).count(), A_NONZERO);
+        assert_eq!(b.iter().filter(|x| **x != 0.0).count(), B_NONZERO);
+        assert!(
+            (fingerprint(&a) - A_FINGERPRINT).abs() < 1e-6,
+            "{}",
+            fingerprint(&a)
+        );
+        assert!(
+            (fingerprint(&b) - B_FINGERPRINT).abs() < 1e-6,
+            "{}",
+            fingerprint(&b)
+        );
     }
 
     #[test]
