@@ -358,6 +358,12 @@ impl Collection {
     /// that pass `keep` if there is one (twice `k`, so that rounding between the layout's sums
     /// and the metric's kernels cannot push a hit out), and scores those with the metric's
     /// kernels.
+    ///
+    /// The layout's keys are within `e` = [`ScanMatrix::rank_error`] of the exact ones, so an
+    /// answer's key is at least the `k`-th best key less `2e` (the `k` best keys are exact
+    /// scores of at least that key less `e`, and an answer scores at least that). When the
+    /// shortlist's last key is still above that floor, slots past the cut may be answers too:
+    /// every slot above the floor is scored then.
     fn scan_search(
         &self,
         matrix: &ScanMatrix,
@@ -368,7 +374,18 @@ impl Collection {
     ) -> Vec<Hit> {
         let keys = matrix.rank(query);
         let shortlist = k.saturating_mul(2).max(k + 8);
-        let hits = top_slots(&keys, shortlist, |slot| keep.is_none_or(|keep| keep(slot)))
+        let mut slots = top_slots(&keys, shortlist, keep);
+        if slots.len() == shortlist {
+            let mut listed: Vec<f32> = slots.iter().map(|&slot| keys[slot]).collect();
+            listed.sort_unstable_by(|a, b| b.total_cmp(a));
+            let floor = listed[k - 1] - 2.0 * matrix.rank_error(query);
+            if listed[shortlist - 1] >= floor {
+                slots = (0..keys.len())
+                    .filter(|&slot| keys[slot] >= floor && keep.is_none_or(|keep| keep(slot)))
+                    .collect();
+            }
+        }
+        let hits = slots
             .into_iter()
             .map(|slot| self.score(query, slot))
             .collect();
@@ -514,6 +531,40 @@ mod tests {
             // Back within it (a higher threshold here, a compaction in the store) the graph goes.
             collection.set_full_scan_threshold(FULL_SCAN_FLOATS);
             assert!(collection.index().is_none() && collection.scan.is_some());
+        }
+    }
+
+    #[test]
+    fn near_ties_come_out_as_scoring_every_object_orders_them() {
+        // Cosines 1e-5 to 1e-4 apart: far finer than the layout's halves tell apart, far
+        // coarser than the rounding of float sums. Only the widened shortlist finds these.
+        let base: Vec<f32> = (0..24).map(|d| 1.0 + (d % 5) as f32 * 0.25).collect();
+        let mut collection = Collection::new(CollectionSpec::new("c", 24, Metric::Cosine));
+        collection.apply_upsert(
+            (0..300)
+                .map(|i| {
+                    let mut v = base.clone();
+                    v[(i * 7) % 24] += i as f32 * 1e-4;
+                    object(i, v)
+                })
+                .collect(),
+        );
+        for (d, k) in [(0, 5), (3, 10), (11, 1), (20, 40)] {
+            let mut query = base.clone();
+            query[d] += 0.5;
+            let found = collection.search(&query, k, 64, None);
+            let expected = brute_force(&collection, &query, k);
+            assert_eq!(found.len(), k);
+            // Scores at each rank, as closely as two float kernels agree: objects whose
+            // cosines differ by less than that may swap places.
+            for (rank, (hit, (id, score))) in found.iter().zip(&expected).enumerate() {
+                assert!(
+                    (hit.score - score).abs() < 1e-6,
+                    "d={d} k={k} rank {rank}: {} {} against {id} {score}",
+                    collection.object(hit.slot).id,
+                    hit.score
+                );
+            }
         }
     }
 
