@@ -137,8 +137,8 @@ mod tests {
     #[test]
     fn the_vectors_are_the_ones_stored_collections_were_built_with() {
         // Collections persist their vectors: the embedder must give the same floats for the
-        // same text, whatever its internals. The sums below were taken from the first release
-        // of `hashing-v1` (a power-of-two dimension and one that is not).
+        // same text, whatever its internals. The sums below were taken from the code before its
+        // internals last changed (2026-12-07), for a power-of-two dimension and one that is not.
         let fingerprint = |v: &[f32]| {
             v.iter()
                 .enumerate()

@@ -251,7 +251,8 @@ fn nth_highest(values: &[i32], n: usize) -> i32 {
     highest[n - 1]
 }
 
-/// Keys per block: one 512-bit register of floats.
+/// Keys per block: small enough that few blocks hold a key above the floor, large enough that
+/// the maxima pass runs on whole vector registers.
 const BLOCK: usize = 16;
 
 /// The integer that orders as `x` does in [`f32::total_cmp`] (the same mapping it uses), so
