@@ -180,8 +180,7 @@ impl GraphService for GraphApi {
             convert::neighbor_query(request.into_inner(), deadline).map_err(status)?;
         let store = self.ready()?;
         if let Some(start) = start {
-            let answer = store.query(start.lookup(deadline)).await.map_err(status)?;
-            query.node_id = start.found(&answer).map_err(status)?;
+            query.node_id = store.find_node(&start, deadline).await.map_err(status)?;
         }
         let start_node_id = query.node_id;
         let pager = neighbors::pager(&query, paging).map_err(status)?;

@@ -8,9 +8,9 @@
 use super::ast::{Arrow, Expr, MAX_HOPS, NodePattern, PathPattern, RelPattern};
 use super::eval::Scope;
 use super::rval::{Bindings, RVal, equals, row_size};
-use crate::engine::Budget;
+use crate::engine::{Budget, GraphState};
 use crate::error::{GraphError, Result, invalid};
-use crate::model::Value;
+use crate::model::{QueryValue, Value};
 
 /// Most rows a clause may produce before the query is refused as too large.
 pub(crate) const MAX_INTERMEDIATE_ROWS: usize = 200_000;
@@ -260,41 +260,77 @@ fn node_candidates(
         };
     }
     let props = evaluate_properties(scope, &pattern.properties, row)?;
+    let mut ids = Vec::new();
+    fitting_nodes(scope.state, budget, &pattern.labels, &props, |id| {
+        ids.push(id);
+        true
+    })?;
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// The lowest id of a node carrying `label` whose `property` equals `value` in Cypher's sense:
+/// what `MATCH (n:label {property: $value}) RETURN id(n) ORDER BY id(n) LIMIT 1` answers,
+/// without a statement to parse (ListNeighbors' `start`, once per "who manages X?" chat).
+pub(crate) fn lowest_node_with(
+    state: &GraphState,
+    budget: &Budget,
+    label: &str,
+    property: &str,
+    value: &QueryValue,
+) -> Result<Option<u64>> {
+    let props = [(property.to_owned(), RVal::from_parameter(value, "value")?)];
+    let mut lowest: Option<u64> = None;
+    fitting_nodes(state, budget, &[label.to_owned()], &props, |id| {
+        lowest = Some(lowest.map_or(id, |l| l.min(id)));
+        // Index sets are ascending, so their first fit is the lowest; a scan goes on.
+        false
+    })?;
+    Ok(lowest)
+}
+
+/// Calls `found` with every node that carries all `labels` and `props` (property equality as
+/// Cypher's `=`), until it returns `false` after an index candidate. Candidates come from the
+/// smallest label or property index set that applies, in ascending id order; without one,
+/// every node is checked, in no particular order, and `found`'s answer is ignored.
+fn fitting_nodes(
+    state: &GraphState,
+    budget: &Budget,
+    labels: &[String],
+    props: &[(String, RVal)],
+    mut found: impl FnMut(u64) -> bool,
+) -> Result<()> {
     let fits = |node: &crate::model::Node| {
-        pattern.labels.iter().all(|l| node.labels.contains(l))
+        labels.iter().all(|l| node.labels.contains(l))
             && props.iter().all(|(k, v)| {
                 node.properties
                     .get(k)
                     .is_some_and(|p| property_equals(p, v))
             })
     };
-    // The smallest label or property index set that applies, checked node by node; a scan
-    // of every node when none does.
     let probes: Vec<(&str, Value)> = props
         .iter()
         .filter_map(|(k, v)| Some((k.as_str(), scalar(v)?)))
         .collect();
-    let mut ids = Vec::new();
-    match scope.state.lookup().candidates(&pattern.labels, &probes) {
+    match state.lookup().candidates(labels, &probes) {
         Some(candidates) => {
             for &id in candidates {
                 budget.tick()?;
-                if scope.state.node(id).is_ok_and(fits) {
-                    ids.push(id);
+                if state.node(id).is_ok_and(fits) && !found(id) {
+                    break;
                 }
             }
         }
         None => {
-            for node in scope.state.nodes() {
+            for node in state.nodes() {
                 budget.tick()?;
                 if fits(node) {
-                    ids.push(node.id);
+                    found(node.id);
                 }
             }
-            ids.sort_unstable();
         }
     }
-    Ok(ids)
+    Ok(())
 }
 
 /// A parameter or literal as the scalar property value it would equal, for an index probe.

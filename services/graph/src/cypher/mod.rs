@@ -4,7 +4,8 @@
 //! expressions, [`write`] for the writing clauses and [`project`] for RETURN and WITH), all on
 //! [`rval`]'s run-time values. The embedded store parses with [`parse`] and runs with
 //! [`execute`] inside its read lock or write transaction; the Bolt engine reads the [`lexer`]'s
-//! tokens to scan the text it passes through.
+//! tokens to scan the text it passes through. [`lowest_node_with`] answers a walk's start
+//! node (a label and one property) from the same matching code without a statement.
 
 mod ast;
 mod check;
@@ -20,4 +21,5 @@ mod write;
 pub use ast::Statement;
 pub use exec::{Graph, Output, execute};
 pub(crate) use lexer::{Tok, Token, tokenize};
+pub(crate) use matcher::lowest_node_with;
 pub use parser::parse;

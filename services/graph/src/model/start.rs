@@ -1,8 +1,10 @@
 //! Finding a walk's start node by a label and a property value (ListNeighbors' `start`), so a
 //! caller that knows a node by name (the router's "who manages Ada?") makes one call, not a
-//! lookup query and then the walk. The lookup is a Cypher statement because every engine runs
-//! Cypher: the embedded one answers it from its label and property indexes, a Bolt server from
-//! its own, and both agree on "the lowest id" as `ORDER BY id(n)`.
+//! lookup query and then the walk. Every engine can answer it as the Cypher statement of
+//! [`NodeMatch::lookup`] (a Bolt server does, from its own indexes); the embedded engine answers
+//! it with the same matching code directly, since parsing that statement on every call was a
+//! quarter of the graph service's CPU in the chat mix (docs/benchmarks.md). Both agree on "the
+//! lowest id" (`ORDER BY id(n)`).
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -55,15 +57,19 @@ impl NodeMatch {
         }
     }
 
-    /// The id in the lookup's answer; NOT_FOUND naming the match when there is none.
-    pub(crate) fn found(&self, answer: &QueryResult) -> Result<u64> {
-        let id = answer
+    /// The id in the lookup statement's answer (`None`: no row).
+    pub(crate) fn first_id(answer: &QueryResult) -> Option<u64> {
+        answer
             .rows
             .first()
             .and_then(|row| match row.values.first() {
                 Some(QueryValue::Int(id)) => u64::try_from(*id).ok(),
                 _ => None,
-            });
+            })
+    }
+
+    /// The node found, or NOT_FOUND naming the match when there is none.
+    pub(crate) fn found(&self, id: Option<u64>) -> Result<u64> {
         id.ok_or_else(|| {
             GraphError::NotFound(format!(
                 "start: no node with label {} whose {} is {}",

@@ -11,11 +11,12 @@ pub(crate) mod embedded;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::error::Result;
 use crate::model::{
-    CypherQuery, FoundPath, NeighborQuery, Neighbors, Node, NodeUpdate, PathQuery, Properties,
-    QueryResult, Relationship, Schema,
+    CypherQuery, FoundPath, NeighborQuery, Neighbors, Node, NodeMatch, NodeUpdate, PathQuery,
+    Properties, QueryResult, Relationship, Schema,
 };
 use embedded::{EmbeddedGraph, StoreOptions};
 
@@ -51,6 +52,12 @@ pub(crate) trait GraphStore: Send + Sync + 'static {
     async fn schema(&self) -> Result<Schema>;
     /// Runs one Cypher statement as one transaction (ExecuteQuery and StreamQuery).
     async fn query(&self, query: CypherQuery) -> Result<QueryResult>;
+    /// The lowest id of the node `start` names (ListNeighbors' `start`); NOT_FOUND when none.
+    /// By default the Cypher statement of [`NodeMatch::lookup`], which every engine runs.
+    async fn find_node(&self, start: &NodeMatch, deadline: Option<Instant>) -> Result<u64> {
+        let answer = self.query(start.lookup(deadline)).await?;
+        start.found(NodeMatch::first_id(&answer))
+    }
     /// Makes start-up fast next time (a snapshot); called on graceful shutdown.
     async fn flush(&self) -> Result<()>;
 }

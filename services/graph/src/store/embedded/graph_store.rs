@@ -6,13 +6,14 @@
 //! (docs/benchmarks.md measures both).
 
 use std::collections::BTreeSet;
+use std::time::Instant;
 
 use super::EmbeddedGraph;
 use crate::engine::{AbandonOnDrop, watched};
 use crate::error::{GraphError, Result};
 use crate::model::{
-    CypherQuery, FoundPath, NeighborQuery, Neighbors, Node, NodeUpdate, PathQuery, Properties,
-    QueryResult, Relationship, Schema,
+    CypherQuery, FoundPath, NeighborQuery, Neighbors, Node, NodeMatch, NodeUpdate, PathQuery,
+    Properties, QueryResult, Relationship, Schema,
 };
 use crate::store::GraphStore;
 
@@ -20,9 +21,10 @@ use crate::store::GraphStore;
 /// again on the blocking pool.
 const INLINE_NEIGHBOR_STEPS: usize = 512;
 
-/// Most budget steps (candidate nodes, pattern steps, rows) a read-only Cypher query may take on
-/// an async thread; a longer one starts again on the blocking pool. The chat path's lookup of a
-/// person by name takes a handful through the label and property indexes.
+/// Most budget steps (candidate nodes, pattern steps, rows) a read-only Cypher query or a start
+/// node's lookup may take on an async thread; a longer one starts again on the blocking pool.
+/// The chat path's lookup of a person by name takes a handful through the label and property
+/// indexes.
 const INLINE_QUERY_STEPS: u64 = 1024;
 
 impl EmbeddedGraph {
@@ -110,6 +112,18 @@ impl GraphStore for EmbeddedGraph {
             Some(answer) => answer,
             None => self.blocking(move |graph| graph.query(&query)).await,
         }
+    }
+
+    async fn find_node(&self, start: &NodeMatch, deadline: Option<Instant>) -> Result<u64> {
+        let id = match self.try_lowest_node(start, deadline, INLINE_QUERY_STEPS) {
+            Some(found) => found?,
+            None => {
+                let owned = start.clone();
+                self.blocking(move |graph| graph.lowest_node(&owned, deadline))
+                    .await?
+            }
+        };
+        start.found(id)
     }
 
     async fn flush(&self) -> Result<()> {

@@ -31,6 +31,7 @@ mod tests;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
 use chatmesh_durable::Log;
 use parking_lot::{Mutex, RwLock};
@@ -39,8 +40,8 @@ use crate::cypher;
 use crate::engine::{self, Budget, GraphState, MemoryPool, Mutation, QueryMemory, Txn};
 use crate::error::{GraphError, Result};
 use crate::model::{
-    AccessMode, CypherQuery, FoundPath, NeighborQuery, Neighbors, Node, NodeUpdate, PathQuery,
-    Properties, QueryResult, Relationship, Schema, Value, WriteStats,
+    AccessMode, CypherQuery, FoundPath, NeighborQuery, Neighbors, Node, NodeMatch, NodeUpdate,
+    PathQuery, Properties, QueryResult, Relationship, Schema, Value, WriteStats,
 };
 use records::{LogEntry, from_record, to_record};
 
@@ -293,6 +294,36 @@ impl EmbeddedGraph {
     /// `None` leaves it to the blocking method.
     pub fn try_query(&self, query: &CypherQuery, max_steps: u64) -> Option<Result<QueryResult>> {
         match self.parse_and_run(query, Some(max_steps)) {
+            Err(GraphError::Reschedule) => None,
+            answer => Some(answer),
+        }
+    }
+
+    /// The lowest id of the node `start` names (`None`: there is none), by the same matching
+    /// as the Cypher statement [`NodeMatch::lookup`] but with no statement to parse.
+    pub(crate) fn lowest_node(
+        &self,
+        start: &NodeMatch,
+        deadline: Option<Instant>,
+    ) -> Result<Option<u64>> {
+        let budget = Budget::new(deadline);
+        self.read(|state| {
+            cypher::lowest_node_with(state, &budget, &start.label, &start.property, &start.value)
+        })
+    }
+
+    /// [`EmbeddedGraph::lowest_node`] when it can answer without waiting: the read lock is free
+    /// and the lookup checks at most `max_steps` nodes. `None` leaves it to the blocking method.
+    pub(crate) fn try_lowest_node(
+        &self,
+        start: &NodeMatch,
+        deadline: Option<Instant>,
+        max_steps: u64,
+    ) -> Option<Result<Option<u64>>> {
+        let budget = Budget::new(deadline).inline(max_steps);
+        match self.try_read(|state| {
+            cypher::lowest_node_with(state, &budget, &start.label, &start.property, &start.value)
+        })? {
             Err(GraphError::Reschedule) => None,
             answer => Some(answer),
         }

@@ -379,3 +379,68 @@ fn quick_queries_answer_like_blocking_ones_or_not_at_all() {
         .unwrap_err();
     assert!(matches!(err, GraphError::InvalidArgument(_)), "{err}");
 }
+
+#[test]
+fn start_lookups_answer_as_the_cypher_statement_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedGraph::open(dir.path(), StoreOptions::default()).unwrap();
+    let big = 1_i64 << 60;
+    store
+        .query(&cypher(
+            &format!(
+                "CREATE (:Team {{name: 'Ada'}}), (:Person {{name: 'Ada', n: 1.0, tags: ['x']}}), \
+                 (:Person {{name: 'Bo', n: 2, ok: true}}), (:Person:Admin {{name: 'Ada', n: {big}}}), \
+                 (:Person {{name: 'Gone'}})"
+            ),
+            AccessMode::Write,
+        ))
+        .unwrap();
+    store
+        .query(&cypher(
+            "MATCH (n {name: 'Gone'}) DELETE n",
+            AccessMode::Write,
+        ))
+        .unwrap();
+    let string = |s: &str| QueryValue::String(s.into());
+    let cases = [
+        ("Person", "name", string("Ada")), // two Persons: the lower id
+        ("Admin", "name", string("Ada")),
+        ("Team", "name", string("Ada")),
+        ("Person", "name", string("Gone")), // deleted
+        ("Person", "name", string("ada")),  // equality is exact
+        ("Nobody", "name", string("Ada")),
+        ("Person", "n", QueryValue::Int(1)), // 1 = 1.0
+        ("Person", "n", QueryValue::Float(2.0)),
+        ("Person", "n", QueryValue::Int(big)), // past 2^53: no index, a scan
+        ("Person", "ok", QueryValue::Bool(true)),
+        ("Person", "tags", QueryValue::List(vec![string("x")])), // a list: a scan
+        ("Person", "tags", QueryValue::List(vec![string("y")])),
+    ];
+    let mut found = 0;
+    for (label, property, value) in cases {
+        let start = NodeMatch {
+            label: label.into(),
+            property: property.into(),
+            value,
+        };
+        let statement = store.query(&start.lookup(None)).unwrap();
+        let expected = NodeMatch::first_id(&statement);
+        assert_eq!(
+            store.lowest_node(&start, None).unwrap(),
+            expected,
+            "{start:?}"
+        );
+        let inline = store.try_lowest_node(&start, None, 1 << 20);
+        assert_eq!(inline.unwrap().unwrap(), expected, "{start:?}");
+        found += usize::from(expected.is_some());
+    }
+    assert_eq!(found, 8, "the cases above find eight nodes");
+    // Past its steps the inline lookup gives way to the blocking one.
+    let ada = NodeMatch {
+        label: "Person".into(),
+        property: "name".into(),
+        value: string("Ada"),
+    };
+    assert!(store.try_lowest_node(&ada, None, 0).is_none());
+    assert_eq!(store.lowest_node(&ada, None).unwrap(), Some(2));
+}
