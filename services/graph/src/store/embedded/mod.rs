@@ -25,6 +25,7 @@
 mod graph_store;
 mod records;
 mod snapshot;
+mod statements;
 #[cfg(test)]
 mod tests;
 
@@ -82,6 +83,8 @@ struct Inner {
     log: Mutex<Log<LogEntry>>,
     /// The memory the Cypher queries running at once share.
     memory: Arc<MemoryPool>,
+    /// Statements parsed before, by their text.
+    statements: statements::Statements,
 }
 
 impl EmbeddedGraph {
@@ -108,6 +111,7 @@ impl EmbeddedGraph {
             options,
             state: RwLock::new(state),
             log: Mutex::new(log),
+            statements: statements::Statements::default(),
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -332,7 +336,7 @@ impl EmbeddedGraph {
     /// Parses and runs a query; with `inline` steps, only as a read that needs no waiting and
     /// ends within them (else [`GraphError::Reschedule`]).
     fn parse_and_run(&self, query: &CypherQuery, inline: Option<u64>) -> Result<QueryResult> {
-        let statement = cypher::parse(&query.text)?;
+        let statement = self.inner.statements.parse(&query.text)?;
         let writes = statement.first_write();
         if let Some(clause) = writes
             && query.access_mode == AccessMode::Read
