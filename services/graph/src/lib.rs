@@ -47,7 +47,9 @@ pub mod internals {
         Path, PathQuery, Properties, QueryResult, QueryValue, Relationship, Row, Schema, Value,
         Weight, WriteStats,
     };
-    pub use crate::store::embedded::{EmbeddedGraph, StoreOptions};
+    pub use crate::store::embedded::{
+        EmbeddedGraph, STATEMENT_OVERHEAD, STATEMENT_TREE_PER_BYTE, StoreOptions,
+    };
 }
 
 use std::path::PathBuf;

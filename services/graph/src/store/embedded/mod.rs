@@ -26,6 +26,8 @@ mod graph_store;
 mod records;
 mod snapshot;
 mod statements;
+
+pub use statements::{OVERHEAD as STATEMENT_OVERHEAD, TREE_PER_BYTE as STATEMENT_TREE_PER_BYTE};
 #[cfg(test)]
 mod tests;
 
