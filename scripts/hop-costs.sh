@@ -14,6 +14,7 @@
 # Ports 2217x, loopback only.
 set -euo pipefail
 C=${1:-16}; SECS=${2:-4}; ROUNDS=${3:-1}
+[ "$SECS" -ge 2 ] || { echo "SECS must be 2 or more (one warm-up second, then the count)" >&2; exit 2; }
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 B=${BIN:-$ROOT/target/release}
 R=$ROOT/target/peers/run

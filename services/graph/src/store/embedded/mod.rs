@@ -26,10 +26,10 @@ mod graph_store;
 mod records;
 mod snapshot;
 mod statements;
-
-pub use statements::{OVERHEAD as STATEMENT_OVERHEAD, TREE_PER_BYTE as STATEMENT_TREE_PER_BYTE};
 #[cfg(test)]
 mod tests;
+
+pub use statements::{OVERHEAD as STATEMENT_OVERHEAD, TREE_PER_BYTE as STATEMENT_TREE_PER_BYTE};
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -313,9 +313,7 @@ impl EmbeddedGraph {
         deadline: Option<Instant>,
     ) -> Result<Option<u64>> {
         let budget = Budget::new(deadline);
-        self.read(|state| {
-            cypher::lowest_node_with(state, &budget, &start.label, &start.property, &start.value)
-        })
+        self.read(|state| start_lookup(state, &budget, start))
     }
 
     /// [`EmbeddedGraph::lowest_node`] when it can answer without waiting: the read lock is free
@@ -327,9 +325,7 @@ impl EmbeddedGraph {
         max_steps: u64,
     ) -> Option<Result<Option<u64>>> {
         let budget = Budget::new(deadline).inline(max_steps);
-        match self.try_read(|state| {
-            cypher::lowest_node_with(state, &budget, &start.label, &start.property, &start.value)
-        })? {
+        match self.try_read(|state| start_lookup(state, &budget, start))? {
             Err(GraphError::Reschedule) => None,
             answer => Some(answer),
         }
@@ -386,4 +382,9 @@ impl EmbeddedGraph {
             stats,
         })
     }
+}
+
+/// `start`'s lowest node in `state`, within `budget`.
+fn start_lookup(state: &GraphState, budget: &Budget, start: &NodeMatch) -> Result<Option<u64>> {
+    cypher::lowest_node_with(state, budget, &start.label, &start.property, &start.value)
 }
