@@ -3,8 +3,9 @@
 //! text. This checks that
 //! estimate against what the parser's trees hold, for the texts that make the most tree per
 //! byte (short tokens that each become a node: list items, operators, properties, strings,
-//! pattern steps; chained comparisons, whose inner operands the parser copies), at the longest
-//! length the store keeps.
+//! pattern steps; chained comparisons, whose inner operands the parser copies), at 2,000 bytes,
+//! near the longest text the store keeps (2 KiB; the estimate grows with the text, so the bytes
+//! per byte are what count).
 //!
 //! Its own test binary, with one test: the count is of the heap this thread holds, through a
 //! global allocator that only this binary has.
