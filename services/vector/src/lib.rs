@@ -89,6 +89,10 @@ pub struct Config {
     /// instead of walking the HNSW graph; 0 always uses the graph.
     #[arg(long, env = "CHATMESH_VECTOR_FULL_SCAN_FLOATS", default_value_t = store::FULL_SCAN_FLOATS)]
     pub full_scan_floats: usize,
+    /// Embedded engine: most bytes of searches kept so that the same search, asked again while
+    /// its collection is unchanged, is answered without searching; 0 keeps none.
+    #[arg(long, env = "CHATMESH_VECTOR_SEARCH_CACHE_BYTES", default_value_t = store::SEARCH_CACHE_BYTES)]
+    pub search_cache_bytes: u64,
     /// Text embedder: `auto` (the static model when its files are in models/wordllama-l2-256 or
     /// /usr/share/chatmesh/models/wordllama-l2-256, else hashing-v1), `hashing-v1`, or
     /// `static:DIR` (a model directory with tokenizer.json and model.safetensors).
@@ -217,6 +221,7 @@ pub async fn serve_on(
         dir: config.data.path(&INFO),
         snapshot_after_bytes: config.snapshot_after_bytes,
         full_scan_floats: config.full_scan_floats,
+        search_cache_bytes: config.search_cache_bytes,
     };
     let interval = config.database_probe_interval;
     let opening = database.clone();

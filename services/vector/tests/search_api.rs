@@ -214,7 +214,100 @@ async fn the_demo_collection_answers_questions_about_the_organisation(engine: En
     svc.stop().await;
 }
 
+/// The same searches asked again between writes: each answer reflects every write before it
+/// (the embedded engine keeps repeated searches, `store/embedded/searches.rs`).
+async fn repeated_searches_see_every_write(engine: Engine) {
+    let mut svc = Service::on(engine, &[]).await;
+    let c = &mut svc.client;
+    c.create_collection(create("rep", 4, pb::Distance::Cosine))
+        .await
+        .unwrap();
+    upsert_rep(c, vec![coloured("a", 0, "red"), coloured("b", 1, "blue")]).await;
+    let near = near_vector("rep", vec![1.0, 0.2, 0.0, 0.0], 2);
+    let blue = pb::SearchRequest {
+        filter: Some(pb::Filter {
+            kind: Some(pb::filter::Kind::MatchCondition(pb::MatchCondition {
+                key: "colour".into(),
+                value: Some(text("blue")),
+            })),
+        }),
+        ..near.clone()
+    };
+    assert_eq!(ids(&twice(c, &near).await), ["a", "b"]);
+    assert_eq!(ids(&twice(c, &blue).await), ["b"]);
+    object_writes_between_searches(c, &near, &blue).await;
+
+    // A new collection of the same name answers from its own objects.
+    c.delete_collection(pb::DeleteCollectionRequest { name: "rep".into() })
+        .await
+        .unwrap();
+    c.create_collection(create("rep", 4, pb::Distance::Cosine))
+        .await
+        .unwrap();
+    upsert_rep(c, vec![coloured("z", 2, "red")]).await;
+    assert_eq!(ids(&twice(c, &near).await), ["z"]);
+    svc.stop().await;
+}
+
+/// An object nearer than any, then its payload changed, then deleted, then a compaction.
+async fn object_writes_between_searches(
+    c: &mut Client,
+    near: &pb::SearchRequest,
+    blue: &pb::SearchRequest,
+) {
+    let nearest = |colour| object("c", vec![1.0, 0.2, 0.0, 0.0], &[("colour", text(colour))]);
+    upsert_rep(c, vec![nearest("blue")]).await;
+    assert_eq!(ids(&twice(c, near).await), ["c", "a"]);
+    assert_eq!(ids(&twice(c, blue).await), ["c", "b"]);
+
+    upsert_rep(c, vec![nearest("red")]).await;
+    let found = twice(c, near).await;
+    assert_eq!(ids(&found), ["c", "a"]);
+    assert_eq!(found.hits[0].payload["colour"], text("red"));
+    assert_eq!(ids(&twice(c, blue).await), ["b"]);
+
+    c.delete_objects(pb::DeleteObjectsRequest {
+        collection: "rep".into(),
+        ids: vec!["c".into()],
+    })
+    .await
+    .unwrap();
+    assert_eq!(ids(&twice(c, near).await), ["a", "b"]);
+    c.compact_collection(pb::CompactCollectionRequest {
+        collection: "rep".into(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(ids(&twice(c, near).await), ["a", "b"]);
+}
+
+/// An object of `rep` on the axis `axis`, with a colour.
+fn coloured(id: &str, axis: usize, colour: &str) -> pb::VectorObject {
+    let mut vector = vec![0.0; 4];
+    vector[axis] = 1.0;
+    object(id, vector, &[("colour", text(colour))])
+}
+
+async fn upsert_rep(c: &mut Client, objects: Vec<pb::VectorObject>) {
+    c.upsert_objects(pb::UpsertObjectsRequest {
+        collection: "rep".into(),
+        objects,
+    })
+    .await
+    .unwrap();
+}
+
+/// Asks `request` twice, so that the second answer may come from what the first kept; both
+/// must be the same.
+async fn twice(c: &mut Client, request: &pb::SearchRequest) -> pb::SearchResponse {
+    let first = c.search(request.clone()).await.unwrap().into_inner();
+    let again = c.search(request.clone()).await.unwrap().into_inner();
+    assert_eq!(first.hits, again.hits);
+    again
+}
+
 on_both_engines!(
+    repeated_searches_see_every_write,
     text_is_embedded_with_the_collections_embedder,
     l2_and_dot_rank_and_score_as_documented,
     the_demo_collection_answers_questions_about_the_organisation,

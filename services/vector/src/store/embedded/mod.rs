@@ -15,10 +15,12 @@
 //! (read for object writes and reads, write for creating or deleting collections and for
 //! snapshots), then one collection, then the log.
 
+mod cell;
 mod collection;
 mod index;
 mod records;
 mod scan;
+mod searches;
 mod snapshot;
 mod vector_store;
 
@@ -29,9 +31,12 @@ use std::sync::Arc;
 use chatmesh_durable::Log;
 use parking_lot::{Mutex, RwLock};
 
+use cell::Cell;
 pub use collection::Collection;
 pub(crate) use collection::FULL_SCAN_FLOATS;
 use records::{DeleteOp, LogEntry, Op, ReembedOp, UpsertOp};
+pub(crate) use searches::DEFAULT_BYTES as SEARCH_CACHE_BYTES;
+use searches::Searches;
 
 use super::{CollectionInfo, Found, Reembedder, SearchQuery};
 use crate::error::{Result, VectorError};
@@ -47,51 +52,8 @@ pub(crate) struct StoreOptions {
     pub(crate) snapshot_after_bytes: u64,
     /// Searches over at most this many vector components scan exactly instead of using HNSW.
     pub(crate) full_scan_floats: usize,
-}
-
-/// A collection and, while it is being compacted, the writes the compaction must replay.
-struct Cell {
-    state: RwLock<Collection>,
-    compaction_journal: Mutex<Option<Vec<Op>>>,
-    /// Held while an upsert builds the collection's first index off the lock, so that a second
-    /// upsert crossing the scan size at the same time waits for it instead of building twice.
-    indexing: Mutex<()>,
-}
-
-impl Cell {
-    fn new(collection: Collection) -> Arc<Self> {
-        Arc::new(Self {
-            state: RwLock::new(collection),
-            compaction_journal: Mutex::new(None),
-            indexing: Mutex::new(()),
-        })
-    }
-
-    /// Builds the index an upsert of `more` objects is about to need, without holding the
-    /// collection's lock while the graph is linked: reads and writes go on meanwhile, and the
-    /// slots written during the build are added when it is installed.
-    fn index_before_upsert(&self, more: usize) {
-        if !self.state.read().will_need_index(more) {
-            return;
-        }
-        let _building = self.indexing.lock();
-        let source = {
-            let state = self.state.read();
-            if !state.will_need_index(more) {
-                return;
-            }
-            state.index_source()
-        };
-        let built = source.build();
-        self.state.write().install_index(built);
-    }
-
-    /// Records a write for a running compaction to replay.
-    fn journal(&self, op: &Op) {
-        if let Some(journal) = self.compaction_journal.lock().as_mut() {
-            journal.push(op.clone());
-        }
-    }
+    /// Most bytes of searches kept for when they come again (`searches`); 0 keeps none.
+    pub(crate) search_cache_bytes: u64,
 }
 
 /// See the module documentation. Cheap to clone: clones share the store.
@@ -103,6 +65,7 @@ struct Inner {
     options: StoreOptions,
     catalog: RwLock<BTreeMap<String, Arc<Cell>>>,
     log: Mutex<Log<LogEntry>>,
+    searches: Searches,
 }
 
 impl EmbeddedStore {
@@ -131,6 +94,7 @@ impl EmbeddedStore {
             .collect();
         Ok(Self(Arc::new(Inner {
             dir: dir.to_path_buf(),
+            searches: Searches::new(options.search_cache_bytes),
             options,
             catalog: RwLock::new(catalog),
             log: Mutex::new(log),
@@ -191,7 +155,7 @@ impl EmbeddedStore {
     }
 
     fn collection(&self, name: &str) -> Result<CollectionInfo> {
-        Ok(info(&self.cell(name)?.state.read()))
+        Ok(info(&self.cell(name)?.read()))
     }
 
     fn list_collections(&self, after: &str, limit: usize) -> Result<Vec<CollectionInfo>> {
@@ -200,7 +164,7 @@ impl EmbeddedStore {
             catalog.range::<str, _>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded));
         Ok(range
             .take(limit)
-            .map(|(_, cell)| info(&cell.state.read()))
+            .map(|(_, cell)| info(&cell.read()))
             .collect())
     }
 
@@ -212,7 +176,7 @@ impl EmbeddedStore {
             .ok_or_else(|| VectorError::NotFound(format!("collection '{name}' does not exist")))?;
         self.append(Op::DeleteCollection(name.to_owned()))?;
         catalog.remove(name);
-        let objects = cell.state.read().len() as u64;
+        let objects = cell.read().len() as u64;
         Ok(objects)
     }
 
@@ -220,7 +184,7 @@ impl EmbeddedStore {
         let counts = {
             let cell = self.cell(collection)?;
             cell.index_before_upsert(objects.len());
-            let mut state = cell.state.write();
+            let mut state = cell.write();
             state.check_vectors(&objects)?;
             let op = Op::Upsert(UpsertOp {
                 collection: collection.to_owned(),
@@ -236,7 +200,7 @@ impl EmbeddedStore {
 
     fn get(&self, collection: &str, id: &str) -> Result<Object> {
         let cell = self.cell(collection)?;
-        let state = cell.state.read();
+        let state = cell.read();
         state.get(id).cloned().ok_or_else(|| {
             VectorError::NotFound(format!(
                 "object '{id}' does not exist in collection '{collection}'"
@@ -247,7 +211,7 @@ impl EmbeddedStore {
     fn delete(&self, collection: &str, ids: &[String]) -> Result<u64> {
         let deleted = {
             let cell = self.cell(collection)?;
-            let mut state = cell.state.write();
+            let mut state = cell.write();
             let present: Vec<String> = ids
                 .iter()
                 .filter(|id| state.get(id).is_some())
@@ -270,14 +234,22 @@ impl EmbeddedStore {
 
     fn search(&self, query: &SearchQuery) -> Result<Vec<Found>> {
         let cell = self.cell(&query.collection)?;
-        let state = cell.state.read();
+        let state = cell.read();
         state
             .spec()
             .check_vector(&query.vector, "near_vector.vector")?;
-        let ef = query.ef.unwrap_or(state.spec().ef_search);
-        let hits = state.search(&query.vector, query.k, ef, query.filter.as_ref());
+        let asked = searches::Query {
+            version: cell.version(),
+            vector: &query.vector,
+            k: query.k,
+            ef: query.ef.unwrap_or(state.spec().ef_search),
+            filter: query.filter.as_ref(),
+        };
+        let hits = self.0.searches.hits(&asked, || {
+            state.search(asked.vector, asked.k, asked.ef, asked.filter)
+        });
         Ok(hits
-            .into_iter()
+            .iter()
             .map(|hit| {
                 let object = state.object(hit.slot);
                 Found {
@@ -312,7 +284,7 @@ impl EmbeddedStore {
     ) -> Result<(CollectionInfo, u64)> {
         let done = {
             let cell = self.cell(collection)?;
-            let mut state = cell.state.write();
+            let mut state = cell.write();
             let objects = state
                 .objects()
                 .map(|(_, object)| {
@@ -341,21 +313,18 @@ impl EmbeddedStore {
         let cell = self.cell(collection)?;
         // Copy the live objects and start journaling writes; writes and reads go on meanwhile.
         let source = {
-            let state = cell.state.read();
-            let mut journal = cell.compaction_journal.lock();
-            if journal.is_some() {
+            let state = cell.read();
+            if !cell.start_journal() {
                 return Err(VectorError::Aborted(format!(
                     "collection '{collection}' is already being compacted"
                 )));
             }
-            *journal = Some(Vec::new());
             state.compacted_source()
         };
         let mut fresh = source.build();
         let removed = {
-            let mut state = cell.state.write();
-            let journal = cell.compaction_journal.lock().take().unwrap_or_default();
-            for op in journal {
+            let mut state = cell.write();
+            for op in cell.take_journal() {
                 apply(&mut fresh, op);
             }
             let removed = state.tombstones() as u64;

@@ -35,7 +35,7 @@ pub(super) fn write(
     let mut keep_dumps = HashSet::new();
     let mut object_count = 0u64;
     for (name, cell) in catalog.iter() {
-        let collection = cell.state.read();
+        let collection = cell.read();
         let basename = format!("index-{name}-{lsn}");
         // A collection within the scan size has no index to dump.
         let index_points = match collection.index().map(|i| (i, i.dump(dir, &basename))) {
