@@ -22,3 +22,25 @@ pub async fn http1(addr: SocketAddr) -> Sender {
     tokio::spawn(connection);
     sender
 }
+
+/// One HTTP/1.1 GET of `path` on a connection of its own; returns the status and the body.
+pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    use http_body_util::BodyExt as _;
+    let request = http::Request::get(path)
+        .header("host", "localhost")
+        .body(Full::new(Bytes::new()))
+        .expect("a GET request");
+    let response = http1(addr)
+        .await
+        .send_request(request)
+        .await
+        .expect("an answer");
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("the whole body")
+        .to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}

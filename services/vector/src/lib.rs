@@ -14,6 +14,7 @@ mod api;
 mod embed;
 mod error;
 mod lifecycle;
+mod metrics;
 mod model;
 mod seed;
 mod store;
@@ -196,10 +197,16 @@ pub async fn serve_on(
     };
     let api = VectorServiceServer::new(VectorApi::new(ready.clone(), limits))
         .max_decoding_message_size(config.server.max_message_bytes as usize);
-    let server = GrpcServer::new(&INFO, &config.server)
+    let searches = Arc::new(store::Searches::new(config.search_cache_bytes));
+    let mut server = GrpcServer::new(&INFO, &config.server)
         .await?
         .add_service(api)
         .callers(CALLERS)?;
+    if config.database_url.is_none() {
+        server = server.add_metrics(Arc::new(metrics::SearchCacheMetrics::new(Arc::clone(
+            &searches,
+        ))));
+    }
     let health = server.health();
     let seed_demo = config.seed_demo;
     let embedder = config.embedder.clone();
@@ -221,7 +228,7 @@ pub async fn serve_on(
         dir: config.data.path(&INFO),
         snapshot_after_bytes: config.snapshot_after_bytes,
         full_scan_floats: config.full_scan_floats,
-        search_cache_bytes: config.search_cache_bytes,
+        searches: Arc::clone(&searches),
     };
     let interval = config.database_probe_interval;
     let opening = database.clone();

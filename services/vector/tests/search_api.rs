@@ -217,13 +217,8 @@ async fn the_demo_collection_answers_questions_about_the_organisation(engine: En
 /// The same searches asked again between writes: each answer reflects every write before it
 /// (the embedded engine keeps repeated searches, `store/embedded/searches.rs`).
 async fn repeated_searches_see_every_write(engine: Engine) {
-    let mut svc = Service::on(engine, &[]).await;
+    let (mut svc, near) = rep(engine, &[]).await;
     let c = &mut svc.client;
-    c.create_collection(create("rep", 4, pb::Distance::Cosine))
-        .await
-        .unwrap();
-    upsert_rep(c, vec![coloured("a", 0, "red"), coloured("b", 1, "blue")]).await;
-    let near = near_vector("rep", vec![1.0, 0.2, 0.0, 0.0], 2);
     let blue = pb::SearchRequest {
         filter: Some(pb::Filter {
             kind: Some(pb::filter::Kind::MatchCondition(pb::MatchCondition {
@@ -281,6 +276,18 @@ async fn object_writes_between_searches(
     assert_eq!(ids(&twice(c, near).await), ["a", "b"]);
 }
 
+/// A service with the collection `rep` holding a (red) and b (blue), and a search of it whose
+/// nearest is a, then b.
+async fn rep(engine: Engine, flags: &[&str]) -> (Service, pb::SearchRequest) {
+    let mut svc = Service::on(engine, flags).await;
+    let c = &mut svc.client;
+    c.create_collection(create("rep", 4, pb::Distance::Cosine))
+        .await
+        .unwrap();
+    upsert_rep(c, vec![coloured("a", 0, "red"), coloured("b", 1, "blue")]).await;
+    (svc, near_vector("rep", vec![1.0, 0.2, 0.0, 0.0], 2))
+}
+
 /// An object of `rep` on the axis `axis`, with a colour.
 fn coloured(id: &str, axis: usize, colour: &str) -> pb::VectorObject {
     let mut vector = vec![0.0; 4];
@@ -295,6 +302,52 @@ async fn upsert_rep(c: &mut Client, objects: Vec<pb::VectorObject>) {
     })
     .await
     .unwrap();
+}
+
+/// The embedded engine's search cache on `GET /metrics`: a search asked twice is searched once
+/// and answered once from what was kept; a write makes the next one search again. With
+/// `--search-cache-bytes 0` nothing is kept and the answers are the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_search_cache_shows_on_metrics() {
+    for (flags, counts) in [
+        (&[][..], [1, 2, 2]),
+        (&["--search-cache-bytes", "0"][..], [0, 0, 0]),
+    ] {
+        let (mut svc, near) = rep(Engine::Embedded, flags).await;
+        let c = &mut svc.client;
+        assert_eq!(ids(&twice(c, &near).await), ["a", "b"]);
+        upsert_rep(c, vec![coloured("c", 2, "red")]).await;
+        assert_eq!(
+            ids(&c.search(near.clone()).await.unwrap().into_inner()),
+            ["a", "b"]
+        );
+
+        let (status, page) = chatmesh_test_support::http::get(svc.addr, "/metrics").await;
+        assert_eq!(status, 200);
+        let sample = |name: &str| {
+            page.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<u64>().ok())
+                .unwrap_or_else(|| panic!("no {name} in {page}"))
+        };
+        let [hits, misses, entries] = counts;
+        assert_eq!(
+            sample("chatmesh_vector_search_cache_hits_total"),
+            hits,
+            "{flags:?}"
+        );
+        assert_eq!(
+            sample("chatmesh_vector_search_cache_misses_total"),
+            misses,
+            "{flags:?}"
+        );
+        // The search of the first version stays kept (never found again) until evicted.
+        assert_eq!(
+            sample("chatmesh_vector_search_cache_entries"),
+            entries,
+            "{flags:?}"
+        );
+        svc.stop().await;
+    }
 }
 
 /// Asks `request` twice, so that the second answer may come from what the first kept; both

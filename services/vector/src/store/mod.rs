@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::error::Result;
 use crate::model::{CollectionSpec, Filter, Object, Payload, UpsertCounts};
 
-pub(crate) use embedded::{FULL_SCAN_FLOATS, SEARCH_CACHE_BYTES};
+pub(crate) use embedded::{FULL_SCAN_FLOATS, SEARCH_CACHE_BYTES, SearchCacheStats, Searches};
 pub(crate) use postgres::{PgSettings, PgStore};
 
 #[doc(hidden)]
@@ -124,8 +124,8 @@ pub(crate) enum Settings {
         snapshot_after_bytes: u64,
         /// Searches over at most this many vector components scan exactly.
         full_scan_floats: usize,
-        /// Most bytes of searches kept for when they come again; 0 keeps none.
-        search_cache_bytes: u64,
+        /// Searches kept for when they come again.
+        searches: Arc<Searches>,
     },
 }
 
@@ -137,12 +137,12 @@ pub(crate) fn open(settings: Settings) -> Result<Arc<dyn VectorStore>> {
             dir,
             snapshot_after_bytes,
             full_scan_floats,
-            search_cache_bytes,
+            searches,
         } => {
             let options = embedded::StoreOptions {
                 snapshot_after_bytes,
                 full_scan_floats,
-                search_cache_bytes,
+                searches,
             };
             Ok(Arc::new(embedded::EmbeddedStore::open(&dir, options)?))
         }

@@ -36,7 +36,7 @@ pub use collection::Collection;
 pub(crate) use collection::FULL_SCAN_FLOATS;
 use records::{DeleteOp, LogEntry, Op, ReembedOp, UpsertOp};
 pub(crate) use searches::DEFAULT_BYTES as SEARCH_CACHE_BYTES;
-use searches::Searches;
+pub(crate) use searches::{SearchCacheStats, Searches};
 
 use super::{CollectionInfo, Found, Reembedder, SearchQuery};
 use crate::error::{Result, VectorError};
@@ -52,8 +52,8 @@ pub(crate) struct StoreOptions {
     pub(crate) snapshot_after_bytes: u64,
     /// Searches over at most this many vector components scan exactly instead of using HNSW.
     pub(crate) full_scan_floats: usize,
-    /// Most bytes of searches kept for when they come again (`searches`); 0 keeps none.
-    pub(crate) search_cache_bytes: u64,
+    /// Searches kept for when they come again (shared with the server's metrics).
+    pub(crate) searches: Arc<Searches>,
 }
 
 /// See the module documentation. Cheap to clone: clones share the store.
@@ -65,7 +65,7 @@ struct Inner {
     options: StoreOptions,
     catalog: RwLock<BTreeMap<String, Arc<Cell>>>,
     log: Mutex<Log<LogEntry>>,
-    searches: Searches,
+    searches: Arc<Searches>,
 }
 
 impl EmbeddedStore {
@@ -94,7 +94,7 @@ impl EmbeddedStore {
             .collect();
         Ok(Self(Arc::new(Inner {
             dir: dir.to_path_buf(),
-            searches: Searches::new(options.search_cache_bytes),
+            searches: Arc::clone(&options.searches),
             options,
             catalog: RwLock::new(catalog),
             log: Mutex::new(log),

@@ -16,6 +16,7 @@
 //! versions (never asked again) leave first. Zero bytes keeps nothing.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use quick_cache::sync::{Cache, DefaultLifecycle};
 use quick_cache::{DefaultHashBuilder, OptionsBuilder};
@@ -35,9 +36,33 @@ const OVERHEAD: u64 = 96;
 /// Shards of the cache, each with its own lock and a quarter of the weight.
 const SHARDS: usize = 4;
 
-/// See the module documentation.
-pub(super) struct Searches {
+/// See the module documentation. One per process, shared by the store and the server's
+/// `GET /metrics` (`crate::metrics`).
+pub(crate) struct Searches {
     kept: Option<Kept>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl std::fmt::Debug for Searches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Searches").field(&self.stats()).finish()
+    }
+}
+
+/// What the kept searches have done so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SearchCacheStats {
+    /// Searches answered from kept hits.
+    pub(crate) hits: u64,
+    /// Searches that could have been kept and were searched.
+    pub(crate) misses: u64,
+    /// Searches kept now.
+    pub(crate) entries: u64,
+    /// What they weigh (bytes, as the budget counts them).
+    pub(crate) bytes: u64,
+    /// The budget.
+    pub(crate) capacity: u64,
 }
 
 /// Hits by the canonical bytes of their query.
@@ -69,7 +94,7 @@ pub(super) struct Query<'a> {
 
 impl Searches {
     /// Keeps searches weighing at most `bytes` in all (0: none).
-    pub(super) fn new(bytes: u64) -> Self {
+    pub(crate) fn new(bytes: u64) -> Self {
         let kept = (bytes > 0).then(|| {
             Cache::with_options(
                 OptionsBuilder::new()
@@ -85,7 +110,23 @@ impl Searches {
                 DefaultLifecycle::default(),
             )
         });
-        Self { kept }
+        Self {
+            kept,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// The counts so far.
+    pub(crate) fn stats(&self) -> SearchCacheStats {
+        let kept = self.kept.as_ref();
+        SearchCacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            entries: kept.map_or(0, |k| k.len() as u64),
+            bytes: kept.map_or(0, Kept::weight),
+            capacity: kept.map_or(0, Kept::capacity),
+        }
     }
 
     /// The hits of `query`: kept from an earlier call at the same version, or found now by
@@ -98,8 +139,10 @@ impl Searches {
             return search().into();
         };
         if let Some(hits) = kept.get(&key[..]) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
             return hits;
         }
+        self.misses.fetch_add(1, Ordering::Relaxed);
         let hits: Arc<[Hit]> = search().into();
         kept.insert(key, Arc::clone(&hits));
         hits
