@@ -65,7 +65,6 @@ struct Inner {
     options: StoreOptions,
     catalog: RwLock<BTreeMap<String, Arc<Cell>>>,
     log: Mutex<Log<LogEntry>>,
-    searches: Arc<Searches>,
 }
 
 impl EmbeddedStore {
@@ -94,7 +93,6 @@ impl EmbeddedStore {
             .collect();
         Ok(Self(Arc::new(Inner {
             dir: dir.to_path_buf(),
-            searches: Arc::clone(&options.searches),
             options,
             catalog: RwLock::new(catalog),
             log: Mutex::new(log),
@@ -245,7 +243,7 @@ impl EmbeddedStore {
             ef: query.ef.unwrap_or(state.spec().ef_search),
             filter: query.filter.as_ref(),
         };
-        let hits = self.0.searches.hits(&asked, || {
+        let hits = self.0.options.searches.hits(&asked, || {
             state.search(asked.vector, asked.k, asked.ef, asked.filter)
         });
         Ok(hits
