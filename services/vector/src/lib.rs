@@ -14,6 +14,7 @@ mod api;
 mod embed;
 mod error;
 mod lifecycle;
+mod memo;
 mod metrics;
 mod model;
 mod seed;
@@ -198,15 +199,17 @@ pub async fn serve_on(
     let api = VectorServiceServer::new(VectorApi::new(ready.clone(), limits))
         .max_decoding_message_size(config.server.max_message_bytes as usize);
     let searches = Arc::new(store::Searches::new(config.search_cache_bytes));
-    let mut server = GrpcServer::new(&INFO, &config.server)
+    let queries = Arc::new(vectors::QueryVectors::new(config.search_cache_bytes));
+    // Only the embedded engine keeps searches; both keep query vectors.
+    let kept_searches = config.database_url.is_none().then(|| Arc::clone(&searches));
+    let server = GrpcServer::new(&INFO, &config.server)
         .await?
         .add_service(api)
+        .add_metrics(Arc::new(metrics::CacheMetrics::new(
+            kept_searches,
+            Arc::clone(&queries),
+        )))
         .callers(CALLERS)?;
-    if config.database_url.is_none() {
-        server = server.add_metrics(Arc::new(metrics::SearchCacheMetrics::new(Arc::clone(
-            &searches,
-        ))));
-    }
     let health = server.health();
     let seed_demo = config.seed_demo;
     let embedder = config.embedder.clone();
@@ -251,7 +254,7 @@ pub async fn serve_on(
             }
         };
         let embedders = embed::Embedders::load(&embedder)?;
-        let vectors = Vectors::new(store, embedders);
+        let vectors = Vectors::new(store, embedders, queries);
         if seed_demo && reached {
             handle
                 .block_on(seed::demo(&vectors))

@@ -1,73 +1,93 @@
 //! The vector service's own series on its `GET /metrics`, beside the request metrics every
-//! server has: what the embedded engine's search cache (`store/embedded/searches.rs`) does, so
-//! that an operator can see whether `--search-cache-bytes` is worth its memory.
+//! server has: what its two memories for repeated searches do (`crate::memo`), so that an
+//! operator can see whether `--search-cache-bytes` is worth its memory.
 //!
-//! - `chatmesh_vector_search_cache_hits_total`: searches answered from kept hits;
-//! - `chatmesh_vector_search_cache_misses_total`: searches that could have been kept and were
-//!   searched (a search whose query is too long to keep counts as neither);
-//! - `chatmesh_vector_search_cache_entries` and `chatmesh_vector_search_cache_bytes`: what is
-//!   kept now, and `chatmesh_vector_search_cache_capacity_bytes` the budget.
+//! - `chatmesh_vector_query_vector_cache_*`: query texts' vectors (`vectors.rs`), both engines;
+//! - `chatmesh_vector_search_cache_*`: the hits of searches (`store/embedded/searches.rs`), the
+//!   embedded engine only: PostgreSQL keeps no searches, so a service on it does not show these.
 //!
-//! Read when scraped; counting is two relaxed atomic adds on the search path. Only the embedded
-//! engine keeps searches, so a service on PostgreSQL does not show these series.
+//! Each has `_hits_total` (answered from what was kept), `_misses_total` (could have been, and
+//! was computed; what is too long to keep counts as neither), `_entries`, `_bytes` (what is kept
+//! now, as the budget weighs it) and `_capacity_bytes` (the budget). Read when scraped; counting
+//! is a relaxed atomic add per lookup.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 
 use chatmesh_runtime::telemetry::{MetricsSource, metric_header};
 
-use crate::store::{SearchCacheStats, Searches};
+use crate::memo::MemoStats;
+use crate::store::Searches;
+use crate::vectors::QueryVectors;
 
 /// See the module documentation.
-pub(crate) struct SearchCacheMetrics(Arc<Searches>);
+pub(crate) struct CacheMetrics {
+    searches: Option<Arc<Searches>>,
+    queries: Arc<QueryVectors>,
+}
 
-impl SearchCacheMetrics {
-    pub(crate) fn new(searches: Arc<Searches>) -> Self {
-        Self(searches)
+impl CacheMetrics {
+    /// The series of `queries`, and of `searches` when the engine keeps them.
+    pub(crate) fn new(searches: Option<Arc<Searches>>, queries: Arc<QueryVectors>) -> Self {
+        Self { searches, queries }
     }
 }
 
-impl MetricsSource for SearchCacheMetrics {
+impl MetricsSource for CacheMetrics {
     fn render(&self, out: &mut String) {
-        render(&self.0.stats(), out);
+        render(
+            "chatmesh_vector_query_vector_cache",
+            "query texts' vectors",
+            &self.queries.stats(),
+            out,
+        );
+        if let Some(searches) = &self.searches {
+            render(
+                "chatmesh_vector_search_cache",
+                "searches' hits",
+                &searches.stats(),
+                out,
+            );
+        }
     }
 }
 
-fn render(stats: &SearchCacheStats, out: &mut String) {
-    let families: [(&str, &str, &str, u64); 5] = [
+fn render(prefix: &str, what: &str, stats: &MemoStats, out: &mut String) {
+    let families: [(&str, &str, String, u64); 5] = [
         (
-            "chatmesh_vector_search_cache_hits_total",
+            "hits_total",
             "counter",
-            "Searches answered from the hits kept for the same search on the unchanged collection.",
+            format!("Lookups of {what} answered from what was kept."),
             stats.hits,
         ),
         (
-            "chatmesh_vector_search_cache_misses_total",
+            "misses_total",
             "counter",
-            "Searches that could have been kept and were searched.",
+            format!("Lookups of {what} that could have been kept and were computed."),
             stats.misses,
         ),
         (
-            "chatmesh_vector_search_cache_entries",
+            "entries",
             "gauge",
-            "Searches kept now.",
+            format!("Entries of {what} kept now."),
             stats.entries,
         ),
         (
-            "chatmesh_vector_search_cache_bytes",
+            "bytes",
             "gauge",
-            "What the kept searches weigh, in bytes.",
+            format!("What the kept {what} weigh, in bytes."),
             stats.bytes,
         ),
         (
-            "chatmesh_vector_search_cache_capacity_bytes",
+            "capacity_bytes",
             "gauge",
-            "The most the kept searches may weigh (--search-cache-bytes).",
+            format!("The most the kept {what} may weigh (--search-cache-bytes)."),
             stats.capacity,
         ),
     ];
-    for (name, kind, help, value) in families {
-        metric_header(out, name, kind, help);
+    for (suffix, kind, help, value) in families {
+        let name = format!("{prefix}_{suffix}");
+        metric_header(out, &name, kind, &help);
         let _ = writeln!(out, "{name} {value}");
     }
 }
@@ -78,7 +98,7 @@ mod tests {
 
     #[test]
     fn every_family_has_its_header_and_one_sample() {
-        let stats = SearchCacheStats {
+        let stats = MemoStats {
             hits: 3,
             misses: 2,
             entries: 2,
@@ -86,7 +106,12 @@ mod tests {
             capacity: 1 << 20,
         };
         let mut out = String::new();
-        render(&stats, &mut out);
+        render(
+            "chatmesh_vector_search_cache",
+            "searches' hits",
+            &stats,
+            &mut out,
+        );
         for (name, value) in [
             ("chatmesh_vector_search_cache_hits_total", "3"),
             ("chatmesh_vector_search_cache_misses_total", "2"),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::embed::{self, Embedder, Embedders};
 use crate::error::{Result, VectorError, invalid};
+use crate::memo::{Key, Memo};
 use crate::model::{CollectionSpec, Filter, Object, UpsertCounts, check_batch, object_field};
 use crate::store::{CollectionInfo, Found, Reembedder, SearchQuery, VectorStore};
 
@@ -43,12 +44,32 @@ pub(crate) struct Search {
 pub(crate) struct Vectors {
     store: Arc<dyn VectorStore>,
     embedders: Embedders,
+    queries: Arc<QueryVectors>,
 }
 
+/// Query texts' vectors by embedder, dimension and text. An embedder is a pure function of
+/// those three (a model's name carries its files' fingerprint), so a kept vector is right for as
+/// long as the process lives: a question asked again in the same words is not embedded again
+/// (the static model spends most of a cached search's time there). Bounded by
+/// `--search-cache-bytes` like the engine's kept searches; texts over [`MAX_QUERY_TEXT`] bytes
+/// are embedded every time.
+pub(crate) type QueryVectors = Memo<[f32]>;
+
+/// Longest query text whose vector is kept (bytes): questions, not documents.
+const MAX_QUERY_TEXT: usize = 1024;
+
 impl Vectors {
-    /// Embeds for `store` with `embedders`.
-    pub(crate) fn new(store: Arc<dyn VectorStore>, embedders: Embedders) -> Self {
-        Self { store, embedders }
+    /// Embeds for `store` with `embedders`, keeping query vectors in `queries`.
+    pub(crate) fn new(
+        store: Arc<dyn VectorStore>,
+        embedders: Embedders,
+        queries: Arc<QueryVectors>,
+    ) -> Self {
+        Self {
+            store,
+            embedders,
+            queries,
+        }
     }
 
     /// The embedders this server has.
@@ -145,7 +166,16 @@ impl Vectors {
             Near::Vector(vector) => vector,
             Near::Text(text) => {
                 let spec = self.store.collection(&search.collection).await?.spec;
-                embed_text(self.embedder_of(&spec)?.as_ref(), &text, "near_text", false)?
+                let embedder = self.embedder_of(&spec)?;
+                let key = (self.queries.keeps() && text.len() <= MAX_QUERY_TEXT).then(|| {
+                    let mut key = Key::with_capacity(24 + embedder.name().len() + text.len());
+                    key.text(embedder.name());
+                    key.u64(spec.dimension as u64);
+                    key.text(&text);
+                    key.0.into_boxed_slice()
+                });
+                let vector = self.queries.get_or(key, || embedder.embed(&text).into());
+                refuse_zero(vector.to_vec(), "near_text")?
             }
         };
         let query = SearchQuery {
@@ -176,8 +206,6 @@ impl Vectors {
     }
 }
 
-/// `text` embedded as a stored document or as a query; an all-zero vector (nothing to embed)
-/// is refused, naming `field`.
 /// A batch at least this large (vectors, texts and ids) hands the memory it used back after it is
 /// written: the benchmark loads its FAQs in batches of 500, about 0.6 MiB each.
 const BULK_BYTES: usize = 256 * 1024;
@@ -190,6 +218,8 @@ fn batch_bytes(objects: &[Object]) -> usize {
         .sum()
 }
 
+/// `text` embedded as a stored document or as a query; an all-zero vector (nothing to embed)
+/// is refused, naming `field`.
 fn embed_text(
     embedder: &dyn Embedder,
     text: &str,
@@ -201,6 +231,11 @@ fn embed_text(
     } else {
         embedder.embed(text)
     };
+    refuse_zero(vector, field)
+}
+
+/// `vector`, unless it is all zeros (its text had nothing to embed): then refused, naming `field`.
+fn refuse_zero(vector: Vec<f32>, field: &str) -> Result<Vec<f32>> {
     if vector.iter().all(|x| *x == 0.0) {
         return Err(invalid(format!("{field}: the text has no words to embed")));
     }

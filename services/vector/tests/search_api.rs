@@ -350,6 +350,50 @@ async fn the_search_cache_shows_on_metrics() {
     }
 }
 
+/// A query text's vector is kept by embedder, dimension and text: the same question asked of
+/// two collections of `hashing-v1` at different dimensions gets each its own vector, a text
+/// with nothing to embed is refused every time, and `GET /metrics` counts the kept vectors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_vectors_are_kept_by_embedder_dimension_and_text() {
+    let mut svc = Service::on(Engine::Embedded, &[]).await;
+    let c = &mut svc.client;
+    for (name, dimension) in [("small", 64), ("large", 256)] {
+        c.create_collection(create(name, dimension, pb::Distance::Cosine))
+            .await
+            .unwrap();
+        c.upsert_objects(pb::UpsertObjectsRequest {
+            collection: name.into(),
+            objects: vec![doc("pw", "How do I reset my password?")],
+        })
+        .await
+        .unwrap();
+    }
+    let near = |collection: &str, text: &str| pb::SearchRequest {
+        collection: collection.into(),
+        ..text_query(text)
+    };
+    for collection in ["small", "large", "small", "large"] {
+        let found = c.search(near(collection, "reset password")).await.unwrap();
+        assert_eq!(ids(&found.into_inner()), ["pw"], "{collection}");
+    }
+    for _ in 0..2 {
+        let (code, message) = code(c.search(near("small", "?! …")).await);
+        assert_eq!(code, Code::InvalidArgument);
+        assert!(message.contains("no words to embed"), "{message}");
+    }
+    let (_, page) = chatmesh_test_support::http::get(svc.addr, "/metrics").await;
+    let sample = |name: &str| {
+        page.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no {name} in {page}"))
+    };
+    // One question at two dimensions and one wordless text: three vectors, each asked for twice.
+    assert_eq!(sample("chatmesh_vector_query_vector_cache_misses_total"), 3);
+    assert_eq!(sample("chatmesh_vector_query_vector_cache_hits_total"), 3);
+    assert_eq!(sample("chatmesh_vector_query_vector_cache_entries"), 3);
+    svc.stop().await;
+}
+
 /// Asks `request` twice, so that the second answer may come from what the first kept; both
 /// must be the same.
 async fn twice(c: &mut Client, request: &pb::SearchRequest) -> pb::SearchResponse {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::error::Result;
 use crate::model::{CollectionSpec, Filter, Object, Payload, UpsertCounts};
 
-pub(crate) use embedded::{FULL_SCAN_FLOATS, SEARCH_CACHE_BYTES, SearchCacheStats, Searches};
+pub(crate) use embedded::{FULL_SCAN_FLOATS, SEARCH_CACHE_BYTES, Searches};
 pub(crate) use postgres::{PgSettings, PgStore};
 
 #[doc(hidden)]

@@ -36,7 +36,7 @@ pub use collection::Collection;
 pub(crate) use collection::FULL_SCAN_FLOATS;
 use records::{DeleteOp, LogEntry, Op, ReembedOp, UpsertOp};
 pub(crate) use searches::DEFAULT_BYTES as SEARCH_CACHE_BYTES;
-pub(crate) use searches::{SearchCacheStats, Searches};
+pub(crate) use searches::Searches;
 
 use super::{CollectionInfo, Found, Reembedder, SearchQuery};
 use crate::error::{Result, VectorError};
