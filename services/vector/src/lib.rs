@@ -91,8 +91,9 @@ pub struct Config {
     /// instead of walking the HNSW graph; 0 always uses the graph.
     #[arg(long, env = "CHATMESH_VECTOR_FULL_SCAN_FLOATS", default_value_t = store::FULL_SCAN_FLOATS)]
     pub full_scan_floats: usize,
-    /// Embedded engine: most bytes of searches kept so that the same search, asked again while
-    /// its collection is unchanged, is answered without searching; 0 keeps none.
+    /// Most bytes each of the two caches for repeated searches may hold: query texts' vectors
+    /// (both engines) and, on the embedded engine, searches' hits (kept while the collection is
+    /// unchanged); 0 keeps nothing.
     #[arg(long, env = "CHATMESH_VECTOR_SEARCH_CACHE_BYTES", default_value_t = store::SEARCH_CACHE_BYTES)]
     pub search_cache_bytes: u64,
     /// Text embedder: `auto` (the static model when its files are in models/wordllama-l2-256 or
