@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Where the five processes' memory is: VmRSS, RssAnon (heap, stacks) and RssFile (the binary's
 # touched code and read-only pages, mapped files such as the static model) of each, from
-# /proc/<pid>/status, first idle with ../shared/bench/workload.json loaded, then during a chat
+# /proc/<pid>/status, and Pss (shared pages split among the processes that map them) from
+# /proc/<pid>/smaps_rollup, first idle with ../shared/bench/workload.json loaded, then during a chat
 # mix at c=64 driven by the lean load generator.
 #
 #   scripts/mesh-memory.sh [SECS=5]
@@ -25,15 +26,18 @@ source "$ROOT/scripts/release-mesh.sh"
 NAMES=(graph vector relational router chatbot)
 
 show() {
-    local total=0 kib
+    local total=0 pss=0 kib
     echo "## $1 ($(date -u +%FT%TZ))"
     for i in "${!PIDS[@]}"; do
         printf '%-10s %s\n' "${NAMES[$i]}" \
-            "$(awk '/^(VmRSS|RssAnon|RssFile):/ {printf "%s %.1f MiB  ", $1, $2 / 1024}' "/proc/${PIDS[$i]}/status")"
+            "$(awk '/^(VmRSS|RssAnon|RssFile):/ {printf "%s %.1f MiB  ", $1, $2 / 1024}' "/proc/${PIDS[$i]}/status")$(
+              awk '/^Pss:/ {printf "Pss: %.1f MiB", $2 / 1024}' "/proc/${PIDS[$i]}/smaps_rollup")"
         kib=$(awk '/^VmRSS:/ {print $2}' "/proc/${PIDS[$i]}/status")
         total=$((total + kib))
+        kib=$(awk '/^Pss:/ {print $2}' "/proc/${PIDS[$i]}/smaps_rollup")
+        pss=$((pss + kib))
     done
-    echo "the five: $((total / 1024)) MiB"
+    echo "the five: $((total / 1024)) MiB resident, $((pss / 1024)) MiB proportional (shared pages split)"
 }
 show "idle, workload loaded"
 "$LG" grpc --url "http://127.0.0.1:$P_CHAT/chatmesh.chat.v1.ChatService/Chat" --bodies "$R/chat.hex" \
