@@ -63,7 +63,19 @@ fn scenario_once(addr: &str, name: &str, requests: u64) -> (Option<i32>, String,
 
 /// `chatmesh bench <subcommand> --addr <addr> --workload <path>`: exit code, stdout, stderr.
 fn loader(subcommand: &str, addr: &str, path: &str) -> (Option<i32>, String, String) {
-    let output = chatmesh(&["bench", subcommand, "--addr", addr, "--workload", path]);
+    loader_with(subcommand, addr, path, &[])
+}
+
+/// [`loader`] with more flags.
+fn loader_with(
+    subcommand: &str,
+    addr: &str,
+    path: &str,
+    extra: &[&str],
+) -> (Option<i32>, String, String) {
+    let mut args = vec!["bench", subcommand, "--addr", addr, "--workload", path];
+    args.extend_from_slice(extra);
+    let output = chatmesh(&args);
     let (stdout, stderr) = text(&output);
     (output.status.code(), stdout, stderr)
 }
@@ -178,6 +190,7 @@ fn graph_vector_and_chat_loaders_and_scenarios() {
 
     load_graph_is_idempotent(&up.graph(), path);
     load_faqs_is_idempotent(&up.vector(), path);
+    load_faqs_keeps_to_a_named_embedder(&up.vector(), path);
     recall_is_measured(&up.vector(), path);
     let (code, _, stderr) = loader("load-orders", &up.relational(), path);
     assert_eq!(code, Some(0), "{stderr}");
@@ -214,8 +227,30 @@ fn load_faqs_is_idempotent(addr: &str, path: &str) {
     for _ in 0..2 {
         let (code, stdout, stderr) = loader("load-faqs", addr, path);
         assert_eq!(code, Some(0), "{stderr}");
-        assert_eq!(stdout.trim(), "loaded 6 FAQ texts into collection 'faq'");
+        assert_eq!(
+            stdout.trim(),
+            "loaded 6 FAQ texts into collection 'faq' (embedder hashing-v1)"
+        );
     }
+}
+
+/// A named embedder must be the existing collection's; an empty name takes whatever it has.
+fn load_faqs_keeps_to_a_named_embedder(addr: &str, path: &str) {
+    for name in ["hashing-v1", ""] {
+        let (code, stdout, stderr) = loader_with("load-faqs", addr, path, &["--embedder", name]);
+        assert_eq!(code, Some(0), "{name:?}: {stderr}");
+        assert_eq!(
+            stdout.trim(),
+            "loaded 6 FAQ texts into collection 'faq' (embedder hashing-v1)"
+        );
+    }
+    let (code, stdout, stderr) = loader_with("load-faqs", addr, path, &["--embedder", "none"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!(
+        stderr.trim(),
+        "chatmesh bench: collection 'faq' exists with embedder 'hashing-v1', not 'none' \
+         (delete it to load with another)"
+    );
 }
 
 fn recall_is_measured(addr: &str, path: &str) {

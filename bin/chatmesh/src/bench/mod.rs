@@ -90,7 +90,15 @@ struct VectorTarget {
 #[derive(Debug, clap::Subcommand)]
 enum BenchCommand {
     /// Load the benchmark workload's FAQ texts into a running vector service (collection `faq`).
-    LoadFaqs(VectorTarget),
+    LoadFaqs {
+        #[command(flatten)]
+        target: VectorTarget,
+        /// The embedder of the collection when this creates it: `hashing-v1` unless named (the
+        /// published figures use it), `""` for the service's default (the static model when it
+        /// has one), or a model's name. Named, an existing `faq` collection must have it.
+        #[arg(long, value_name = "NAME")]
+        embedder: Option<String>,
+    },
     /// Recall@5 of near_text on the FAQ collection against exact search with the same embedder.
     VectorRecall(VectorTarget),
     /// Load the benchmark workload's graph (people, teams, MANAGES, MEMBER_OF) into a running
@@ -147,47 +155,15 @@ pub(crate) async fn run(args: BenchArgs) -> ExitCode {
 /// Runs the command; `Ok(false)` when some measured call failed.
 async fn execute(args: BenchArgs) -> Result<bool, String> {
     let client = args.caller.client(ClientArgs::default())?;
+    if let Some(command) = args.command {
+        println!("{}", load_workload(command, &client).await?);
+        return Ok(true);
+    }
     let connect = |addr: &str| {
         let addr = addr.to_owned();
         let client = client.clone();
         async move { connect_to(&addr, &client).await }
     };
-    match args.command {
-        Some(BenchCommand::LoadOrders {
-            addr,
-            workload,
-            concurrency,
-        }) => {
-            let channel = connect(&addr).await?;
-            println!(
-                "{}",
-                load::load_orders(&workload, channel, concurrency).await?
-            );
-            return Ok(true);
-        }
-        Some(BenchCommand::LoadGraph { addr, workload }) => {
-            println!(
-                "{}",
-                graph::load_graph(&workload, connect(&addr).await?).await?
-            );
-            return Ok(true);
-        }
-        Some(BenchCommand::LoadFaqs(VectorTarget { addr, workload })) => {
-            println!(
-                "{}",
-                vector::load_faqs(&workload, connect(&addr).await?).await?
-            );
-            return Ok(true);
-        }
-        Some(BenchCommand::VectorRecall(VectorTarget { addr, workload })) => {
-            println!(
-                "{}",
-                vector::recall(&workload, connect(&addr).await?).await?
-            );
-            return Ok(true);
-        }
-        None => {}
-    }
     let concurrency = args.concurrency as usize;
     let graph_make = if graph::SCENARIOS.contains(&args.scenario.as_str()) {
         Some(graph::scenario(&args.scenario, connect(&args.addr).await?).await?)
@@ -241,4 +217,28 @@ async fn execute(args: BenchArgs) -> Result<bool, String> {
     let report = runner::run(plan, &channels, make).await;
     print!("{}", runner::render(&args.scenario, &plan, &report));
     Ok(report.failures() == 0)
+}
+
+/// A subcommand's work (loading the workload, or measuring recall): what it reports.
+async fn load_workload(command: BenchCommand, client: &ClientArgs) -> Result<String, String> {
+    match command {
+        BenchCommand::LoadOrders {
+            addr,
+            workload,
+            concurrency,
+        } => load::load_orders(&workload, connect_to(&addr, client).await?, concurrency).await,
+        BenchCommand::LoadGraph { addr, workload } => {
+            graph::load_graph(&workload, connect_to(&addr, client).await?).await
+        }
+        BenchCommand::LoadFaqs {
+            target: VectorTarget { addr, workload },
+            embedder,
+        } => {
+            let channel = connect_to(&addr, client).await?;
+            vector::load_faqs(&workload, channel, embedder.as_deref()).await
+        }
+        BenchCommand::VectorRecall(VectorTarget { addr, workload }) => {
+            vector::recall(&workload, connect_to(&addr, client).await?).await
+        }
+    }
 }

@@ -57,8 +57,16 @@ pub(crate) fn questions(path: &Path) -> Result<Vec<String>, String> {
         .collect())
 }
 
-/// Creates the FAQ collection (256 dimensions, cosine, hashing-v1) and upserts the texts.
-pub(crate) async fn load_faqs(path: &Path, channel: TracedChannel) -> Result<String, String> {
+/// The embedder `load-faqs` gives the collection unless told otherwise.
+const DEFAULT_EMBEDDER: &str = "hashing-v1";
+
+/// Creates the FAQ collection (256 dimensions, cosine, `embedder` or [`DEFAULT_EMBEDDER`]) unless
+/// it exists, and upserts the texts. A named embedder must be the existing collection's.
+pub(crate) async fn load_faqs(
+    path: &Path,
+    channel: TracedChannel,
+    embedder: Option<&str>,
+) -> Result<String, String> {
     let items = items(path)?;
     let mut client = VectorServiceClient::new(channel);
     let create = pb::CreateCollectionRequest {
@@ -66,12 +74,28 @@ pub(crate) async fn load_faqs(path: &Path, channel: TracedChannel) -> Result<Str
         dimension: 256,
         distance: pb::Distance::Cosine as i32,
         hnsw_config: None,
-        embedder: "hashing-v1".into(),
+        embedder: embedder.unwrap_or(DEFAULT_EMBEDDER).into(),
     };
-    match client.create_collection(create).await {
-        Ok(_) => {}
-        Err(s) if s.code() == Code::AlreadyExists => {}
+    let collection = match client.create_collection(create).await {
+        Ok(created) => created.into_inner().collection,
+        Err(s) if s.code() == Code::AlreadyExists => {
+            let request = pb::GetCollectionRequest {
+                name: COLLECTION.into(),
+            };
+            let existing = client
+                .get_collection(request)
+                .await
+                .map_err(|s| format!("GetCollection: {s}"))?;
+            existing.into_inner().collection
+        }
         Err(s) => return Err(format!("CreateCollection: {s}")),
+    };
+    let used = collection.map(|c| c.embedder).unwrap_or_default();
+    if let Some(wanted) = embedder.filter(|w| !w.is_empty() && !same_embedder(w, &used)) {
+        return Err(format!(
+            "collection '{COLLECTION}' exists with embedder '{used}', not '{wanted}' \
+             (delete it to load with another)"
+        ));
     }
     for chunk in items.chunks(500) {
         let objects = chunk
@@ -92,9 +116,18 @@ pub(crate) async fn load_faqs(path: &Path, channel: TracedChannel) -> Result<Str
             .map_err(|s| format!("UpsertObjects: {s}"))?;
     }
     Ok(format!(
-        "loaded {} FAQ texts into collection '{COLLECTION}'",
+        "loaded {} FAQ texts into collection '{COLLECTION}' (embedder {used})",
         items.len()
     ))
+}
+
+/// Whether a name asked for is the embedder a collection records (a model is recorded with
+/// its fingerprint, `name@…`, and may be asked for without it).
+fn same_embedder(wanted: &str, recorded: &str) -> bool {
+    wanted == recorded
+        || recorded
+            .split_once('@')
+            .is_some_and(|(short, _)| short == wanted)
 }
 
 /// The worker factory for `name`, or `None` for another service's scenario.
