@@ -234,7 +234,7 @@ fn load_faqs_is_idempotent(addr: &str, path: &str) {
     }
 }
 
-/// A named embedder must be the existing collection's; an empty name takes whatever it has.
+/// A named embedder that is the collection's, or an empty name (whatever it has), loads.
 fn load_faqs_keeps_to_a_named_embedder(addr: &str, path: &str) {
     for name in ["hashing-v1", ""] {
         let (code, stdout, stderr) = loader_with("load-faqs", addr, path, &["--embedder", name]);
@@ -244,13 +244,66 @@ fn load_faqs_keeps_to_a_named_embedder(addr: &str, path: &str) {
             "loaded 6 FAQ texts into collection 'faq' (embedder hashing-v1)"
         );
     }
-    let (code, stdout, stderr) = loader_with("load-faqs", addr, path, &["--embedder", "none"]);
+}
+
+/// A collection made with another embedder is not loaded into when an embedder is named, and
+/// `none` is refused before anything is created (the FAQs go in as texts).
+#[test]
+fn load_faqs_refuses_another_embedder() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_json(dir.path(), "workload.json", &workload(1));
+    let path = path.to_str().unwrap();
+    let up = Up::start(&[]);
+    let faqs =
+        |embedder: &str| loader_with("load-faqs", &up.vector(), path, &["--embedder", embedder]);
+
+    let (code, _, stderr) = faqs("none");
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        stderr.trim(),
+        "chatmesh bench: --embedder none: the FAQs are sent as texts, which need an embedder"
+    );
+    // The service names the embedders it has.
+    let (code, _, stderr) = faqs("wordllama-l2-256");
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("unknown embedder 'wordllama-l2-256'"),
+        "{stderr}"
+    );
+
+    create_collection(&up.vector(), "faq", "none");
+    let (code, stdout, stderr) = faqs("hashing-v1");
     assert_eq!(code, Some(1), "{stdout}");
     assert_eq!(
         stderr.trim(),
-        "chatmesh bench: collection 'faq' exists with embedder 'hashing-v1', not 'none' \
+        "chatmesh bench: collection 'faq' exists with embedder 'none', not 'hashing-v1' \
          (delete it to load with another)"
     );
+    let (code, rest) = up.stop();
+    assert_eq!(code, Some(0), "{rest}");
+}
+
+/// Creates a 256-dimension cosine collection through the vector service's gRPC API.
+fn create_collection(addr: &str, name: &str, embedder: &str) {
+    use chatmesh_proto::vector as pb;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut client =
+            pb::vector_service_client::VectorServiceClient::connect(format!("http://{addr}"))
+                .await
+                .unwrap();
+        let request = pb::CreateCollectionRequest {
+            name: name.into(),
+            dimension: 256,
+            distance: pb::Distance::Cosine as i32,
+            hnsw_config: None,
+            embedder: embedder.into(),
+        };
+        client.create_collection(request).await.unwrap();
+    });
 }
 
 fn recall_is_measured(addr: &str, path: &str) {

@@ -67,6 +67,9 @@ pub(crate) async fn load_faqs(
     channel: TracedChannel,
     embedder: Option<&str>,
 ) -> Result<String, String> {
+    if embedder == Some("none") {
+        return Err("--embedder none: the FAQs are sent as texts, which need an embedder".into());
+    }
     let items = items(path)?;
     let mut client = VectorServiceClient::new(channel);
     let create = pb::CreateCollectionRequest {
