@@ -124,7 +124,7 @@ impl<V: ?Sized> Memo<V> {
 
 /// A key being written: every part tagged or prefixed by its length, so that two different
 /// things never write the same bytes.
-pub(crate) struct Key(pub(crate) Vec<u8>);
+pub(crate) struct Key(Vec<u8>);
 
 impl Key {
     pub(crate) fn with_capacity(bytes: usize) -> Self {

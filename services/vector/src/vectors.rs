@@ -167,13 +167,11 @@ impl Vectors {
             Near::Text(text) => {
                 let spec = self.store.collection(&search.collection).await?.spec;
                 let embedder = self.embedder_of(&spec)?;
-                let key = (self.queries.keeps() && text.len() <= MAX_QUERY_TEXT).then(|| {
-                    let mut key = Key::with_capacity(24 + embedder.name().len() + text.len());
-                    key.text(embedder.name());
-                    key.u64(spec.dimension as u64);
-                    key.text(&text);
-                    key.0.into_boxed_slice()
-                });
+                let key = self
+                    .queries
+                    .keeps()
+                    .then(|| query_key(embedder.as_ref(), spec.dimension, &text))
+                    .flatten();
                 let vector = self.queries.get_or(key, || embedder.embed(&text).into());
                 refuse_zero(vector.to_vec(), "near_text")?
             }
@@ -204,6 +202,19 @@ impl Vectors {
             .collect::<Result<_>>()?;
         Ok((collection.embedder.clone(), vectors))
     }
+}
+
+/// The key of `text`'s vector in [`QueryVectors`], or `None` for a text too long to keep.
+fn query_key(embedder: &dyn Embedder, dimension: usize, text: &str) -> Option<Box<[u8]>> {
+    if text.len() > MAX_QUERY_TEXT {
+        return None;
+    }
+    let mut key = Key::with_capacity(24 + embedder.name().len() + text.len());
+    key.text(embedder.name());
+    key.u64(dimension as u64);
+    key.text(text);
+    // Bounded already: the text by MAX_QUERY_TEXT, the name by the embedders this server has.
+    key.finish(usize::MAX)
 }
 
 /// A batch at least this large (vectors, texts and ids) hands the memory it used back after it is
